@@ -1,0 +1,33 @@
+"""attn-mlir: an MLIR compiler for transformer attention heads.
+
+The Python API, in the order data flows through it::
+
+    import attn_mlir as am
+    ctx = am.make_context()
+    with ctx:
+        module = am.parse(text)                      # or am.load("head.mlir")
+        am.run_pipeline(module, "builtin.module(attn-optimize)")
+        fn = am.compile(module, entry="attention")   # numpy in, numpy out
+        out = fn(x, wq, wk, wv)
+
+New passes are written in Python with `@am.register_pass("name")`.
+"""
+
+from .context import make_context
+from .diagnostics import AttnError, Diagnostic
+from .jit import CompiledFunction, compile
+from .passes import Option, Pass, all_passes, register_pass
+from .pipeline import Pipeline, run_pipeline
+from .source import load, parse_module
+
+
+def parse(text: str, filename: str = "<string>"):
+    """Parse MLIR text in the current context (see make_context)."""
+    return parse_module(text, filename)
+
+
+__all__ = [
+    "make_context", "parse", "load", "parse_module", "run_pipeline", "Pipeline", "compile",
+    "CompiledFunction", "register_pass", "Pass", "Option", "all_passes", "AttnError",
+    "Diagnostic",
+]

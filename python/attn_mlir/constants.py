@@ -1,0 +1,218 @@
+"""Constant access: the one place that turns constant attributes into numpy arrays.
+
+Real frontends (torch-mlir's FX importer, for example) emit weights as
+`dense_resource<name>` attributes whose bytes live in the module's
+`{-# dialect_resources #-}` section. MLIR 22's Python bindings cannot read
+those bytes, but the module's printed form carries them as hex. This module
+recovers them from there once per module and turns such constants into plain
+`dense<...>` attributes (`inline_dense_resources`), so every pass, the
+lowering and the JIT see ordinary dense constants.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+from mlir import ir
+from mlir.dialects import arith
+
+from .diagnostics import AttnError, Diagnostic, location_parts
+
+_RESOURCE_REF = re.compile(r'dense_resource<(?:"((?:[^"\\]|\\.)*)"|([^>]+))>')
+_BLOB_SECTION = re.compile(r"\{-#\s*dialect_resources:\s*\{(.*)\}\s*#-\}", re.DOTALL)
+_BLOB_ENTRY = re.compile(r'(?:"((?:[^"\\]|\\.)*)"|([A-Za-z_.$\-0-9]+))\s*:\s*"0x([0-9A-Fa-f]*)"')
+
+_NUMPY_DTYPES = {
+    "f16": np.float16, "f32": np.float32, "f64": np.float64,
+    "i8": np.int8, "i16": np.int16, "i32": np.int32, "i64": np.int64,
+    "ui8": np.uint8, "ui16": np.uint16, "ui32": np.uint32, "ui64": np.uint64,
+    "si8": np.int8, "si16": np.int16, "si32": np.int32, "si64": np.int64,
+    "i1": np.bool_, "index": np.int64,
+}
+
+
+def is_a(obj, cls) -> bool:
+    """Whether an attribute or type can be viewed as `cls` (the bindings' cast check)."""
+    if isinstance(obj, cls):
+        return True
+    try:
+        cls(obj)
+        return True
+    except (ValueError, TypeError):
+        return False
+
+
+def numpy_dtype(element_type: ir.Type):
+    """The numpy dtype for an MLIR element type, or None if numpy has none."""
+    return _NUMPY_DTYPES.get(str(element_type))
+
+
+def _resource_name(attr: ir.Attribute) -> str:
+    match = _RESOURCE_REF.search(str(attr))
+    return match.group(1) if match.group(1) is not None else match.group(2).strip()
+
+
+def read_resource_blobs(module_op: ir.Operation) -> dict[str, bytes]:
+    """All `builtin` resource blobs of a module, by name, without the alignment prefix."""
+    text = module_op.get_asm(large_elements_limit=16)
+    section = _BLOB_SECTION.search(text)
+    blobs: dict[str, bytes] = {}
+    if section:
+        for match in _BLOB_ENTRY.finditer(section.group(1)):
+            name = match.group(1) if match.group(1) is not None else match.group(2)
+            raw = bytes.fromhex(match.group(3))
+            blobs[name] = raw[4:]  # the first 4 bytes hold the blob's alignment
+    return blobs
+
+
+def _array_from_blob(blob: bytes, tensor_type: ir.RankedTensorType) -> np.ndarray:
+    dtype = numpy_dtype(tensor_type.element_type)
+    if dtype is None:
+        raise ValueError(f"unsupported element type {tensor_type.element_type}")
+    shape = list(tensor_type.shape)
+    count = int(np.prod(shape)) if shape else 1
+    array = np.frombuffer(blob, dtype=dtype)
+    if array.size == 1 and count != 1:
+        array = np.broadcast_to(array, (count,))
+    if array.size != count:
+        raise ValueError(f"blob holds {array.size} elements, type {tensor_type} needs {count}")
+    return np.array(array.reshape(shape))
+
+
+def dense_attr(array: np.ndarray, tensor_type: ir.Type | None = None) -> ir.DenseElementsAttr:
+    """A dense elements attribute holding `array` (splat when all elements are equal)."""
+    array = np.ascontiguousarray(array)
+    if tensor_type is None:
+        tensor_type = ir.RankedTensorType.get(list(array.shape), element_type_for(array.dtype))
+    tensor_type = ir.RankedTensorType(tensor_type)
+    if array.dtype == np.bool_:
+        packed = np.packbits(array.reshape(-1), bitorder="little")
+        return ir.DenseElementsAttr.get(packed, type=tensor_type)
+    if array.size > 1 and np.all(array.reshape(-1) == array.reshape(-1)[0]):
+        scalar = array.reshape(-1)[0]
+        et = tensor_type.element_type
+        if is_a(et, ir.FloatType):
+            elem = ir.FloatAttr.get(et, float(scalar))
+        else:
+            elem = ir.IntegerAttr.get(et, int(scalar))
+        return ir.DenseElementsAttr.get_splat(tensor_type, elem)
+    return ir.DenseElementsAttr.get(array, type=tensor_type)
+
+
+def element_type_for(dtype) -> ir.Type:
+    dtype = np.dtype(dtype)
+    for name, candidate in _NUMPY_DTYPES.items():
+        if np.dtype(candidate) == dtype and not name.startswith(("si", "ui")) and name != "index":
+            return ir.Type.parse(name)
+    raise ValueError(f"no MLIR element type for numpy dtype {dtype}")
+
+
+def inline_dense_resources(module_op: ir.Operation) -> int:
+    """Replace every `dense_resource` constant with a `dense` one holding the same bytes.
+
+    Returns the number of constants rewritten. Raises AttnError (with the
+    constant's location) when a blob is missing or does not fit its type.
+    """
+    constants = []
+
+    def collect(op):
+        if op.name == "arith.constant":
+            value = op.attributes["value"]
+            if is_a(value, ir.DenseResourceElementsAttr):
+                constants.append(op)
+        return ir.WalkResult.ADVANCE
+
+    module_op.walk(collect, ir.WalkOrder.PRE_ORDER)
+    if not constants:
+        return 0
+    blobs = read_resource_blobs(module_op)
+    for op in constants:
+        attr = ir.DenseResourceElementsAttr(op.attributes["value"])
+        name = _resource_name(attr)
+        tensor_type = ir.RankedTensorType(attr.type)
+        if name not in blobs:
+            raise _constant_error(op, f"dense_resource '{name}' has no blob in the module's dialect_resources")
+        try:
+            array = _array_from_blob(blobs[name], tensor_type)
+        except ValueError as e:
+            raise _constant_error(op, f"dense_resource '{name}': {e}") from None
+        op.attributes["value"] = dense_attr(array, tensor_type)
+    return len(constants)
+
+
+def _constant_error(op, message: str) -> AttnError:
+    file, line, col = location_parts(op.location)
+    return AttnError([Diagnostic("error", message, file, line, col)])
+
+
+def array_of_attr(attr: ir.Attribute) -> np.ndarray | None:
+    """The elements of a dense elements attribute as a numpy array (None otherwise)."""
+    if not is_a(attr, ir.DenseElementsAttr):
+        return None
+    dense = ir.DenseElementsAttr(attr)
+    shaped = ir.ShapedType(dense.type)
+    dtype = numpy_dtype(shaped.element_type)
+    if dtype is None:
+        return None
+    shape = list(shaped.shape) if shaped.has_rank else []
+    if dense.is_splat:
+        scalar = dense.get_splat_value()
+        value = _scalar_of_attr(scalar)
+        return np.full(shape, value, dtype=dtype)
+    if is_a(attr, ir.DenseFPElementsAttr):
+        return np.array(ir.DenseFPElementsAttr(attr), dtype=dtype).reshape(shape)
+    if is_a(attr, ir.DenseIntElementsAttr):
+        if dtype == np.bool_:
+            return np.array([bool(ir.DenseIntElementsAttr(attr)[i]) for i in range(len(dense))],
+                            dtype=np.bool_).reshape(shape)
+        return np.array(ir.DenseIntElementsAttr(attr), dtype=dtype).reshape(shape)
+    return None
+
+
+def _scalar_of_attr(attr: ir.Attribute):
+    if is_a(attr, ir.FloatAttr):
+        return ir.FloatAttr(attr).value
+    if is_a(attr, ir.IntegerAttr):
+        return ir.IntegerAttr(attr).value
+    if is_a(attr, ir.BoolAttr):
+        return ir.BoolAttr(attr).value
+    raise ValueError(f"not a scalar attribute: {attr}")
+
+
+def constant_array(value: ir.Value) -> np.ndarray | None:
+    """The value as a numpy array if it is produced by a constant op, else None.
+
+    Scalars (`arith.constant 2.0 : f32`) come back as 0-d arrays. A
+    `dense_resource` constant is read from its module's blob section.
+    """
+    owner = value.owner
+    if not isinstance(owner, ir.OpView) and not isinstance(owner, ir.Operation):
+        return None  # a block argument
+    op = owner.operation if hasattr(owner, "operation") else owner
+    if op.name != "arith.constant":
+        return None
+    attr = op.attributes["value"]
+    if is_a(attr, ir.DenseResourceElementsAttr):
+        module_op = op
+        while module_op.parent is not None:
+            module_op = module_op.parent
+        blob = read_resource_blobs(module_op).get(_resource_name(attr))
+        if blob is None:
+            return None
+        return _array_from_blob(blob, ir.RankedTensorType(ir.DenseResourceElementsAttr(attr).type))
+    array = array_of_attr(attr)
+    if array is not None:
+        return array
+    try:
+        scalar = _scalar_of_attr(attr)
+    except ValueError:
+        return None
+    dtype = numpy_dtype(value.type) or np.float64
+    return np.array(scalar, dtype=dtype)
+
+
+def create_constant(array: np.ndarray, tensor_type: ir.Type | None = None) -> ir.Value:
+    """Build an `arith.constant` holding `array` at the current insertion point."""
+    attr = dense_attr(array, tensor_type)
+    return arith.ConstantOp(attr.type, attr).result

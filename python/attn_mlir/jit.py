@@ -1,0 +1,186 @@
+"""JIT compilation: a module in, a Python callable on numpy arrays out.
+
+`compile(module_or_text, entry=...)` lowers a copy of the module with
+`attn-to-llvm` (or a pipeline you give), JIT-compiles it with MLIR's
+ExecutionEngine, and returns a `CompiledFunction`. Results are caller-owned
+out-parameters (`buffer-results-to-out-params`), allocated here as numpy
+arrays, so the compiled code never hands back memory that could leak.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from dataclasses import dataclass
+
+import numpy as np
+from mlir import ir
+from mlir.execution_engine import ExecutionEngine
+
+from . import toolchain
+from .constants import numpy_dtype
+from .context import make_context
+from .diagnostics import AttnError, Diagnostic, location_parts
+from .ir_utils import functions, is_declaration, is_public, symbol_name
+from .pipeline import run_pipeline
+from .source import parse_module
+
+DEFAULT_PIPELINE = "builtin.module(attn-to-llvm)"
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One argument or result: its shape (None for a dynamic dim) and numpy dtype."""
+
+    shape: tuple
+    dtype: np.dtype
+    mlir_type: str
+
+    def check(self, array: np.ndarray, what: str) -> None:
+        if array.dtype != self.dtype:
+            raise AttnError(f"{what}: expected dtype {self.dtype} ({self.mlir_type}), "
+                            f"got {array.dtype}")
+        if array.ndim != len(self.shape) or any(
+                want is not None and want != got for want, got in zip(self.shape, array.shape)):
+            want = "x".join("?" if d is None else str(d) for d in self.shape) or "scalar"
+            raise AttnError(f"{what}: expected shape {want} ({self.mlir_type}), "
+                            f"got {'x'.join(map(str, array.shape)) or 'scalar'}")
+
+
+def _spec(t: ir.Type, what: str, func_op) -> TensorSpec:
+    try:
+        ranked = ir.RankedTensorType(t)
+    except ValueError:
+        raise _func_error(func_op, f"{what} has type {t}; only ranked tensors are supported "
+                                   "at the JIT boundary") from None
+    dtype = numpy_dtype(ranked.element_type)
+    if dtype is None or dtype == np.bool_:
+        raise _func_error(func_op, f"{what} has element type {ranked.element_type}, which the "
+                                   "JIT boundary does not support")
+    shape = tuple(None if ranked.is_dynamic_dim(i) else ranked.shape[i]
+                  for i in range(ranked.rank))
+    return TensorSpec(shape, np.dtype(dtype), str(t))
+
+
+def _func_error(func_op, message: str) -> AttnError:
+    file, line, col = location_parts(func_op.location)
+    return AttnError([Diagnostic("error", message, file, line, col)])
+
+
+def signature(func_op: ir.Operation) -> tuple[list[TensorSpec], list[TensorSpec]]:
+    ftype = ir.FunctionType(ir.TypeAttr(func_op.attributes["function_type"]).value)
+    name = symbol_name(func_op)
+    args = [_spec(t, f"argument {i} of @{name}", func_op) for i, t in enumerate(ftype.inputs)]
+    results = [_spec(t, f"result {i} of @{name}", func_op) for i, t in enumerate(ftype.results)]
+    for i, r in enumerate(results):
+        if None in r.shape:
+            raise _func_error(func_op, f"result {i} of @{name} has a dynamic shape ({r.mlir_type}); "
+                                       "the JIT needs static result shapes")
+    return args, results
+
+
+def find_entry(module: ir.Module, entry: str | None) -> ir.Operation:
+    candidates = [f for f in functions(module.operation) if is_public(f) and not is_declaration(f)]
+    if entry is not None:
+        for f in candidates:
+            if symbol_name(f) == entry:
+                return f
+        names = ", ".join("@" + symbol_name(f) for f in candidates) or "none"
+        raise AttnError(f"no public function @{entry} in the module (public functions: {names})")
+    if len(candidates) == 1:
+        return candidates[0]
+    if not candidates:
+        raise AttnError("the module has no public function to run")
+    names = ", ".join("@" + symbol_name(f) for f in candidates)
+    raise AttnError(f"the module has several public functions ({names}); choose one with entry=")
+
+
+_DESCRIPTORS: dict[tuple[int, type], type] = {}
+
+
+def _descriptor_class(rank: int, ctype) -> type:
+    key = (rank, ctype)
+    if key not in _DESCRIPTORS:
+        fields = [("allocated", ctypes.c_void_p), ("aligned", ctypes.c_void_p),
+                  ("offset", ctypes.c_longlong)]
+        if rank:
+            fields += [("shape", ctypes.c_longlong * rank), ("strides", ctypes.c_longlong * rank)]
+        _DESCRIPTORS[key] = type(f"MemRef{rank}D", (ctypes.Structure,), {"_fields_": fields})
+    return _DESCRIPTORS[key]
+
+
+def _descriptor(array: np.ndarray):
+    desc = _descriptor_class(array.ndim, np.ctypeslib.as_ctypes_type(array.dtype))()
+    desc.allocated = desc.aligned = array.ctypes.data
+    desc.offset = 0
+    if array.ndim:
+        desc.shape[:] = array.shape
+        desc.strides[:] = [s // array.itemsize for s in array.strides]
+    return desc
+
+
+class CompiledFunction:
+    """A JIT-compiled function: call it with numpy arrays, get numpy arrays back."""
+
+    def __init__(self, engine: ExecutionEngine, name: str, args: list[TensorSpec],
+                 results: list[TensorSpec], llvm_module: ir.Module):
+        self.engine, self.name = engine, name
+        self.arg_specs, self.result_specs = args, results
+        self.llvm_module = llvm_module
+        address = engine.raw_lookup("_mlir_ciface_" + name)
+        if not address:
+            raise AttnError(f"compiled module has no C interface for @{name}")
+        self._fn = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(address)
+        self._count = len(args) + len(results)
+
+    def __call__(self, *arrays):
+        if len(arrays) != len(self.arg_specs):
+            raise AttnError(f"@{self.name} takes {len(self.arg_specs)} arguments, "
+                            f"got {len(arrays)}")
+        inputs = []
+        for i, (array, spec) in enumerate(zip(arrays, self.arg_specs)):
+            array = np.asarray(array)
+            spec.check(array, f"argument {i} of @{self.name}")
+            inputs.append(np.ascontiguousarray(array))
+        outputs = [np.empty(r.shape, r.dtype) for r in self.result_specs]
+        descs = [_descriptor(a) for a in inputs + outputs]
+        pointers = (ctypes.c_void_p * self._count)(*[ctypes.addressof(d) for d in descs])
+        size = ctypes.sizeof(ctypes.c_void_p)
+        base = ctypes.addressof(pointers)
+        packed = (ctypes.c_void_p * self._count)(*[base + i * size for i in range(self._count)])
+        self._fn(packed)
+        if len(outputs) == 1:
+            return outputs[0]
+        return tuple(outputs)
+
+
+def shared_libraries() -> list[str]:
+    libs = [str(toolchain.runtime_library("libmlir_c_runner_utils.so"))]
+    omp = toolchain.openmp_library()
+    if omp is not None:
+        libs.append(str(omp))
+    return libs
+
+
+def compile(module, entry: str | None = None, pipeline=DEFAULT_PIPELINE,
+            opt_level: int = 3) -> CompiledFunction:
+    """JIT-compile `module` (an ir.Module or MLIR text) and return its entry function.
+
+    The module is copied first: the caller's IR is left as it was.
+    """
+    if isinstance(module, str):
+        context = make_context()
+        with context:
+            module = parse_module(module, "<string>")
+    context = module.context
+    with context, ir.Location.unknown():
+        module = ir.Module.parse(module.operation.get_asm(print_generic_op_form=True,
+                                                          enable_debug_info=True))
+        func_op = find_entry(module, entry)
+        name = symbol_name(func_op)
+        args, results = signature(func_op)
+        run_pipeline(module, pipeline)
+        try:
+            engine = ExecutionEngine(module, opt_level=opt_level, shared_libs=shared_libraries())
+        except Exception as e:  # translation to LLVM IR failed
+            raise AttnError(f"JIT compilation failed: {str(e).strip()}") from None
+        return CompiledFunction(engine, name, args, results, module)

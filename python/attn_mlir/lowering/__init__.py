@@ -1,0 +1,84 @@
+"""Lowering from linalg-on-tensors to the LLVM dialect.
+
+`attn-to-llvm` is the whole road: inline `dense_resource` weights, widen `i1`
+tensors (MLIR 22's memref-to-LLVM lowering aborts on 1-bit stores), decompose
+`linalg.softmax`, apply a *schedule* (the replaceable stage that turns linalg
+into loops: plain loops by default), one-shot-bufferize across function
+boundaries with results turned into caller-owned out-parameters, free every
+internal buffer, and convert to LLVM with C interfaces on public functions.
+"""
+
+from __future__ import annotations
+
+from ..constants import inline_dense_resources
+from ..ir_utils import any_op_named
+from ..passes import Option, Pass, register_pass
+from ..transform_script import apply_transform, named_sequence
+from . import schedules
+
+
+@register_pass("attn-inline-dense-resources",
+               summary="Turn dense_resource constants into dense constants holding the same bytes.")
+def inline_dense_resources_pass(op):
+    """Frontends store weights as `dense_resource` blobs; the rest of the compiler
+    (numpy constant folding, the LLVM lowering) wants plain `dense` attributes."""
+    inline_dense_resources(op)
+
+
+@register_pass("attn-decompose-softmax",
+               summary="Decompose linalg.softmax into max/sub-exp/sum/div generics.")
+def decompose_softmax(op):
+    """Uses the transform dialect's `decompose_interface` on every `linalg.softmax`."""
+    if not any_op_named(op, "linalg.softmax"):
+        return
+    apply_transform(op, named_sequence(
+        '    %s = transform.structured.match ops{["linalg.softmax"]} in %root'
+        " : (!transform.any_op) -> !transform.any_op\n"
+        "    %d = transform.structured.decompose_interface %s"
+        " : (!transform.any_op) -> !transform.any_op"))
+
+
+BUFFERIZE = [
+    "one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map}",
+    "buffer-results-to-out-params{hoist-static-allocs modify-public-functions}",
+    "buffer-deallocation-pipeline",
+]
+
+TO_LLVM = [
+    "func.func(llvm-request-c-wrappers)",
+    "convert-scf-to-cf",
+    "expand-strided-metadata",
+    "lower-affine",
+    "arith-expand",
+    "finalize-memref-to-llvm",
+    "convert-math-to-llvm",
+    "convert-arith-to-llvm",
+    "convert-cf-to-llvm",
+    "convert-func-to-llvm",
+    "convert-index-to-llvm",
+    "reconcile-unrealized-casts",
+]
+
+
+@register_pass("attn-to-llvm", summary="Lower linalg-on-tensors attention to the LLVM dialect.",
+               options=(
+                   Option("schedule", str, "loops",
+                          "how linalg becomes loops: " + ", ".join(schedules.NAMES)),
+               ))
+class AttnToLLVM(Pass):
+    is_pipeline = True
+
+    def expand(self) -> list:
+        if self.schedule not in schedules.NAMES:
+            from ..diagnostics import AttnError
+
+            raise AttnError(f"unknown schedule '{self.schedule}' for attn-to-llvm "
+                            f"(known: {', '.join(schedules.NAMES)})", usage=True)
+        from ..pipeline import make_pass
+
+        return ([make_pass("attn-inline-dense-resources"),
+                 make_pass("attn-decompose-softmax")]
+                + schedules.tensor_stage(self.schedule)
+                + BUFFERIZE
+                + schedules.buffer_stage(self.schedule)
+                + TO_LLVM)
