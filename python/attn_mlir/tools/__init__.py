@@ -1,0 +1,1 @@
+"""Command-line tools: attn-opt and attn-run."""

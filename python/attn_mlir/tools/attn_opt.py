@@ -1,0 +1,158 @@
+"""attn-opt: an mlir-opt-style driver for attn-mlir.
+
+Reads a `.mlir` file (or `-`), runs a pass pipeline that may mix upstream
+passes and project passes, and prints the result. The tool only parses flags
+and hands over to the library: parsing (`source`), pipelines (`pipeline`),
+diagnostics (`diagnostics`) and reports live there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from mlir import ir
+
+from .. import diagnostics
+from ..context import make_context
+from ..diagnostics import AttnError, Remarks
+from ..passes import all_passes
+from ..pipeline import Pipeline, make_pass
+from ..source import parse_module, read_text, split_input
+from .common import run_main, write_output
+from .verify import check, parse_expectations
+
+
+class _AppendPass(argparse.Action):
+    """`--attn-foo` / `--attn-foo='a=1 b=2'`: appended to the pipeline in flag order."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        items = getattr(namespace, "pass_flags", None) or []
+        items.append((self.dest, values or ""))
+        namespace.pass_flags = items
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="attn-opt",
+        description="Run MLIR and attn-mlir passes on a .mlir file, like mlir-opt.",
+        epilog="Project passes can be used as flags (--attn-NAME) or inside "
+               "--pass-pipeline together with upstream passes. See --list-passes.")
+    p.add_argument("input", nargs="?", default="-", help="input file, '-' for stdin (default)")
+    p.add_argument("-o", dest="output", default="-", metavar="FILE",
+                   help="output file (default: stdout)")
+    p.add_argument("-p", "--pass-pipeline", dest="pipeline", action="append", default=[],
+                   metavar="PIPELINE", help="textual pass pipeline, e.g. "
+                   "'builtin.module(attn-fold-transposes,canonicalize)'")
+    p.add_argument("--list-passes", action="store_true",
+                   help="list project passes with their options and exit")
+    p.add_argument("--split-input-file", action="store_true",
+                   help="split the input at '// -----' and process each chunk on its own")
+    p.add_argument("--verify-diagnostics", action="store_true",
+                   help="check diagnostics against expected-* comments in the input")
+    p.add_argument("--mlir-print-ir-after-all", action="store_true")
+    p.add_argument("--mlir-print-ir-before-all", action="store_true")
+    p.add_argument("--mlir-timing", action="store_true", help="print pass timings on stderr")
+    p.add_argument("--mlir-print-op-generic", action="store_true")
+    p.add_argument("--mlir-print-debuginfo", action="store_true")
+    p.add_argument("--mlir-elide-elementsattrs-if-larger", type=int, metavar="N", default=None)
+    p.add_argument("--no-verify", dest="verify_each", action="store_false",
+                   help="do not verify the IR after each pass")
+    for cls in all_passes():
+        p.add_argument(f"--{cls.name}", dest=cls.name, nargs="?", const="", metavar="OPTIONS",
+                       action=_AppendPass, help=cls.summary)
+    return p
+
+
+def list_passes() -> str:
+    lines = ["Project passes and pipelines (use as --NAME or in --pass-pipeline):"]
+    for cls in all_passes():
+        kind = " (pipeline)" if cls.is_pipeline else ""
+        lines.append(f"  {cls.name}{kind}")
+        lines.append(f"      {cls.summary}")
+        for opt in cls.options:
+            default = opt.format(opt.default)
+            lines.append(f"      {opt.name}={opt.type.__name__} (default {default}): {opt.help}")
+    lines.append("Upstream MLIR passes are accepted too (see `mlir-opt --help`).")
+    return "\n".join(lines) + "\n"
+
+
+def _pipeline(args) -> Pipeline:
+    items = []
+    for text in args.pipeline:
+        items.extend(Pipeline.parse(text).items)
+    for name, options in getattr(args, "pass_flags", None) or []:
+        items.append(make_pass(name, options))
+    return Pipeline(items)
+
+
+def _print(module: ir.Module, args) -> str:
+    kwargs = dict(print_generic_op_form=args.mlir_print_op_generic,
+                  enable_debug_info=args.mlir_print_debuginfo)
+    if args.mlir_elide_elementsattrs_if_larger is not None:
+        kwargs["large_elements_limit"] = args.mlir_elide_elementsattrs_if_larger
+    text = module.operation.get_asm(**kwargs)
+    return text if text.endswith("\n") else text + "\n"
+
+
+def process_chunk(chunk, filename: str, pipeline: Pipeline, args, remarks: Remarks) -> str:
+    context = make_context()
+    with context, ir.Location.unknown():
+        module = parse_module(chunk.text, filename, chunk.first_line)
+        if pipeline.items:
+            from ..pipeline import run_pipeline
+
+            run_pipeline(module, pipeline,
+                         print_ir_before_all=args.mlir_print_ir_before_all,
+                         print_ir_after_all=args.mlir_print_ir_after_all,
+                         timing=args.mlir_timing, print_generic=args.mlir_print_op_generic,
+                         verify_each=args.verify_each)
+        return _print(module, args)
+
+
+def _main(argv) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.list_passes:
+        sys.stdout.write(list_passes())
+        return 0
+    pipeline = _pipeline(args)
+    filename = "<stdin>" if args.input == "-" else args.input
+    text = read_text(args.input)
+    outputs, failed, problems = [], False, []
+    for chunk in split_input(text, args.split_input_file):
+        remarks = Remarks()
+        diagnostics.current_remarks = remarks
+        produced = []
+        try:
+            outputs.append(process_chunk(chunk, filename, pipeline, args, remarks))
+        except AttnError as e:
+            if e.usage:
+                raise
+            produced = e.diagnostics
+            failed = True
+        produced = remarks.items + produced
+        if args.verify_diagnostics:
+            problems += check(produced, parse_expectations(chunk.text, chunk.first_line), filename)
+        else:
+            for d in produced:
+                print(d.format(), file=sys.stderr)
+    if args.verify_diagnostics:
+        for line in problems:
+            print(line, file=sys.stderr)
+        if problems:
+            return 1
+        write_output(args.output, "// -----\n".join(outputs))
+        return 0
+    if failed and not args.split_input_file:
+        return 1
+    write_output(args.output, "// -----\n".join(outputs))
+    return 1 if failed else 0
+
+
+def main(argv=None) -> int:
+    return run_main(lambda: _main(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
