@@ -1,0 +1,147 @@
+"""Small matchers over linalg-on-tensors IR shared by the rewrite passes.
+
+Each helper answers one question about a value or an op (who produces it,
+who uses it, is it a zero fill, which loop dims an operand map reads) and
+returns None / False when the answer is "no", so a pass's match reads as a
+ladder of early returns.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from mlir import ir
+
+from .constants import constant_array, is_a
+
+MATMUL_OPS = ("linalg.matmul", "linalg.batch_matmul")
+
+
+def producer(value: ir.Value) -> ir.Operation | None:
+    """The op that defines `value`, or None for a block argument."""
+    if isinstance(value, ir.BlockArgument):
+        return None
+    owner = value.owner
+    return owner.operation if hasattr(owner, "operation") else owner
+
+
+def producer_named(value: ir.Value, name: str) -> ir.Operation | None:
+    op = producer(value)
+    return op if op is not None and op.name == name else None
+
+
+def users(value: ir.Value) -> list[ir.Operation]:
+    """The ops that use `value` (an op using it twice appears twice)."""
+    out = []
+    for use in value.uses:
+        owner = use.owner
+        out.append(owner.operation if hasattr(owner, "operation") else owner)
+    return out
+
+
+def same_op(a: ir.Operation, b: ir.Operation) -> bool:
+    return a.operation == b.operation
+
+
+def erase_if_dead(op: ir.Operation | None) -> bool:
+    """Erase `op` when none of its results is used any more."""
+    if op is None or any(len(users(r)) for r in op.results):
+        return False
+    op.erase()
+    return True
+
+
+def tensor_type(value: ir.Value) -> ir.RankedTensorType | None:
+    if not is_a(value.type, ir.RankedTensorType):
+        return None
+    return ir.RankedTensorType(value.type)
+
+
+def static_shape(value: ir.Value) -> list[int] | None:
+    t = tensor_type(value)
+    if t is None or not t.has_static_shape:
+        return None
+    return list(t.shape)
+
+
+def nbytes(value: ir.Value) -> int:
+    """Bytes held by a statically shaped tensor value (0 if not static)."""
+    t = tensor_type(value)
+    if t is None or not t.has_static_shape:
+        return 0
+    return int(np.prod(t.shape, dtype=np.int64)) * max(1, t.element_type.width // 8) \
+        if hasattr(t.element_type, "width") else 0
+
+
+def operand_maps(op: ir.Operation) -> list[ir.AffineMap]:
+    """The indexing maps of a linalg op with an `indexing_maps` attribute."""
+    return [ir.AffineMapAttr(a).value for a in ir.ArrayAttr(op.attributes["indexing_maps"])]
+
+
+def dims_of(affine_map: ir.AffineMap) -> list[int] | None:
+    """The loop dims a map's results read, if every result is a plain dim."""
+    out = []
+    for expr in affine_map.results:
+        if not isinstance(expr, ir.AffineDimExpr):
+            return None
+        out.append(expr.position)
+    return out
+
+
+def make_map(num_dims: int, dims: list[int]) -> ir.AffineMap:
+    return ir.AffineMap.get(num_dims, 0, [ir.AffineDimExpr.get(d) for d in dims])
+
+
+def set_operand_map(op: ir.Operation, index: int, dims: list[int]) -> None:
+    maps = operand_maps(op)
+    maps[index] = make_map(maps[index].n_dims, dims)
+    op.attributes["indexing_maps"] = ir.ArrayAttr.get([ir.AffineMapAttr.get(m) for m in maps])
+
+
+def scalar_constant(value: ir.Value) -> float | None:
+    """The number held by a scalar constant or a splat tensor constant."""
+    array = constant_array(value)
+    if array is None or array.size == 0:
+        return None
+    flat = array.reshape(-1)
+    if not np.all(flat == flat[0]):
+        return None
+    return float(flat[0])
+
+
+def is_zero_fill(value: ir.Value) -> bool:
+    """Whether `value` is all zeros: `linalg.fill` of 0, or a zero constant."""
+    fill = producer_named(value, "linalg.fill")
+    if fill is not None:
+        return scalar_constant(fill.operands[0]) == 0.0
+    return scalar_constant(value) == 0.0
+
+
+def block_arg_index(value: ir.Value, block: ir.Block) -> int | None:
+    """The argument number of `value` if it is an argument of `block`."""
+    if isinstance(value, ir.BlockArgument) and value.owner == block:
+        return value.arg_number
+    return None
+
+
+def generic_body(op: ir.Operation) -> ir.Block:
+    return op.regions[0].blocks[0]
+
+
+def body_ops(op: ir.Operation) -> list[ir.Operation]:
+    return [o.operation for o in generic_body(op).operations]
+
+
+def all_parallel(op: ir.Operation) -> bool:
+    return all("parallel" in str(t) for t in ir.ArrayAttr(op.attributes["iterator_types"]))
+
+
+def num_inputs(op: ir.Operation) -> int:
+    """Number of `ins` operands of a destination-style linalg op."""
+    sizes = op.attributes["operandSegmentSizes"]
+    return list(ir.DenseI32ArrayAttr(sizes))[0]
+
+
+def function_of(op: ir.Operation) -> ir.Operation | None:
+    while op is not None and op.name != "func.func":
+        op = op.parent
+    return op

@@ -1,0 +1,139 @@
+"""attn-fold-transposes: no transposed copy of a weight or of K is ever materialised.
+
+Two rewrites, applied in this order:
+
+1. Constant transpose:  `transpose(C, p)  ==  C'` with `C' = numpy.transpose(C, p)`,
+   a new `arith.constant`. Legal for any permutation of any constant. The old
+   constant is erased only when nothing else uses it (never edited in place), so
+   a constant shared with another op grows the module's constants; the growth
+   is logged as `constant_bytes_delta`.
+
+2. Transposed matmul operand:  `matmul(A, transpose(B, [1,0]))  ==  matmul(A, B)`
+   read through the map `(m, n, k) -> (n, k)` instead of `(k, n)` (the same for
+   the left operand and for `batch_matmul` with `[0, 2, 1]`). The 4-D head form
+   `collapse_shape(transpose(X, [0, 1, 3, 2]), [[0, 1], [2], [3]])` equals
+   `collapse_shape(X)` with its last two dims swapped, so it is read the same way.
+   Legal only when the permutation swaps the last two dims and fixes the others
+   (for the collapse form: the last two reassociation groups are single dims) and
+   the operand's map reads plain loop dims. A transpose that still has other
+   users stays for them: the matmul reads the original through its map anyway
+   (no extra work, and the copy disappears once its last user does).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from mlir import ir
+
+from .. import rewrite_log
+from ..constants import constant_array, create_constant
+from ..ir_utils import walk_ops
+from ..linalg_match import (MATMUL_OPS, dims_of, erase_if_dead, nbytes, operand_maps,
+                            producer, producer_named, set_operand_map, users)
+from . import register_pass
+
+NAME = "attn-fold-transposes"
+
+
+def swaps_last_two(permutation: list[int]) -> bool:
+    rank = len(permutation)
+    return rank >= 2 and permutation == list(range(rank - 2)) + [rank - 1, rank - 2]
+
+
+def constant_transpose_groups(root: ir.Operation) -> list[list[ir.Operation]]:
+    """Transposes of constants, grouped by (constant, permutation): one fold per group."""
+    groups: list[list[ir.Operation]] = []
+    for transpose in walk_ops(root, "linalg.transpose"):
+        const_op = producer_named(transpose.operands[0], "arith.constant")
+        if const_op is None:
+            continue
+        for group in groups:
+            if group[0].operands[0] == transpose.operands[0] and \
+                    list(group[0].opview.permutation) == list(transpose.opview.permutation):
+                group.append(transpose)
+                break
+        else:
+            groups.append([transpose])
+    return groups
+
+
+def fold_constant_transposes(transposes: list[ir.Operation]) -> None:
+    """`transpose(C, p) == numpy.transpose(C, p)` as one new constant for the group."""
+    first = transposes[0]
+    source = first.operands[0]
+    array = constant_array(source)
+    if array is None:
+        return
+    permutation = list(first.opview.permutation)
+    with ir.InsertionPoint(first), first.location:
+        folded = create_constant(np.transpose(array, permutation), first.results[0].type)
+    source_bytes = nbytes(source)
+    const_op = producer(source)
+    for transpose in transposes:
+        transpose.results[0].replace_all_uses_with(folded)
+        transpose.erase()
+    freed = source_bytes if erase_if_dead(const_op) else 0
+    rewrite_log.fired(NAME, folded.owner,
+                      f"transpose {permutation} of a constant folded into the constant"
+                      + ("" if freed else " (the original stays for its other users)"),
+                      constant_bytes_delta=nbytes(folded) - freed)
+
+
+def _swapped_collapse(collapse: ir.Operation, source: ir.Value) -> ir.Value:
+    """`collapse_shape(source)` with the reassociation of `collapse`, built before it."""
+    shape = list(ir.RankedTensorType(collapse.results[0].type).shape)
+    shape[-2], shape[-1] = shape[-1], shape[-2]
+    element = ir.RankedTensorType(source.type).element_type
+    with ir.InsertionPoint(collapse), collapse.location:
+        result_type = ir.RankedTensorType.get(shape, element)
+        op = ir.Operation.create("tensor.collapse_shape", results=[result_type],
+                                 operands=[source], loc=collapse.location,
+                                 attributes={"reassociation": collapse.attributes["reassociation"]})
+    return op.results[0]
+
+
+def _last_two_groups_single(collapse: ir.Operation, rank: int) -> bool:
+    groups = [[ir.IntegerAttr(d).value for d in g] for g in collapse.opview.reassociation]
+    return len(groups) >= 2 and groups[-2] == [rank - 2] and groups[-1] == [rank - 1]
+
+
+def fold_operand_transpose(matmul: ir.Operation, index: int) -> None:
+    """`matmul(.., transpose(B), ..)` reads `B` through a map with the last two dims swapped."""
+    operand = matmul.operands[index]
+    dims = dims_of(operand_maps(matmul)[index])
+    if dims is None:
+        return
+    collapse = producer_named(operand, "tensor.collapse_shape")
+    transpose = producer_named(collapse.operands[0] if collapse else operand, "linalg.transpose")
+    if transpose is None:
+        return
+    permutation = list(transpose.opview.permutation)
+    if not swaps_last_two(permutation):
+        rewrite_log.skipped(NAME, matmul, f"operand {index} is a transpose {permutation}, "
+                                          "not a swap of the last two dims")
+        return
+    if collapse is not None and not _last_two_groups_single(collapse, len(permutation)):
+        rewrite_log.skipped(NAME, matmul, f"operand {index} collapses the transposed dims")
+        return
+    source = transpose.operands[0]
+    new_operand = _swapped_collapse(collapse, source) if collapse is not None else source
+    matmul.operands[index] = new_operand
+    set_operand_map(matmul, index, dims[:-2] + [dims[-1], dims[-2]])
+    erase_if_dead(collapse)
+    kept = not erase_if_dead(transpose)
+    rewrite_log.fired(NAME, matmul,
+                      f"{matmul.name} reads operand {index} through a transposed map"
+                      + (" (the transpose stays for its other users)" if kept else ""))
+
+
+@register_pass(NAME, summary="Fold constant transposes into constants and transposed matmul "
+                             "operands into indexing maps.")
+def fold_transposes(op: ir.Operation) -> None:
+    for group in constant_transpose_groups(op):
+        fold_constant_transposes(group)
+    for matmul in [m for name in MATMUL_OPS for m in walk_ops(op, name)]:
+        for index in (0, 1):
+            fold_operand_transpose(matmul, index)
+
+
+__all__ = ["fold_transposes", "swaps_last_two"]
