@@ -1,0 +1,254 @@
+"""attn-fold-score-scale: a constant scale on the scores moves into the query weight.
+
+Algebra: with `q = x @ Wq` and `f` linear in `q` (homogeneous of degree 1),
+
+    f(x @ Wq) * s  ==  f(x @ (s * Wq))          (and `/ d` is `* (1/d)`)
+
+Here `f` is what lies between the query projection and the scale: reshapes
+(`expand_shape`, `collapse_shape`, `extract_slice`, `concat` of pieces that are
+all linear in `q`, `linalg.transpose`), elementwise `linalg.generic`s whose body
+is degree 1 in `q` (rotary embedding: `q * cos + rotate_half(q) * sin`, with
+`negf`, `mulf`/`divf` by anything not derived from `q`, `addf`/`subf` of two
+degree-1 terms; cos/sin may be runtime values) and the scores matmul `Q @ K^T`
+itself (linear in `Q` while `K` does not derive from `q`, with a zero init).
+So both forms fold: `S * s` / `S / d` after `Q K^T`, and the split form that
+`scaled_dot_product_attention` exports (`q * s^.5` and `k * s^.5`, each folding
+into its own projection's weight). The scale generic is removed and the weight
+constant is replaced by a scaled copy (`numpy`, once per rewrite).
+
+Legality:
+* the scale is a `linalg.generic` computing `v * c` or `v / c` (identity maps)
+  with `c` a scalar constant captured by the body, a splat constant or a 0-d
+  constant; a per-element (non-uniform) factor is not a scale;
+* walking back from `v` (through the left operand of matmuls only, i.e. the
+  query side of `Q K^T`) reaches a `linalg.matmul` whose right operand is a
+  constant (a weight passed as an argument never is);
+* everything computed from that projection's result up to `v` is degree 1 in
+  it (rules above) and flows nowhere else: no other user, no return; in
+  particular the unscaled scores must have no other user.
+
+Weights `[out, in]` behind `linalg.transpose` are not constants yet: run
+`attn-fold-transposes` first. Run this pass before `attn-fuse-projections`: a
+fused Q/K/V weight feeds both operands of `Q K^T`, which is not linear in it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from mlir import ir
+
+from .. import rewrite_log
+from ..constants import constant_array, create_constant
+from ..ir_utils import walk_ops
+from ..linalg_match import (MATMUL_OPS, all_parallel, block_arg_index, body_ops, dims_of,
+                            erase_if_dead, generic_body, is_zero_fill, nbytes, num_inputs,
+                            operand_maps, producer, producer_named, scalar_constant, users)
+from . import register_pass
+
+NAME = "attn-fold-score-scale"
+RESHAPES = ("tensor.expand_shape", "tensor.collapse_shape", "tensor.extract_slice",
+            "tensor.cast", "linalg.transpose", "linalg.copy")
+
+
+def _numel(value: ir.Value) -> int:
+    shape = ir.RankedTensorType(value.type).shape
+    return int(np.prod(shape, dtype=np.int64))
+
+
+def _uniform_factor(operand: ir.Value, generic: ir.Operation) -> float | None:
+    """The number an operand of the scale body stands for, if it is one constant."""
+    body = generic_body(generic)
+    index = block_arg_index(operand, body)
+    if index is None:
+        return scalar_constant(operand)  # captured from outside the body
+    if index >= num_inputs(generic):
+        return None  # the init
+    return scalar_constant(generic.operands[index])
+
+
+def scale_of(generic: ir.Operation) -> tuple[ir.Value, float] | None:
+    """`(v, f)` when `generic` computes `v * f` elementwise with a uniform constant `f`."""
+    if generic.name != "linalg.generic" or len(generic.results) != 1:
+        return None
+    if not all_parallel(generic) or num_inputs(generic) not in (1, 2):
+        return None
+    ops = body_ops(generic)
+    if len(ops) != 2 or ops[0].name not in ("arith.mulf", "arith.divf"):
+        return None
+    if ops[1].operands[0] != ops[0].results[0]:
+        return None
+    body, maps = generic_body(generic), operand_maps(generic)
+    rank = maps[0].n_dims
+    lhs, rhs = ops[0].operands[0], ops[0].operands[1]
+    orders = [(lhs, rhs), (rhs, lhs)] if ops[0].name == "arith.mulf" else [(lhs, rhs)]
+    for data, factor_operand in orders:
+        index = block_arg_index(data, body)
+        if index is None or index >= num_inputs(generic):
+            continue
+        value = generic.operands[index]
+        if dims_of(maps[index]) != list(range(rank)) or value.type != generic.results[0].type:
+            continue
+        factor = _uniform_factor(factor_operand, generic)
+        if factor is None or factor == 0.0 or not math.isfinite(factor):
+            continue
+        return value, (factor if ops[0].name == "arith.mulf" else 1.0 / factor)
+    return None
+
+
+def _body_degree(generic: ir.Operation, in_cone: set[int]) -> str | None:
+    """Why the generic's body is not degree 1 in the cone inputs (None if it is)."""
+    body = generic_body(generic)
+    degree: dict = {}
+    for i, arg in enumerate(body.arguments):
+        if i >= num_inputs(generic) and len(users(arg)):
+            return "it reads its init"
+        degree[arg] = 1 if i in in_cone else 0
+    for op in body_ops(generic):
+        d = [degree.get(v, 0) for v in op.operands]  # values from outside: degree 0
+        if op.name == "linalg.yield":
+            return None if all(x == 1 for x in d) else "a result is not linear in it"
+        if op.name == "arith.mulf":
+            result = d[0] + d[1]
+        elif op.name == "arith.divf":
+            result = d[0] if d[1] == 0 else 2
+        elif op.name in ("arith.addf", "arith.subf"):
+            result = d[0] if d[0] == d[1] else 2
+        elif op.name == "arith.negf":
+            result = d[0]
+        else:
+            result = 0 if not any(d) else 2
+        if result > 1:
+            return f"its body's `{op.name}` is not linear in it"
+        for r in op.results:
+            degree[r] = result
+    return "it has no yield"
+
+
+def _linear_reason(op: ir.Operation, in_cone: set[int]) -> str | None:
+    """Why `op` is not linear (degree 1) in its operands `in_cone` (None if it is)."""
+    name = op.name
+    if name in RESHAPES:
+        return None if in_cone == {0} else f"`{name}` uses it as more than its source"
+    if name == "tensor.concat":
+        if in_cone == set(range(len(op.operands))):
+            return None
+        return "`tensor.concat` mixes it with pieces not derived from it"
+    if name in MATMUL_OPS:
+        if in_cone not in ({0}, {1}):
+            return f"`{name}` uses it in more than one operand"
+        return None if is_zero_fill(op.operands[2]) else f"`{name}` has a non-zero init"
+    if name == "linalg.generic":
+        if any(i >= num_inputs(op) for i in in_cone):
+            return "a `linalg.generic` uses it as its init"
+        reason = _body_degree(op, in_cone)
+        return None if reason is None else f"`linalg.generic`: {reason}"
+    return f"`{name}` is not known to be linear"
+
+
+def check_linear_cone(source: ir.Value, scale: ir.Operation, scaled: ir.Value) -> str | None:
+    """Why scaling `source` by f does not scale exactly `scaled` by f (None if it does).
+
+    The cone is every op reachable from `source` without passing through
+    `scale`; each must be linear in its cone operands, and only `scaled` may
+    leave the cone, into `scale`.
+    """
+    cone_values, cone_ops, work = {source}, {}, [source]
+    while work:
+        value = work.pop()
+        for use in value.uses:
+            owner = use.owner.operation if hasattr(use.owner, "operation") else use.owner
+            if owner == scale.operation:
+                if value != scaled:
+                    return "the scale reads the projection through another operand"
+                continue
+            if owner.name in ("func.return", "func.call") or owner.name.startswith("scf."):
+                return f"it is used by `{owner.name}`"
+            cone_ops.setdefault(owner, set()).add(use.operand_number)
+            for result in owner.results:
+                if result not in cone_values:
+                    cone_values.add(result)
+                    work.append(result)
+    if scaled not in cone_values:
+        return "the scaled value does not derive from the projection"
+    for value in cone_values:
+        if value != scaled and any(u == scale.operation for u in users(value)):
+            return "the scale reads the projection through another operand"
+    if len([u for u in users(scaled)]) != 1:
+        return "the unscaled value has another user"
+    for op, operands in cone_ops.items():
+        reason = _linear_reason(op, operands)
+        if reason is not None:
+            return reason
+    return None
+
+
+def query_projections(value: ir.Value) -> list[ir.Operation]:
+    """`linalg.matmul`s with a constant right operand upstream of `value`, nearest first.
+
+    The walk follows linear ops back, and matmuls through their left operand only.
+    """
+    found, seen, work = [], set(), [value]
+    while work:
+        op = producer(work.pop(0))
+        if op is None or op in seen:
+            continue
+        seen.add(op)
+        if op.name == "linalg.matmul" and producer_named(op.operands[1], "arith.constant"):
+            found.append(op)
+        elif op.name in MATMUL_OPS or op.name in RESHAPES:
+            work.append(op.operands[0])
+        elif op.name == "tensor.concat":
+            work.extend(op.operands)
+        elif op.name == "linalg.generic":
+            work.extend(list(op.operands)[:num_inputs(op)])
+    return found
+
+
+def fold_scale(scale: ir.Operation, scaled: ir.Value, factor: float) -> None:
+    """`f(x @ W) * factor == f(x @ (factor * W))` for the nearest legal projection."""
+    candidates = query_projections(scaled)
+    if not candidates:
+        rewrite_log.skipped(NAME, scale, "no matmul with a constant weight on the query side "
+                                         "of the scaled value")
+        return
+    reasons = []
+    for projection in candidates:
+        reason = check_linear_cone(projection.results[0], scale, scaled)
+        if reason is None:
+            break
+        reasons.append(reason)
+    else:
+        rewrite_log.skipped(NAME, scale, "cannot move the scale into a projection weight: "
+                                         + "; ".join(reasons))
+        return
+    weight = projection.operands[1]
+    array = constant_array(weight)
+    if array is None:
+        return
+    with ir.InsertionPoint(projection), projection.location:
+        scaled_weight = create_constant((array * np.asarray(factor, array.dtype)).astype(array.dtype),
+                                        weight.type)
+    weight_op, weight_bytes = producer(weight), nbytes(weight)
+    projection.operands[1] = scaled_weight
+    freed = weight_bytes if erase_if_dead(weight_op) else 0
+    saved = _numel(scaled)
+    init = producer(scale.operands[num_inputs(scale)])
+    scale.results[0].replace_all_uses_with(scaled)
+    scale.erase()
+    erase_if_dead(init)
+    rewrite_log.fired(NAME, projection, f"scale {factor:g} folded into the projection weight",
+                      flops_saved=saved, constant_bytes_delta=nbytes(scaled_weight) - freed)
+
+
+@register_pass(NAME, summary="Fold a constant scale on attention scores (or on q and k) into "
+                             "the query/key projection weight.")
+def fold_score_scale(op: ir.Operation) -> None:
+    for generic in walk_ops(op, "linalg.generic"):
+        match = scale_of(generic)
+        if match is not None:
+            fold_scale(generic, *match)
+
+
+__all__ = ["fold_score_scale", "scale_of", "check_linear_cone"]
