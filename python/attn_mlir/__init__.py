@@ -9,6 +9,7 @@ The Python API, in the order data flows through it::
         am.run_pipeline(module, "builtin.module(attn-optimize)")
         fn = am.compile(module, entry="attention")   # numpy in, numpy out
         out = fn(x, wq, wk, wv)
+    print(am.rewrite_report(before_module, module))  # per-function counts, fired/skipped rewrites
 
 New passes are written in Python with `@am.register_pass("name")`.
 """
@@ -18,6 +19,7 @@ from .diagnostics import AttnError, Diagnostic
 from .jit import CompiledFunction, compile
 from .passes import Option, Pass, all_passes, register_pass
 from .pipeline import Pipeline, run_pipeline
+from .report import compare as rewrite_report
 from .source import load, parse_module
 
 
@@ -29,5 +31,5 @@ def parse(text: str, filename: str = "<string>"):
 __all__ = [
     "make_context", "parse", "load", "parse_module", "run_pipeline", "Pipeline", "compile",
     "CompiledFunction", "register_pass", "Pass", "Option", "all_passes", "AttnError",
-    "Diagnostic",
+    "Diagnostic", "rewrite_report",
 ]

@@ -72,8 +72,18 @@ def nbytes(value: ir.Value) -> int:
         if hasattr(t.element_type, "width") else 0
 
 
+# Maps of named contractions built without an explicit `indexing_maps` attribute.
+DEFAULT_MAPS = {
+    "linalg.matmul": (3, [[0, 2], [2, 1], [0, 1]]),
+    "linalg.batch_matmul": (4, [[0, 1, 3], [0, 3, 2], [0, 1, 2]]),
+}
+
+
 def operand_maps(op: ir.Operation) -> list[ir.AffineMap]:
-    """The indexing maps of a linalg op with an `indexing_maps` attribute."""
+    """The indexing maps of a linalg op (the defaults of matmul/batch_matmul if unset)."""
+    if "indexing_maps" not in op.attributes:
+        num_dims, dims = DEFAULT_MAPS[op.name]
+        return [make_map(num_dims, d) for d in dims]
     return [ir.AffineMapAttr(a).value for a in ir.ArrayAttr(op.attributes["indexing_maps"])]
 
 

@@ -13,7 +13,7 @@ import sys
 
 from mlir import ir
 
-from .. import diagnostics
+from .. import diagnostics, report, rewrite_log
 from ..context import make_context
 from ..diagnostics import AttnError, Remarks
 from ..passes import all_passes
@@ -77,11 +77,17 @@ def list_passes() -> str:
     return "\n".join(lines) + "\n"
 
 
+REPORT_FLAG = "attn-report"
+
+
 def _pipeline(args) -> Pipeline:
     items = []
     for text in args.pipeline:
         items.extend(Pipeline.parse(text).items)
     for name, options in getattr(args, "pass_flags", None) or []:
+        if name == REPORT_FLAG:
+            args.report = True  # the flag reports input vs output, see process_chunk
+            continue
         items.append(make_pass(name, options))
     return Pipeline(items)
 
@@ -99,6 +105,8 @@ def process_chunk(chunk, filename: str, pipeline: Pipeline, args, remarks: Remar
     context = make_context()
     with context, ir.Location.unknown():
         module = parse_module(chunk.text, filename, chunk.first_line)
+        rewrite_log.current_log.clear()
+        before = report.count_module(module) if getattr(args, "report", False) else None
         if pipeline.items:
             from ..pipeline import run_pipeline
 
@@ -107,6 +115,8 @@ def process_chunk(chunk, filename: str, pipeline: Pipeline, args, remarks: Remar
                          print_ir_after_all=args.mlir_print_ir_after_all,
                          timing=args.mlir_timing, print_generic=args.mlir_print_op_generic,
                          verify_each=args.verify_each)
+        if before is not None:
+            sys.stderr.write(str(report.compare(before, module, rewrite_log.current_log.events)))
         return _print(module, args)
 
 
