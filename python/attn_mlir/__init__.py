@@ -9,7 +9,7 @@ The Python API, in the order data flows through it::
         am.run_pipeline(module, "builtin.module(attn-optimize)")
         fn = am.compile(module, entry="attention")   # numpy in, numpy out
         out = fn(x, wq, wk, wv)
-    print(am.rewrite_report(before_module, module))  # per-function counts, fired/skipped rewrites
+    print(am.rewrite_report(counts_before, module))  # counts_before = am.report.count_module(..)
 
 New passes are written in Python with `@am.register_pass("name")`.
 """
