@@ -1,0 +1,239 @@
+// RUN: %attn_opt %s --split-input-file --attn-fold-score-scale | FileCheck %s
+// RUN: %attn_opt %fixtures/llama_single_head.mlir --attn-fold-transposes --attn-fold-score-scale | FileCheck %s --check-prefix=LLAMA
+// RUN: %attn_opt %fixtures/causal_sdpa.mlir --attn-fold-transposes --attn-fold-score-scale | FileCheck %s --check-prefix=SDPA
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+// (x @ Wq) @ K^T * 0.5 == (x @ (0.5 * Wq)) @ K^T; the scale generic disappears.
+// CHECK-LABEL: func.func @scores_times_scalar
+// CHECK-SAME: (%[[X:.*]]: tensor<2x2xf32>, %[[K:.*]]: tensor<2x2xf32>)
+// CHECK: %[[W:.*]] = arith.constant dense<{{\[}}[5.000000e-01, 1.000000e+00], [1.500000e+00, 2.000000e+00]]>
+// CHECK: %[[Q:.*]] = linalg.matmul ins(%[[X]], %[[W]] :
+// CHECK: %[[S:.*]] = linalg.matmul indexing_maps = {{.*}} ins(%[[Q]], %[[K]] :
+// CHECK-NOT: linalg.generic
+// CHECK: return %[[S]]
+func.func @scores_times_scalar(%x: tensor<2x2xf32>, %k: tensor<2x2xf32>) -> tensor<2x2xf32> {
+  %c0 = arith.constant 0.0 : f32
+  %half = arith.constant 0.5 : f32
+  %wq = arith.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
+  %e = tensor.empty() : tensor<2x2xf32>
+  %z = linalg.fill ins(%c0 : f32) outs(%e : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %q = linalg.matmul ins(%x, %wq : tensor<2x2xf32>, tensor<2x2xf32>) outs(%z : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %s = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+         ins(%q, %k : tensor<2x2xf32>, tensor<2x2xf32>) outs(%z : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+         ins(%s : tensor<2x2xf32>) outs(%e : tensor<2x2xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.mulf %in, %half : f32
+    linalg.yield %m : f32
+  } -> tensor<2x2xf32>
+  return %r : tensor<2x2xf32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#scalar = affine_map<(d0, d1) -> ()>
+
+// Division by a 0-d constant after a 3-D head layout (expand + transpose).
+// CHECK-LABEL: func.func @scores_over_constant_through_heads
+// CHECK: arith.constant dense<{{\[}}[2.500000e-01, 5.000000e-01], [7.500000e-01, 1.000000e+00]]>
+// CHECK-NOT: arith.divf
+func.func @scores_over_constant_through_heads(%x: tensor<2x2xf32>, %kt: tensor<2x1x2xf32>) -> tensor<2x2x2xf32> {
+  %c0 = arith.constant 0.0 : f32
+  %d = arith.constant dense<4.0> : tensor<f32>
+  %wq = arith.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
+  %e = tensor.empty() : tensor<2x2xf32>
+  %z = linalg.fill ins(%c0 : f32) outs(%e : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %q = linalg.matmul ins(%x, %wq : tensor<2x2xf32>, tensor<2x2xf32>) outs(%z : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %qe = tensor.expand_shape %q [[0], [1, 2]] output_shape [2, 2, 1] : tensor<2x2xf32> into tensor<2x2x1xf32>
+  %et = tensor.empty() : tensor<2x2x1xf32>
+  %qh = linalg.transpose ins(%qe : tensor<2x2x1xf32>) outs(%et : tensor<2x2x1xf32>) permutation = [1, 0, 2]
+  %e3 = tensor.empty() : tensor<2x2x2xf32>
+  %z3 = linalg.fill ins(%c0 : f32) outs(%e3 : tensor<2x2x2xf32>) -> tensor<2x2x2xf32>
+  %s = linalg.batch_matmul ins(%qh, %kt : tensor<2x2x1xf32>, tensor<2x1x2xf32>) outs(%z3 : tensor<2x2x2xf32>) -> tensor<2x2x2xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(a, b, c) -> (a, b, c)>, affine_map<(a, b, c) -> ()>, affine_map<(a, b, c) -> (a, b, c)>], iterator_types = ["parallel", "parallel", "parallel"]}
+         ins(%s, %d : tensor<2x2x2xf32>, tensor<f32>) outs(%e3 : tensor<2x2x2xf32>) {
+  ^bb0(%in: f32, %dv: f32, %out: f32):
+    %m = arith.divf %in, %dv : f32
+    linalg.yield %m : f32
+  } -> tensor<2x2x2xf32>
+  return %r : tensor<2x2x2xf32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+// Rotary embedding with runtime cos/sin is linear in q:
+// q * cos + concat(-q[:, 1:], q[:, :1]) * sin, then the scores, then * 0.5.
+// CHECK-LABEL: func.func @scale_through_rotary
+// CHECK: arith.constant dense<{{\[}}[5.000000e-01, 1.000000e+00], [1.500000e+00, 2.000000e+00]]>
+// CHECK-NOT: %cst_{{.*}} = arith.constant dense<{{\[}}[1.000000e+00, 2.000000e+00]
+// CHECK: arith.negf
+// CHECK: arith.addf
+// CHECK-NOT: arith.mulf %in, %half
+func.func @scale_through_rotary(%x: tensor<2x2xf32>, %kt: tensor<2x2xf32>, %cos: tensor<2x2xf32>, %sin: tensor<2x2xf32>) -> tensor<2x2xf32> {
+  %c0 = arith.constant 0.0 : f32
+  %half = arith.constant 0.5 : f32
+  %wq = arith.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
+  %e = tensor.empty() : tensor<2x2xf32>
+  %z = linalg.fill ins(%c0 : f32) outs(%e : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %q = linalg.matmul ins(%x, %wq : tensor<2x2xf32>, tensor<2x2xf32>) outs(%z : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %qc = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+          ins(%q, %cos : tensor<2x2xf32>, tensor<2x2xf32>) outs(%e : tensor<2x2xf32>) {
+  ^bb0(%a: f32, %b: f32, %out: f32):
+    %m = arith.mulf %a, %b : f32
+    linalg.yield %m : f32
+  } -> tensor<2x2xf32>
+  %lo = tensor.extract_slice %q[0, 0] [2, 1] [1, 1] : tensor<2x2xf32> to tensor<2x1xf32>
+  %hi = tensor.extract_slice %q[0, 1] [2, 1] [1, 1] : tensor<2x2xf32> to tensor<2x1xf32>
+  %e1 = tensor.empty() : tensor<2x1xf32>
+  %nhi = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+           ins(%hi : tensor<2x1xf32>) outs(%e1 : tensor<2x1xf32>) {
+  ^bb0(%a: f32, %out: f32):
+    %n = arith.negf %a : f32
+    linalg.yield %n : f32
+  } -> tensor<2x1xf32>
+  %rot = tensor.concat dim(1) %nhi, %lo : (tensor<2x1xf32>, tensor<2x1xf32>) -> tensor<2x2xf32>
+  %rs = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+          ins(%rot, %sin : tensor<2x2xf32>, tensor<2x2xf32>) outs(%e : tensor<2x2xf32>) {
+  ^bb0(%a: f32, %b: f32, %out: f32):
+    %m = arith.mulf %a, %b : f32
+    linalg.yield %m : f32
+  } -> tensor<2x2xf32>
+  %qr = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+          ins(%qc, %rs : tensor<2x2xf32>, tensor<2x2xf32>) outs(%e : tensor<2x2xf32>) {
+  ^bb0(%a: f32, %b: f32, %out: f32):
+    %m = arith.addf %a, %b : f32
+    linalg.yield %m : f32
+  } -> tensor<2x2xf32>
+  %s = linalg.matmul ins(%qr, %kt : tensor<2x2xf32>, tensor<2x2xf32>) outs(%z : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+         ins(%s : tensor<2x2xf32>) outs(%e : tensor<2x2xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.mulf %in, %half : f32
+    linalg.yield %m : f32
+  } -> tensor<2x2xf32>
+  return %r : tensor<2x2xf32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+// Must not fire: the query weight is a function argument (the key weight is
+// constant, but the scale only moves to the query side).
+// CHECK-LABEL: func.func @runtime_query_weight_not_applicable
+// CHECK: arith.mulf %in, %{{.*}} : f32
+func.func @runtime_query_weight_not_applicable(%x: tensor<2x2xf32>, %wq: tensor<2x2xf32>) -> tensor<2x2xf32> {
+  %c0 = arith.constant 0.0 : f32
+  %half = arith.constant 0.5 : f32
+  %wk = arith.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
+  %e = tensor.empty() : tensor<2x2xf32>
+  %z = linalg.fill ins(%c0 : f32) outs(%e : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %q = linalg.matmul ins(%x, %wq : tensor<2x2xf32>, tensor<2x2xf32>) outs(%z : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %k = linalg.matmul ins(%x, %wk : tensor<2x2xf32>, tensor<2x2xf32>) outs(%z : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %s = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+         ins(%q, %k : tensor<2x2xf32>, tensor<2x2xf32>) outs(%z : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+         ins(%s : tensor<2x2xf32>) outs(%e : tensor<2x2xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.mulf %in, %half : f32
+    linalg.yield %m : f32
+  } -> tensor<2x2xf32>
+  return %r : tensor<2x2xf32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+// Must not fire: the unscaled scores are returned too.
+// CHECK-LABEL: func.func @scores_other_user_not_applicable
+// CHECK: arith.constant dense<{{\[}}[1.000000e+00, 2.000000e+00], [3.000000e+00, 4.000000e+00]]>
+// CHECK: arith.mulf %in, %{{.*}} : f32
+func.func @scores_other_user_not_applicable(%x: tensor<2x2xf32>, %kt: tensor<2x2xf32>) -> (tensor<2x2xf32>, tensor<2x2xf32>) {
+  %c0 = arith.constant 0.0 : f32
+  %half = arith.constant 0.5 : f32
+  %wq = arith.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
+  %e = tensor.empty() : tensor<2x2xf32>
+  %z = linalg.fill ins(%c0 : f32) outs(%e : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %q = linalg.matmul ins(%x, %wq : tensor<2x2xf32>, tensor<2x2xf32>) outs(%z : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %s = linalg.matmul ins(%q, %kt : tensor<2x2xf32>, tensor<2x2xf32>) outs(%z : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+         ins(%s : tensor<2x2xf32>) outs(%e : tensor<2x2xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.mulf %in, %half : f32
+    linalg.yield %m : f32
+  } -> tensor<2x2xf32>
+  return %r, %s : tensor<2x2xf32>, tensor<2x2xf32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+// Must not fire: a per-element factor is not a uniform scale.
+// CHECK-LABEL: func.func @non_uniform_scale_not_applicable
+// CHECK: arith.constant dense<{{\[}}[1.000000e+00, 2.000000e+00], [3.000000e+00, 4.000000e+00]]>
+// CHECK: arith.mulf %in, %{{.*}} : f32
+func.func @non_uniform_scale_not_applicable(%x: tensor<2x2xf32>, %kt: tensor<2x2xf32>) -> tensor<2x2xf32> {
+  %c0 = arith.constant 0.0 : f32
+  %f = arith.constant dense<[[0.5, 0.25], [0.5, 0.25]]> : tensor<2x2xf32>
+  %wq = arith.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
+  %e = tensor.empty() : tensor<2x2xf32>
+  %z = linalg.fill ins(%c0 : f32) outs(%e : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %q = linalg.matmul ins(%x, %wq : tensor<2x2xf32>, tensor<2x2xf32>) outs(%z : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %s = linalg.matmul ins(%q, %kt : tensor<2x2xf32>, tensor<2x2xf32>) outs(%z : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+         ins(%s, %f : tensor<2x2xf32>, tensor<2x2xf32>) outs(%e : tensor<2x2xf32>) {
+  ^bb0(%in: f32, %fv: f32, %out: f32):
+    %m = arith.mulf %in, %fv : f32
+    linalg.yield %m : f32
+  } -> tensor<2x2xf32>
+  return %r : tensor<2x2xf32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+// Must not fire: q + bias is not linear (homogeneous) in q.
+// CHECK-LABEL: func.func @affine_not_linear_negative
+// CHECK: arith.constant dense<{{\[}}[1.000000e+00, 2.000000e+00], [3.000000e+00, 4.000000e+00]]>
+// CHECK: arith.addf
+// CHECK: arith.mulf %in, %{{.*}} : f32
+func.func @affine_not_linear_negative(%x: tensor<2x2xf32>, %kt: tensor<2x2xf32>, %bias: tensor<2x2xf32>) -> tensor<2x2xf32> {
+  %c0 = arith.constant 0.0 : f32
+  %half = arith.constant 0.5 : f32
+  %wq = arith.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
+  %e = tensor.empty() : tensor<2x2xf32>
+  %z = linalg.fill ins(%c0 : f32) outs(%e : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %q = linalg.matmul ins(%x, %wq : tensor<2x2xf32>, tensor<2x2xf32>) outs(%z : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %qb = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+          ins(%q, %bias : tensor<2x2xf32>, tensor<2x2xf32>) outs(%e : tensor<2x2xf32>) {
+  ^bb0(%a: f32, %b: f32, %out: f32):
+    %m = arith.addf %a, %b : f32
+    linalg.yield %m : f32
+  } -> tensor<2x2xf32>
+  %s = linalg.matmul ins(%qb, %kt : tensor<2x2xf32>, tensor<2x2xf32>) outs(%z : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+         ins(%s : tensor<2x2xf32>) outs(%e : tensor<2x2xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.mulf %in, %half : f32
+    linalg.yield %m : f32
+  } -> tensor<2x2xf32>
+  return %r : tensor<2x2xf32>
+}
+
+// On torch-mlir's Llama head, the `/ 4.0` after Q K^T disappears.
+// LLAMA-LABEL: func.func @forward
+// LLAMA-NOT: arith.divf %in, %cst
+// LLAMA: linalg.batch_matmul
+// LLAMA-NOT: arith.divf %in, %cst
+
+// scaled_dot_product_attention's split scale (q * 0.5 and k * 0.5) folds into
+// both projection weights.
+// SDPA-LABEL: func.func @forward
+// SDPA-NOT: arith.mulf %in, %cst
