@@ -237,3 +237,67 @@ func.func @affine_not_linear_negative(%x: tensor<2x2xf32>, %kt: tensor<2x2xf32>,
 // both projection weights.
 // SDPA-LABEL: func.func @forward
 // SDPA-NOT: arith.mulf %in, %cst
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+// After attn-fuse-projections: only Wq's columns (0:1) of [Wq | Wk] are scaled.
+// CHECK-LABEL: func.func @fused_projection_columns
+// CHECK: arith.constant dense<{{\[}}[5.000000e-01, 2.000000e+00], [1.500000e+00, 4.000000e+00]]>
+// CHECK-NOT: arith.mulf
+func.func @fused_projection_columns(%x: tensor<2x2xf32>) -> tensor<2x2xf32> {
+  %c0 = arith.constant 0.0 : f32
+  %half = arith.constant 0.5 : f32
+  %w = arith.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
+  %e = tensor.empty() : tensor<2x2xf32>
+  %z = linalg.fill ins(%c0 : f32) outs(%e : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %p = linalg.matmul ins(%x, %w : tensor<2x2xf32>, tensor<2x2xf32>) outs(%z : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %q = tensor.extract_slice %p[0, 0] [2, 1] [1, 1] : tensor<2x2xf32> to tensor<2x1xf32>
+  %k = tensor.extract_slice %p[0, 1] [2, 1] [1, 1] : tensor<2x2xf32> to tensor<2x1xf32>
+  %s = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+         ins(%q, %k : tensor<2x1xf32>, tensor<2x1xf32>) outs(%z : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+         ins(%s : tensor<2x2xf32>) outs(%e : tensor<2x2xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.mulf %in, %half : f32
+    linalg.yield %m : f32
+  } -> tensor<2x2xf32>
+  return %r : tensor<2x2xf32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+// Must not fire: Q and K are overlapping slices of one projection (scaling Q's
+// columns would scale K too), and the whole projection feeds both sides.
+// CHECK-LABEL: func.func @overlapping_slices_not_applicable
+// CHECK: arith.constant dense<{{\[}}[1.000000e+00, 2.000000e+00], [3.000000e+00, 4.000000e+00]]>
+// CHECK: arith.mulf %in, %{{.*}} : f32
+func.func @overlapping_slices_not_applicable(%x: tensor<2x2xf32>) -> tensor<2x2xf32> {
+  %c0 = arith.constant 0.0 : f32
+  %half = arith.constant 0.5 : f32
+  %w = arith.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
+  %e = tensor.empty() : tensor<2x2xf32>
+  %z = linalg.fill ins(%c0 : f32) outs(%e : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %p = linalg.matmul ins(%x, %w : tensor<2x2xf32>, tensor<2x2xf32>) outs(%z : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %q = tensor.extract_slice %p[0, 0] [2, 2] [1, 1] : tensor<2x2xf32> to tensor<2x2xf32>
+  %k = tensor.extract_slice %p[0, 1] [2, 1] [1, 1] : tensor<2x2xf32> to tensor<2x1xf32>
+  %ez = tensor.empty() : tensor<2x1xf32>
+  %zk = linalg.fill ins(%c0 : f32) outs(%ez : tensor<2x1xf32>) -> tensor<2x1xf32>
+  %s = linalg.matmul ins(%q, %k : tensor<2x2xf32>, tensor<2x1xf32>) outs(%zk : tensor<2x1xf32>) -> tensor<2x1xf32>
+  %sc = tensor.collapse_shape %s [[0, 1]] : tensor<2x1xf32> into tensor<2xf32>
+  %se = tensor.expand_shape %sc [[0, 1]] output_shape [1, 2] : tensor<2xf32> into tensor<1x2xf32>
+  %e12 = tensor.empty() : tensor<1x2xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+         ins(%se : tensor<1x2xf32>) outs(%e12 : tensor<1x2xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.mulf %in, %half : f32
+    linalg.yield %m : f32
+  } -> tensor<1x2xf32>
+  %rr = tensor.collapse_shape %r [[0, 1]] : tensor<1x2xf32> into tensor<2xf32>
+  %out = tensor.expand_shape %rr [[0, 1]] output_shape [2, 1] : tensor<2xf32> into tensor<2x1xf32>
+  %pad = tensor.concat dim(1) %out, %out : (tensor<2x1xf32>, tensor<2x1xf32>) -> tensor<2x2xf32>
+  return %pad : tensor<2x2xf32>
+}

@@ -17,12 +17,13 @@ from attn_mlir.testing import check_rewrite
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 NAMES = sorted(p.stem for p in FIXTURES.glob("*.mlir"))
-# Documented order: weights become constants [in, out], the scale moves into Wq
-# (needs separate Q and K weights), then Q/K/V fuse.
+# Weights must become constants [in, out] first; the scale folds into Wq before
+# or after Q/K/V are fused (then into Wq's columns of the fused weight).
 PIPELINES = {
     "transposes": ["attn-fold-transposes"],
     "score-scale": ["attn-fold-transposes", "attn-fold-score-scale"],
     "all": ["attn-fold-transposes", "attn-fold-score-scale", "attn-fuse-projections"],
+    "all-fuse-first": ["attn-fold-transposes", "attn-fuse-projections", "attn-fold-score-scale"],
 }
 NO_SCALE = {"mini_attention"}  # softmax(Q K^T) V with no scale
 

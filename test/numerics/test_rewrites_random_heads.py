@@ -20,7 +20,8 @@ from attn_mlir.testing import check_rewrite
 from attn_mlir.testing.heads import SCALES, HeadSpec, head_module, head_reference
 
 EXAMPLES = int(os.environ.get("ATTN_HYPOTHESIS_EXAMPLES", "10"))
-PIPELINE = "builtin.module(attn-fold-transposes,attn-fold-score-scale,attn-fuse-projections)"
+PIPELINES = ("builtin.module(attn-fold-transposes,attn-fold-score-scale,attn-fuse-projections)",
+             "builtin.module(attn-fold-transposes,attn-fuse-projections,attn-fold-score-scale)")
 
 head_specs = st.builds(
     HeadSpec,
@@ -30,12 +31,12 @@ head_specs = st.builds(
 
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(spec=head_specs)
-def test_rewrites_preserve_generated_heads(spec):
+@given(spec=head_specs, pipeline=st.sampled_from(PIPELINES))
+def test_rewrites_preserve_generated_heads(spec, pipeline):
     text = head_module(spec)
     x = np.random.default_rng(spec.seed).standard_normal((spec.seq, spec.d_model)) \
         .astype(np.float32)
-    outcome = check_rewrite(text, PIPELINE, [x])
+    outcome = check_rewrite(text, pipeline, [x])
     np.testing.assert_allclose(outcome.before[0], head_reference(spec, x), rtol=1e-4, atol=1e-5)
     scale_folds = {None: 0, "mul": 1, "div": 1, "split": 2}[spec.scale]
     assert outcome.fired("attn-fold-score-scale") == scale_folds

@@ -27,14 +27,16 @@ Legality:
   it (rules above) and flows nowhere else: no other user, no return; in
   particular the unscaled scores must have no other user.
 
-Weights `[out, in]` behind `linalg.transpose` are not constants yet: run
-`attn-fold-transposes` first. Run this pass before `attn-fuse-projections`: a
-fused Q/K/V weight feeds both operands of `Q K^T`, which is not linear in it.
+The projection may also be a column slice of a fused `x @ [Wq | Wk | Wv]`
+(after `attn-fuse-projections`): then only Wq's columns are scaled, provided no
+other slice reads them. Weights `[out, in]` behind `linalg.transpose` are not
+constants yet: run `attn-fold-transposes` first.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from mlir import ir
@@ -184,10 +186,51 @@ def check_linear_cone(source: ir.Value, scale: ir.Operation, scaled: ir.Value) -
     return None
 
 
-def query_projections(value: ir.Value) -> list[ir.Operation]:
-    """`linalg.matmul`s with a constant right operand upstream of `value`, nearest first.
+@dataclass
+class Projection:
+    """A matmul `x @ W` with constant `W` whose result (or one column slice) feeds the scale."""
 
-    The walk follows linear ops back, and matmuls through their left operand only.
+    matmul: ir.Operation
+    result: ir.Value                        # the matmul's result, or the column slice
+    columns: tuple[int, int] | None = None  # [start, stop) of the slice, None for all
+
+
+def _column_slice(slice_op: ir.Operation) -> Projection | None:
+    """`x @ [W1 | W2 | ...]` sliced to the columns of one Wi (what attn-fuse-projections makes)."""
+    matmul = producer_named(slice_op.operands[0], "linalg.matmul")
+    if matmul is None or producer_named(matmul.operands[1], "arith.constant") is None:
+        return None
+    maps = [dims_of(m) for m in operand_maps(matmul)]
+    if maps[2] != [0, 1] or maps[1] is None or 1 not in maps[1]:
+        return None
+    rows = ir.RankedTensorType(matmul.results[0].type).shape[0]
+    view = slice_op.opview
+    offsets, sizes, strides = (list(a) for a in (view.static_offsets, view.static_sizes,
+                                                 view.static_strides))
+    if len(view.operands) != 1 or offsets[0] != 0 or sizes[0] != rows or strides != [1, 1]:
+        return None
+    columns = (offsets[1], offsets[1] + sizes[1])
+    for user in users(matmul.results[0]):
+        if user == slice_op:
+            continue
+        other = _static_columns(user)
+        if other is None or not (other[1] <= columns[0] or columns[1] <= other[0]):
+            return None  # another reader of these columns would see them scaled
+    return Projection(matmul, slice_op.results[0], columns)
+
+
+def _static_columns(op: ir.Operation) -> tuple[int, int] | None:
+    if op.name != "tensor.extract_slice" or len(op.operands) != 1:
+        return None
+    offsets, sizes = list(op.opview.static_offsets), list(op.opview.static_sizes)
+    return offsets[1], offsets[1] + sizes[1]
+
+
+def query_projections(value: ir.Value) -> list[Projection]:
+    """Matmuls with a constant right operand upstream of `value`, nearest first.
+
+    The walk follows linear ops back, and matmuls through their left operand
+    only. A column slice of a fused projection is a candidate of its own.
     """
     found, seen, work = [], set(), [value]
     while work:
@@ -196,14 +239,35 @@ def query_projections(value: ir.Value) -> list[ir.Operation]:
             continue
         seen.add(op)
         if op.name == "linalg.matmul" and producer_named(op.operands[1], "arith.constant"):
-            found.append(op)
-        elif op.name in MATMUL_OPS or op.name in RESHAPES:
+            found.append(Projection(op, op.results[0]))
+            continue
+        if op.name == "tensor.extract_slice":
+            sliced = _column_slice(op)
+            if sliced is not None:
+                found.append(sliced)
+        if op.name in MATMUL_OPS or op.name in RESHAPES:
             work.append(op.operands[0])
         elif op.name == "tensor.concat":
             work.extend(op.operands)
         elif op.name == "linalg.generic":
             work.extend(list(op.operands)[:num_inputs(op)])
     return found
+
+
+def scaled_weight_array(projection: Projection, factor: float) -> np.ndarray | None:
+    """`factor * W`, or `W` with only the sliced columns scaled."""
+    array = constant_array(projection.matmul.operands[1])
+    if array is None:
+        return None
+    factor = np.asarray(factor, array.dtype)
+    if projection.columns is None:
+        return (array * factor).astype(array.dtype)
+    out = array.copy()
+    n_axis = dims_of(operand_maps(projection.matmul)[1]).index(1)
+    index = [slice(None)] * array.ndim
+    index[n_axis] = slice(*projection.columns)
+    out[tuple(index)] *= factor
+    return out
 
 
 def fold_scale(scale: ir.Operation, scaled: ir.Value, factor: float) -> None:
@@ -215,7 +279,7 @@ def fold_scale(scale: ir.Operation, scaled: ir.Value, factor: float) -> None:
         return
     reasons = []
     for projection in candidates:
-        reason = check_linear_cone(projection.results[0], scale, scaled)
+        reason = check_linear_cone(projection.result, scale, scaled)
         if reason is None:
             break
         reasons.append(reason)
@@ -223,22 +287,22 @@ def fold_scale(scale: ir.Operation, scaled: ir.Value, factor: float) -> None:
         rewrite_log.skipped(NAME, scale, "cannot move the scale into a projection weight: "
                                          + "; ".join(reasons))
         return
-    weight = projection.operands[1]
-    array = constant_array(weight)
+    matmul, weight = projection.matmul, projection.matmul.operands[1]
+    array = scaled_weight_array(projection, factor)
     if array is None:
         return
-    with ir.InsertionPoint(projection), projection.location:
-        scaled_weight = create_constant((array * np.asarray(factor, array.dtype)).astype(array.dtype),
-                                        weight.type)
+    with ir.InsertionPoint(matmul), matmul.location:
+        scaled_weight = create_constant(array, weight.type)
     weight_op, weight_bytes = producer(weight), nbytes(weight)
-    projection.operands[1] = scaled_weight
+    matmul.operands[1] = scaled_weight
     freed = weight_bytes if erase_if_dead(weight_op) else 0
     saved = _numel(scaled)
     init = producer(scale.operands[num_inputs(scale)])
     scale.results[0].replace_all_uses_with(scaled)
     scale.erase()
     erase_if_dead(init)
-    rewrite_log.fired(NAME, projection, f"scale {factor:g} folded into the projection weight",
+    where = "" if projection.columns is None else " (columns %d:%d)" % projection.columns
+    rewrite_log.fired(NAME, matmul, f"scale {factor:g} folded into the projection weight{where}",
                       flops_saved=saved, constant_bytes_delta=nbytes(scaled_weight) - freed)
 
 
