@@ -50,6 +50,24 @@ def erase_if_dead(op: ir.Operation | None) -> bool:
     return True
 
 
+def erase_with_init(op: ir.Operation) -> bool:
+    """Erase a dead destination-style op, and then its init if that is dead too."""
+    init = producer(op.operands[len(op.operands) - 1]) if len(op.operands) else None
+    if not erase_if_dead(op):
+        return False
+    if init is not None and init.name == "tensor.empty":
+        erase_if_dead(init)
+    return True
+
+
+def numel(value: ir.Value) -> int:
+    """Elements of a statically shaped tensor value (0 if not static)."""
+    t = tensor_type(value)
+    if t is None or not t.has_static_shape:
+        return 0
+    return int(np.prod(t.shape, dtype=np.int64))
+
+
 def tensor_type(value: ir.Value) -> ir.RankedTensorType | None:
     if not is_a(value.type, ir.RankedTensorType):
         return None

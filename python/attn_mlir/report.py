@@ -14,6 +14,8 @@
   a reduction one per input element and body op; `linalg.softmax` costs 5 per
   element; data movement (`fill`, `transpose`, `copy`, `broadcast`, tensor
   reshapes, slices, concat) costs 0;
+* dynamic dims are not counted (an operand with a dynamic shape says nothing
+  about the iteration space), so FLOPs of dynamically shaped ops are a lower bound;
 * `constant_bytes`: the sizes of all tensor constants (`dense` and
   `dense_resource`), as stored.
 
@@ -30,7 +32,7 @@ import numpy as np
 from mlir import ir
 
 from .ir_utils import functions, symbol_name, walk_ops
-from .linalg_match import DEFAULT_MAPS, dims_of, nbytes, operand_maps, tensor_type
+from .linalg_match import DEFAULT_MAPS, dims_of, nbytes, numel, operand_maps, tensor_type
 from .rewrite_log import RewriteEvent
 
 CONTRACTIONS = ("linalg.matmul", "linalg.batch_matmul", "linalg.matvec", "linalg.vecmat",
@@ -54,18 +56,11 @@ class FunctionCounts:
               ("flops", "FLOPs"), ("constant_bytes", "constant bytes"))
 
 
-def _numel(value: ir.Value) -> int:
-    t = tensor_type(value)
-    if t is None or not t.has_static_shape:
-        return 0
-    return int(np.prod(t.shape, dtype=np.int64))
-
-
 def iteration_points(op: ir.Operation) -> int:
     """The size of a linalg op's iteration space, from its indexing maps and shapes."""
     if "indexing_maps" not in op.attributes and op.name not in DEFAULT_MAPS:
-        return max((_numel(r) for r in op.results), default=0) or \
-            max((_numel(v) for v in op.operands), default=0)
+        return max((numel(r) for r in op.results), default=0) or \
+            max((numel(v) for v in op.operands), default=0)
     ranges: dict[int, int] = {}
     for value, affine_map in zip(op.operands, operand_maps(op)):
         t, dims = tensor_type(value), dims_of(affine_map)
@@ -94,7 +89,7 @@ def linalg_flops(op: ir.Operation) -> int:
     if op.name in DATA_MOVEMENT:
         return 0
     if op.name == "linalg.softmax":
-        return SOFTMAX_FLOPS_PER_ELEMENT * _numel(op.results[0])
+        return SOFTMAX_FLOPS_PER_ELEMENT * numel(op.results[0])
     return iteration_points(op) * _body_flops(op)
 
 

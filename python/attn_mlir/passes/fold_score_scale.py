@@ -45,18 +45,14 @@ from .. import rewrite_log
 from ..constants import constant_array, create_constant
 from ..ir_utils import walk_ops
 from ..linalg_match import (MATMUL_OPS, all_parallel, block_arg_index, body_ops, dims_of,
-                            erase_if_dead, generic_body, is_zero_fill, nbytes, num_inputs,
-                            operand_maps, producer, producer_named, scalar_constant, users)
+                            erase_if_dead, erase_with_init, generic_body, is_zero_fill, nbytes,
+                            num_inputs, numel, operand_maps, producer, producer_named,
+                            scalar_constant, users)
 from . import register_pass
 
 NAME = "attn-fold-score-scale"
 RESHAPES = ("tensor.expand_shape", "tensor.collapse_shape", "tensor.extract_slice",
             "tensor.cast", "linalg.transpose", "linalg.copy")
-
-
-def _numel(value: ir.Value) -> int:
-    shape = ir.RankedTensorType(value.type).shape
-    return int(np.prod(shape, dtype=np.int64))
 
 
 def _uniform_factor(operand: ir.Value, generic: ir.Operation) -> float | None:
@@ -296,11 +292,9 @@ def fold_scale(scale: ir.Operation, scaled: ir.Value, factor: float) -> None:
     weight_op, weight_bytes = producer(weight), nbytes(weight)
     matmul.operands[1] = scaled_weight
     freed = weight_bytes if erase_if_dead(weight_op) else 0
-    saved = _numel(scaled)
-    init = producer(scale.operands[num_inputs(scale)])
+    saved = numel(scaled)
     scale.results[0].replace_all_uses_with(scaled)
-    scale.erase()
-    erase_if_dead(init)
+    erase_with_init(scale)
     where = "" if projection.columns is None else " (columns %d:%d)" % projection.columns
     rewrite_log.fired(NAME, matmul, f"scale {factor:g} folded into the projection weight{where}",
                       flops_saved=saved, constant_bytes_delta=nbytes(scaled_weight) - freed)

@@ -28,8 +28,8 @@ from mlir import ir
 from .. import rewrite_log
 from ..constants import constant_array, create_constant
 from ..ir_utils import walk_ops
-from ..linalg_match import (MATMUL_OPS, dims_of, erase_if_dead, nbytes, operand_maps,
-                            producer, producer_named, set_operand_map, users)
+from ..linalg_match import (MATMUL_OPS, dims_of, erase_if_dead, erase_with_init, nbytes,
+                            operand_maps, producer, producer_named, set_operand_map)
 from . import register_pass
 
 NAME = "attn-fold-transposes"
@@ -71,7 +71,7 @@ def fold_constant_transposes(transposes: list[ir.Operation]) -> None:
     const_op = producer(source)
     for transpose in transposes:
         transpose.results[0].replace_all_uses_with(folded)
-        transpose.erase()
+        erase_with_init(transpose)
     freed = source_bytes if erase_if_dead(const_op) else 0
     rewrite_log.fired(NAME, folded.owner,
                       f"transpose {permutation} of a constant folded into the constant"
@@ -120,7 +120,7 @@ def fold_operand_transpose(matmul: ir.Operation, index: int) -> None:
     matmul.operands[index] = new_operand
     set_operand_map(matmul, index, dims[:-2] + [dims[-1], dims[-2]])
     erase_if_dead(collapse)
-    kept = not erase_if_dead(transpose)
+    kept = not erase_with_init(transpose)
     rewrite_log.fired(NAME, matmul,
                       f"{matmul.name} reads operand {index} through a transposed map"
                       + (" (the transpose stays for its other users)" if kept else ""))

@@ -100,7 +100,8 @@ class _Writer:
     def fill(self, scalar: str, shape) -> str:
         name = self.fresh("z")
         t = _tensor(shape)
-        self.emit(f"{name} = linalg.fill ins({scalar} : f32) outs({self.empty(shape)} : {t}) -> {t}")
+        empty = self.empty(shape)
+        self.emit(f"{name} = linalg.fill ins({scalar} : f32) outs({empty} : {t}) -> {t}")
         return name
 
     def transpose(self, value: str, shape, permutation) -> tuple[str, list[int]]:
@@ -164,7 +165,8 @@ def head_module(spec: HeadSpec) -> str:
             w.emit(f"{rhs} = arith.constant {_dense(weight)} : {_tensor([k, n])}")
         init = w.fill("%zero", [rows, n])
         name = w.fresh("p")
-        w.emit(f"{name} = linalg.matmul ins({value}, {rhs} : {_tensor([rows, k])}, {_tensor([k, n])}) "
+        w.emit(f"{name} = linalg.matmul ins({value}, {rhs} : {_tensor([rows, k])}, "
+               f"{_tensor([k, n])}) "
                f"outs({init} : {_tensor([rows, n])}) -> {_tensor([rows, n])}")
         return name
 
@@ -208,8 +210,9 @@ def head_module(spec: HeadSpec) -> str:
         else:
             maps = ("affine_map<(b, m, n, k) -> (b, m, k)>, affine_map<(b, m, n, k) -> (b, n, k)>, "
                     "affine_map<(b, m, n, k) -> (b, m, n)>")
-        w.emit(f"{scores} = {matmul} indexing_maps = [{maps}] ins({q}, {k} : {_tensor(heads_shape)}, "
-               f"{_tensor(heads_shape)}) outs({init} : {_tensor(scores_shape)}) -> {_tensor(scores_shape)}")
+        w.emit(f"{scores} = {matmul} indexing_maps = [{maps}] ins({q}, {k} : "
+               f"{_tensor(heads_shape)}, {_tensor(heads_shape)}) outs({init} : "
+               f"{_tensor(scores_shape)}) -> {_tensor(scores_shape)}")
     if spec.scale in ("mul", "div"):
         scores = scaled(scores, scores_shape)
 
