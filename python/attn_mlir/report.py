@@ -108,8 +108,10 @@ def count_function(func_op: ir.Operation) -> FunctionCounts:
 
 
 def count_module(module) -> dict[str, FunctionCounts]:
-    """Counts for every function of a module (an ir.Module or its operation)."""
+    """Counts for every function of a module (an ir.Module, its operation, or one func)."""
     op = module.operation if isinstance(module, ir.Module) else module
+    if op.name == "func.func":
+        return {symbol_name(op): count_function(op)}
     return {symbol_name(f): count_function(f) for f in functions(op)}
 
 

@@ -62,3 +62,26 @@ def report_skip_reason():
         current_log.clear()
         am.run_pipeline(module, "builtin.module(attn-fold-score-scale)")
         print(am.rewrite_report(before, module))
+
+
+# A constant shared with another user stays: the folded copy grows the constants,
+# and the report says by how much.
+# CHECK-LABEL: TEST: report_constant_growth
+# CHECK: constant bytes {{ *}}16{{ *}}32{{ *}}+16
+# CHECK: fired   attn-fold-transposes: {{.*}}(the original stays for its other users) (constant bytes +16)
+@run
+def report_constant_growth():
+    text = """
+    func.func @g() -> (tensor<2x2xf32>, tensor<2x2xf32>) {
+      %w = arith.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
+      %e = tensor.empty() : tensor<2x2xf32>
+      %t = linalg.transpose ins(%w : tensor<2x2xf32>) outs(%e : tensor<2x2xf32>) permutation = [1, 0]
+      return %t, %w : tensor<2x2xf32>, tensor<2x2xf32>
+    }
+    """
+    with am.make_context():
+        module = am.parse(text)
+        before = count_module(module)
+        current_log.clear()
+        am.run_pipeline(module, "builtin.module(attn-fold-transposes)")
+        print(am.rewrite_report(before, module))
