@@ -27,7 +27,8 @@ head_specs = st.builds(
     HeadSpec,
     seq=st.integers(1, 6), d_model=st.integers(1, 8), d_k=st.integers(1, 4),
     heads=st.integers(1, 3), scale=st.sampled_from(SCALES), k_transposed=st.booleans(),
-    weights_out_in=st.booleans(), out_proj=st.booleans(), seed=st.integers(0, 2**16))
+    weights_out_in=st.booleans(), out_proj=st.booleans(), rotary=st.booleans(),
+    seed=st.integers(0, 2**16))
 
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])

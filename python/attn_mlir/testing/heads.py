@@ -7,11 +7,13 @@ div), with the variations the rewrites must handle: several heads
 (expand_shape + transpose + batch_matmul), a scale on the scores (`* s`,
 `/ d`, or split as `q * s^.5` and `k * s^.5`), K^T as an explicit
 `linalg.transpose` or read through a matmul map, weights stored `[in, out]`
-or `[out, in]` behind `linalg.transpose`, and an optional output projection.
+or `[out, in]` behind `linalg.transpose`, rotary embedding on q and k
+(extract_slice halves, negf, concat, mul by cos/sin tables, add), and an
+optional output projection.
 `head_reference(spec, x)` computes the same head in float64 numpy.
 
-Property tests draw `HeadSpec`s; new variations (rotary embedding, grouped
-K/V heads, ...) add a field here and a branch in both functions.
+Property tests draw `HeadSpec`s; new variations (grouped K/V heads, ...) add a
+field here and a branch in both functions.
 """
 
 from __future__ import annotations
@@ -34,7 +36,12 @@ class HeadSpec:
     k_transposed: bool = True       # K^T as linalg.transpose (else a transposed matmul map)
     weights_out_in: bool = False    # weights as constants [out, in] behind linalg.transpose
     out_proj: bool = False          # a final x @ Wo
+    rotary: bool = False            # RoPE on q and k (applied only when d_k is even)
     seed: int = 0
+
+    @property
+    def has_rotary(self) -> bool:
+        return self.rotary and self.d_k % 2 == 0
 
     @property
     def width(self) -> int:
@@ -52,6 +59,19 @@ class HeadSpec:
         w["wo"] = (rng.standard_normal((self.width, self.d_model)) / math.sqrt(self.width)) \
             .astype(np.float32)
         return w
+
+
+def rope_tables(seq: int, d_k: int) -> tuple[np.ndarray, np.ndarray]:
+    """cos and sin [seq, d_k] of rotary embedding (HF Llama layout: halves repeated)."""
+    inv_freq = 1.0 / (10000.0 ** (np.arange(0, d_k, 2) / d_k))
+    angles = np.outer(np.arange(seq), inv_freq)
+    emb = np.concatenate([angles, angles], axis=-1)
+    return np.cos(emb).astype(np.float32), np.sin(emb).astype(np.float32)
+
+
+def rotate_half(x: np.ndarray) -> np.ndarray:
+    half = x.shape[-1] // 2
+    return np.concatenate([-x[..., half:], x[..., :half]], axis=-1)
 
 
 def _tensor(shape) -> str:
@@ -194,6 +214,40 @@ def head_module(spec: HeadSpec) -> str:
 
         q, k, v = split_heads(q), split_heads(k), split_heads(v)
 
+    if spec.has_rotary:
+        cos, sin = rope_tables(s, dk)
+        w.emit(f"%cos = arith.constant {_dense(cos)} : {_tensor([s, dk])}")
+        w.emit(f"%sin = arith.constant {_dense(sin)} : {_tensor([s, dk])}")
+        rank, half = len(heads_shape), dk // 2
+        dims = ", ".join(f"d{i}" for i in range(rank))
+        table_map = f"affine_map<({dims}) -> (d{rank - 2}, d{rank - 1})>"
+        half_shape = heads_shape[:-1] + [half]
+
+        def rotary(x: str) -> str:
+            halves = []
+            for offset in (0, half):
+                name = w.fresh("h")
+                offsets = ", ".join(["0"] * (rank - 1) + [str(offset)])
+                sizes = ", ".join(map(str, half_shape))
+                w.emit(f"{name} = tensor.extract_slice {x}[{offsets}] [{sizes}] "
+                       f"[{', '.join(['1'] * rank)}] : {_tensor(heads_shape)} to "
+                       f"{_tensor(half_shape)}")
+                halves.append(name)
+            neg = w.elementwise([(halves[1], half_shape, _id_map(rank))], half_shape,
+                                ["%r = arith.negf %a0 : f32"])
+            rot = w.fresh("rot")
+            w.emit(f"{rot} = tensor.concat dim({rank - 1}) {neg}, {halves[0]} : "
+                   f"({_tensor(half_shape)}, {_tensor(half_shape)}) -> {_tensor(heads_shape)}")
+            idm = _id_map(rank)
+            a = w.elementwise([(x, heads_shape, idm), ("%cos", [s, dk], table_map)], heads_shape,
+                              ["%r = arith.mulf %a0, %a1 : f32"])
+            b = w.elementwise([(rot, heads_shape, idm), ("%sin", [s, dk], table_map)],
+                              heads_shape, ["%r = arith.mulf %a0, %a1 : f32"])
+            return w.elementwise([(a, heads_shape, idm), (b, heads_shape, idm)], heads_shape,
+                                 ["%r = arith.addf %a0, %a1 : f32"])
+
+        q, k = rotary(q), rotary(k)
+
     matmul = "linalg.matmul" if h == 1 else "linalg.batch_matmul"
     scores_shape = heads_shape[:-1] + [s]
     init = w.fill("%zero", scores_shape)
@@ -256,6 +310,9 @@ def head_reference(spec: HeadSpec, x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, np.float64)
     s, h, dk = spec.seq, spec.heads, spec.d_k
     q, k, v = (np.transpose((x @ w[n]).reshape(s, h, dk), (1, 0, 2)) for n in ("wq", "wk", "wv"))
+    if spec.has_rotary:
+        cos, sin = (t.astype(np.float64) for t in rope_tables(s, dk))
+        q, k = (t * cos + rotate_half(t) * sin for t in (q, k))
     scores = spec.softmax_scale * (q @ np.transpose(k, (0, 2, 1)))
     scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
     probs = scores / scores.sum(axis=-1, keepdims=True)
@@ -263,4 +320,4 @@ def head_reference(spec: HeadSpec, x: np.ndarray) -> np.ndarray:
     return out @ w["wo"] if spec.out_proj else out
 
 
-__all__ = ["HeadSpec", "SCALES", "head_module", "head_reference"]
+__all__ = ["HeadSpec", "SCALES", "head_module", "head_reference", "rope_tables", "rotate_half"]
