@@ -170,10 +170,7 @@ def check_linear_cone(source: ir.Value, scale: ir.Operation, scaled: ir.Value) -
                     work.append(result)
     if scaled not in cone_values:
         return "the scaled value does not derive from the projection"
-    for value in cone_values:
-        if value != scaled and any(u == scale.operation for u in users(value)):
-            return "the scale reads the projection through another operand"
-    if len([u for u in users(scaled)]) != 1:
+    if len(users(scaled)) != 1:
         return "the unscaled value has another user"
     for op, operands in cone_ops.items():
         reason = _linear_reason(op, operands)
