@@ -371,6 +371,10 @@ def layout(p: Projection, x_rows: int) -> Layout:
             free_dims.append(d)
         else:
             raise NotAProjection(f"dimension {d} repeats the same values (a broadcast)")
+    if col_dims and (not row_dims or max(row_dims) < min(col_dims)) and min(col_dims) > 0:
+        # Tokens before channels: size-1 dims join either group in place, no transpose.
+        row_dims = list(range(min(col_dims)))
+        col_dims, free_dims = list(range(min(col_dims), n)), []
     if not row_dims:
         if not free_dims:
             raise NotAProjection("no dimension to hold the token rows")
