@@ -17,7 +17,7 @@ from attn_mlir.ir_utils import walk_ops
 from attn_mlir.rewrite_cost import function_flops
 
 ROOT = Path(__file__).resolve().parents[2]
-PASSES = ("attn-fold-rotate-half", "attn-fold-mul-into-matmul", "attn-merge-adds")
+PASSES = ("attn-fold-rotate-half", "attn-fold-mul-into-matmul", "attn-merge-adds", "attn-optimize")
 
 
 def _cases():
