@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from mlir import ir
-from mlir.dialects import linalg, tensor
+from mlir.dialects import arith, linalg, tensor
 
-from .constants import constant_array, create_constant, is_a
+from .constants import constant_array, create_constant, is_a, numpy_dtype
 from .rewrite_cost import _op, op_flops, users
 
 
@@ -66,7 +66,8 @@ def _union(a: list, b: list) -> list:
     return out
 
 
-def _producer(value: ir.Value) -> ir.Operation | None:
+def producer(value: ir.Value) -> ir.Operation | None:
+    """The op defining `value`, or None for a block argument."""
     owner = value.owner
     if isinstance(owner, (ir.OpView, ir.Operation)):
         return _op(owner)
@@ -84,18 +85,18 @@ def constant_weight(value: ir.Value) -> tuple[np.ndarray, list] | None:
     """A constant matrix value (or `linalg.transpose` of one) as numpy, with its producers."""
     array = constant_array(value)
     if array is not None:
-        return array, [_producer(value)]
-    op = _producer(value)
+        return array, [producer(value)]
+    op = producer(value)
     if op is not None and op.name == "linalg.transpose":
         inner = constant_array(op.operands[0])
         if inner is not None:
             perm = list(ir.DenseI64ArrayAttr(op.attributes["permutation"]))
-            return np.transpose(inner, perm), [op, _producer(op.operands[0])]
+            return np.transpose(inner, perm), [op, producer(op.operands[0])]
     return None
 
 
 def is_zero_init(value: ir.Value) -> bool:
-    op = _producer(value)
+    op = producer(value)
     if op is None:
         return False
     if op.name == "linalg.fill":
@@ -170,7 +171,7 @@ def analyze(value: ir.Value, *, depth: int = 0) -> Projection:
     """The projection that `value` is; raises NotAProjection with the reason otherwise."""
     if depth > 64:
         raise NotAProjection("expression too deep")
-    op = _producer(value)
+    op = producer(value)
     if op is None:
         raise NotAProjection("a function argument")
     name = op.name
@@ -279,7 +280,7 @@ def _constant_operand(op, operand, maps, shape) -> tuple[np.ndarray, list]:
         array = constant_array(ref)
         if array is None or array.size != 1:
             raise NotAProjection("factor is not a constant")
-        return np.full(shape, float(array.reshape(-1)[0])), [_producer(ref)]
+        return np.full(shape, float(array.reshape(-1)[0])), [producer(ref)]
     value = op.operands[ref]
     array = constant_array(value)
     if array is None:
@@ -287,7 +288,7 @@ def _constant_operand(op, operand, maps, shape) -> tuple[np.ndarray, list]:
     full = broadcast_constant(array, maps[ref], shape)
     if full is None:
         raise NotAProjection("factor read through an unsupported map")
-    return full, [_producer(value)]
+    return full, [producer(value)]
 
 
 def _scaled(op, operands, maps, shape, depth) -> Projection:
@@ -422,12 +423,10 @@ def as_value(x) -> ir.Value:
 
 
 def _np_dtype(t: ir.Type):
-    from .constants import numpy_dtype
     return numpy_dtype(t) or np.float32
 
 
 def _zero_filled(t: ir.RankedTensorType) -> ir.Value:
-    from mlir.dialects import arith
     empty = tensor.EmptyOp(list(t.shape), t.element_type).result
     zero = arith.ConstantOp(t.element_type, ir.FloatAttr.get(t.element_type, 0.0)).result
     return as_value(linalg.fill(zero, outs=[empty]))
@@ -447,6 +446,6 @@ def matmul_flops(x_rows: int, k: int, c: int) -> int:
     return 2 * x_rows * k * c
 
 
-__all__ = ["Projection", "NotAProjection", "analyze", "check_dies", "layout", "materialize",
+__all__ = ["Projection", "NotAProjection", "analyze", "producer", "as_value", "check_dies", "layout", "materialize",
            "scale_columns", "combine", "constant_weight", "elementwise_body",
            "broadcast_constant", "is_identity", "projection_flops", "matmul_flops"]

@@ -194,7 +194,6 @@ def dying_ops(roots: list, extra_candidates: list) -> list[ir.Operation]:
 def erase_dead(ops: list) -> None:
     """Erase the ops among `ops` that have no users, repeatedly (users first)."""
     pending = [_op(o) for o in ops]
-    erased: list[ir.Operation] = []
     changed = True
     while changed:
         changed = False
@@ -204,7 +203,6 @@ def erase_dead(ops: list) -> None:
                              if isinstance(v.owner, (ir.OpView, ir.Operation))]
                 pending.remove(op)
                 op.erase()
-                erased.append(op)
                 changed = True
                 for p in producers:
                     if p.name in ("arith.constant", "linalg.transpose", "linalg.fill",

@@ -22,8 +22,7 @@ from .ir_utils import walk_ops
 from .passes import Option
 from .projections import (NotAProjection, Projection, check_dies, layout, materialize,
                           projection_flops)
-from .rewrite_cost import (WeightBudget, constant_bytes_of, dying_ops, erase_dead,
-                           op_flops)
+from .rewrite_cost import WeightBudget, constant_bytes_of, dying_ops, erase_dead
 
 MAX_WEIGHT_GROWTH = Option("max-weight-growth", float, 1.0,
                            "total constant bytes may grow at most to this factor "
@@ -105,6 +104,3 @@ def collapse_projection(pass_name: str, root: ir.Operation, p: Projection,
                       constant_bytes_delta=delta)
     return Fired()
 
-
-def replaced_flops(ops: list) -> int:
-    return sum(op_flops(o) for o in ops)

@@ -13,7 +13,6 @@ import pytest
 
 import attn_mlir as am
 from attn_mlir import rewrite_log
-from attn_mlir.ir_utils import walk_ops
 from attn_mlir.rewrite_cost import function_flops
 
 ROOT = Path(__file__).resolve().parents[2]

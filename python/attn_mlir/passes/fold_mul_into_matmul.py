@@ -23,9 +23,9 @@ Legality:
 
 from __future__ import annotations
 
+from ..ir_utils import walk_ops
 from ..projections import NotAProjection, analyze, elementwise_body
 from ..rewriting import MAX_WEIGHT_GROWTH, Skip, collapse_projection, rewrite_functions
-from ..ir_utils import walk_ops
 from . import register_pass
 
 NAME = "attn-fold-mul-into-matmul"
@@ -62,4 +62,7 @@ def _is_projection(value) -> bool:
 @register_pass(NAME, summary="Fold (x @ W) * c into x @ (W * c) for a token-invariant constant c.",
                options=(MAX_WEIGHT_GROWTH,))
 def fold_mul_into_matmul(op, max_weight_growth=1.0):
+    """(x @ W) * c -> x @ (W * c): W constant, c a constant with one value per column of W
+    (same for every token, tiled per head after a head split), the matmul result used only
+    by the multiply, the new weights within the budget."""
     rewrite_functions(op, NAME, _candidates, fold_mul_into_matmul_rewrite, max_weight_growth)

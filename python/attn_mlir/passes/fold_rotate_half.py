@@ -48,23 +48,15 @@ from mlir import ir
 from mlir.dialects import arith, linalg, tensor
 
 from .. import rewrite_log
-from ..constants import constant_array
+from ..constants import is_a
 from ..ir_utils import walk_ops
-from ..projections import NotAProjection, analyze, as_value, elementwise_body, is_identity
+from ..projections import (NotAProjection, analyze, as_value, elementwise_body, is_identity,
+                           producer as _producer)
 from ..rewrite_cost import erase_dead, op_flops, users
 from ..rewriting import MAX_WEIGHT_GROWTH, Fired, Skip, collapse_projection, rewrite_functions
 from . import register_pass
 
 NAME = "attn-fold-rotate-half"
-
-
-def _op(x):
-    return x.operation if hasattr(x, "operation") else x
-
-
-def _producer(value):
-    owner = value.owner
-    return _op(owner) if isinstance(owner, (ir.OpView, ir.Operation)) else None
 
 
 @dataclass
@@ -159,7 +151,6 @@ def _factor(mul: ir.Operation, operand_value: ir.Value):
 
 
 def _is_dim_or_zero(expr) -> bool:
-    from ..constants import is_a
     return is_a(expr, ir.AffineDimExpr) or (is_a(expr, ir.AffineConstantExpr)
                                             and ir.AffineConstantExpr(expr).value == 0)
 
@@ -193,7 +184,7 @@ def match_rotary(rh: RotateHalf) -> Rotary | None:
 
 
 def _candidates(func):
-    return [op for op in walk_ops(func, "tensor.concat")]
+    return walk_ops(func, "tensor.concat")
 
 
 def fold_rotate_half_rewrite(concat, budget):
@@ -258,7 +249,6 @@ def _factor_operand(factor, rank: int, half: int, create: bool = True):
     if factor[0] == "scalar":
         return None, None, factor[1]
     _, value, amap = factor
-    from ..constants import is_a
     shape = list(ir.RankedTensorType(value.type).shape)
     exprs, split_at = [], None
     for pos, expr in enumerate(amap.results):
@@ -344,7 +334,8 @@ def _fuse(rh: RotateHalf, rotary: Rotary | None, why_not_folded: str):
         new_flops = op_flops(generic)
         if new_flops > old_flops:
             generic.operation.erase()
-            erase_dead([_producer(v) for v in inputs if _producer(v) is not None] + [_op(empty.owner)])
+            erase_dead([_producer(v) for v in inputs if _producer(v) is not None]
+                       + [_producer(empty)])
             return Skip(root, f"fusion would add FLOPs ({new_flops} > {old_flops})")
         groups = [[i] for i in range(rank - 1)] + [[rank - 1, rank]]
         i64 = ir.IntegerType.get_signless(64)
@@ -365,4 +356,9 @@ def _fuse(rh: RotateHalf, rotary: Rotary | None, why_not_folded: str):
                              "or fuse it into one element-wise generic.",
                options=(MAX_WEIGHT_GROWTH,))
 def fold_rotate_half(op, max_weight_growth=1.0):
+    """t*cos + rotate_half(t)*sin with t = x@W: folded to x@(W*cos + (W@R)*sin) when cos/sin
+    are constants that do not vary along the token axis, the projection dies with it, no
+    FLOPs are added and the weights fit the budget; otherwise fused into one element-wise
+    generic reading both halves of t (no halves or concatenation materialised, no FLOPs
+    added). Only a strict rotate_half matches (see the module docstring)."""
     rewrite_functions(op, NAME, _candidates, fold_rotate_half_rewrite, max_weight_growth)

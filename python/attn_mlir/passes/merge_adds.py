@@ -22,8 +22,8 @@ Legality:
 
 from __future__ import annotations
 
-import numpy as np
 from mlir import ir
+from mlir.dialects import arith
 
 from .. import rewrite_log
 from ..constants import constant_array, create_constant
@@ -118,7 +118,6 @@ def _merge_common_factor(op, budget):
     saved = op_flops(op) + op_flops(mul_b)
     with ir.InsertionPoint(mul_a), mul_a.location:
         if cmap_a is None:
-            from mlir.dialects import arith
             et = cval_a.type
             new_c = arith.ConstantOp(et, ir.FloatAttr.get(et, float(merged.reshape(-1)[0]))).result
             body = mul_a.regions[0].blocks[0]
@@ -140,4 +139,7 @@ def _merge_common_factor(op, budget):
 @register_pass(NAME, summary="Merge y*c1 + y*c2 into y*(c1+c2) and x@A + x@B into x@(A+B).",
                options=(MAX_WEIGHT_GROWTH,))
 def merge_adds(op, max_weight_growth=1.0):
+    """y*c1 + y*c2 -> y*(c1+c2) (same y and map, constant factors broadcast alike, products
+    used only by the sum) and x@A + x@B -> x@(A+B) (same x and token rows, constant
+    weights, no FLOPs added, new constants within the budget)."""
     rewrite_functions(op, NAME, _candidates, merge_adds_rewrite, max_weight_growth)
