@@ -323,6 +323,8 @@ def combine(a: Projection, b: Projection, subtract: bool, ops: list) -> Projecti
     jb = b.weights.shape[1]
     pairs = a.cols.astype(np.int64) * jb + b.cols
     unique, inverse = np.unique(pairs.reshape(-1), return_inverse=True)
+    if len(unique) > a.weights.shape[1] + b.weights.shape[1]:
+        raise NotAProjection("the columns of the two sides do not pair up")
     sign = -1.0 if subtract else 1.0
     weights = a.weights[:, unique // jb] + sign * b.weights[:, unique % jb]
     return Projection(a.x, weights, a.rows, inverse.reshape(a.cols.shape),

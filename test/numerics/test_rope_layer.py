@@ -34,3 +34,18 @@ def test_rope_layer_before_and_after(seq, d_model, heads, position):
     before, after = am.compile(text)(x), am.compile(optimized)(x)
     np.testing.assert_allclose(before, want, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(after, before, rtol=1e-4, atol=1e-5)
+
+
+def test_rotary_only_before_and_after():
+    text = rope_layer.rotary_mlir(seq=5, heads=2, head_dim=8)
+    with am.make_context():
+        module = am.parse_module(text, "rotary.mlir")
+        am.run_pipeline(module, "builtin.module(attn-optimize)")
+        optimized = str(module)
+        assert not walk_ops(module.operation, "tensor.concat")
+    t = np.random.default_rng(0).standard_normal((1, 2, 5, 8)).astype(np.float32)
+    cos, sin = rope_layer.rope_tables(5, 8)
+    rotated = np.concatenate([-t[..., 4:], t[..., :4]], axis=-1)
+    want = t * cos + rotated * sin
+    np.testing.assert_allclose(am.compile(text)(t), want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(am.compile(optimized)(t), want, rtol=1e-5, atol=1e-6)
