@@ -15,9 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
 from mlir import ir
 
 from . import rewrite_log
+from .constants import numpy_dtype
 from .ir_utils import walk_ops
 from .passes import Option
 from .projections import (NotAProjection, Projection, check_dies, layout, materialize,
@@ -90,7 +92,10 @@ def collapse_projection(pass_name: str, root: ir.Operation, p: Projection,
     if p.matmuls < 1:
         return Skip(root, "no matmul to fold into")
     element_type = ir.RankedTensorType(root.results[0].type).element_type
-    itemsize = 2 if str(element_type) in ("f16", "bf16") else 8 if str(element_type) == "f64" else 4
+    dtype = numpy_dtype(element_type)
+    if dtype is None:
+        return Skip(root, f"unsupported element type {element_type}")
+    itemsize = np.dtype(dtype).itemsize
     dying = dying_ops(p.ops, p.sources)
     freed = sum(constant_bytes_of(o) for o in dying)
     delta = k * c * itemsize - freed
