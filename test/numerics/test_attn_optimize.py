@@ -150,3 +150,27 @@ def _producer_chain(value):
         if owner.name == "linalg.matmul":
             return names
         value = owner.operands[0]
+
+
+def test_pipeline_picks_up_registered_rewrites_by_name():
+    """Projection fusion and friends join attn-optimize once registered; missing ones are skipped."""
+    from attn_mlir import passes
+    from attn_mlir.passes.optimize import REWRITES, OptimizeRounds
+    from attn_mlir.rewriting import MAX_WEIGHT_GROWTH
+
+    missing = [n for n in REWRITES if passes.lookup(n) is None]
+    if not missing:
+        pytest.skip("every rewrite is registered")
+    seen = []
+
+    @passes.register_pass(missing[0], options=(MAX_WEIGHT_GROWTH,))
+    def stand_in(op, max_weight_growth=1.0):
+        seen.append(max_weight_growth)
+
+    try:
+        names = [p.name for p in OptimizeRounds(max_weight_growth=1.5).passes()]
+        assert missing[0] in names and all(m not in names for m in missing[1:])
+        _optimized("mini_attention", "builtin.module(attn-optimize{max-weight-growth=1.5})")
+        assert seen and all(v == 1.5 for v in seen)
+    finally:
+        del passes._REGISTRY[missing[0]]
