@@ -1,0 +1,122 @@
+"""attn-optimize: every attention rewrite, with canonicalize and CSE, to a fixed point.
+
+The pipeline inlines `dense_resource` weights (the rewrites do numpy
+arithmetic on them), then repeats one round until the IR stops changing (at
+most `max-rounds` rounds):
+
+    attn-fold-rotate-half      rotary: fold into the weights at a fixed
+                               position, else fuse into one generic
+    attn-fold-mul-into-matmul  (x@W)*c -> x@(W*c)
+    attn-merge-adds            y*c1 + y*c2 -> y*(c1+c2), x@A + x@B -> x@(A+B)
+    attn-fold-score-scale      }
+    attn-fold-transposes       } when registered
+    attn-fuse-projections      }
+    canonicalize, cse          (on each function)
+
+The rotary rewrites run before projection fusion: they need each projection
+to be its own matmul. `max-weight-growth` is the budget for the whole
+pipeline: the function's constant bytes when it starts, times the factor, is
+the most any round may reach; every pass that folds weights receives it.
+"""
+
+from __future__ import annotations
+
+from mlir import ir, passmanager
+
+from .. import diagnostics, rewrite_log
+from ..ir_utils import walk_ops
+from ..rewrite_cost import clear_baselines, constant_bytes, set_baselines
+from ..rewriting import MAX_WEIGHT_GROWTH
+from . import Option, Pass, lookup, register_pass
+
+REWRITES = ("attn-fold-rotate-half", "attn-fold-mul-into-matmul", "attn-merge-adds",
+            "attn-fold-score-scale", "attn-fold-transposes", "attn-fuse-projections")
+CLEANUP = "canonicalize,cse"
+
+
+class OptimizeRounds(Pass):
+    """Runs the rewrites and cleanups in rounds until the IR text stops changing."""
+
+    name = "attn-optimize-rounds"
+    summary = "The fixed-point loop of attn-optimize (use attn-optimize)."
+    options = (MAX_WEIGHT_GROWTH,
+               Option("max-rounds", int, 8, "most rounds before giving up on a fixed point"))
+
+    def passes(self) -> list[Pass]:
+        out = []
+        for name in REWRITES:
+            cls = lookup(name)
+            if cls is None:
+                continue
+            values = {}
+            if any(o.name == "max-weight-growth" for o in cls.options):
+                values["max_weight_growth"] = self.max_weight_growth
+            out.append(cls(**values))
+        return out
+
+    def run(self, op: ir.Operation) -> None:
+        functions = walk_ops(op, "func.func") if op.name != "func.func" else [op]
+        set_baselines({ir.StringAttr(f.attributes["sym_name"]).value: constant_bytes(f)
+                       for f in functions})
+        start = len(rewrite_log.current_log.events)
+        remarks_start = len(diagnostics.current_remarks.items)
+        try:
+            passes = self.passes()
+            before = _text(op)
+            for _ in range(max(1, self.max_rounds)):
+                for p in passes:
+                    p.run(op)
+                _cleanup(op)
+                after = _text(op)
+                if after == before:
+                    break
+                before = after
+        finally:
+            clear_baselines()
+        _drop_repeated_skips(start, remarks_start)
+
+
+def _text(op: ir.Operation) -> str:
+    return op.get_asm(large_elements_limit=64)
+
+
+def _cleanup(op: ir.Operation) -> None:
+    functions = walk_ops(op, "func.func") if op.name != "func.func" else [op]
+    for func in functions:
+        pm = passmanager.PassManager("func.func")
+        pm.add(CLEANUP)
+        pm.run(func)
+
+
+def _drop_repeated_skips(start: int, remarks_start: int) -> None:
+    """Each round sees the same blocked candidates again: keep one record (and remark) of each."""
+    remarks = diagnostics.current_remarks.items
+    unique = []
+    for r in remarks[remarks_start:]:
+        if all((r.message, r.file, r.line, r.col) != (u.message, u.file, u.line, u.col)
+               for u in unique):
+            unique.append(r)
+    remarks[remarks_start:] = unique
+    events = rewrite_log.current_log.events
+    seen, kept = set(), events[:start]
+    for e in events[start:]:
+        key = (e.pass_name, e.function, e.fired, e.message, e.location)
+        if not e.fired and key in seen:
+            continue
+        seen.add(key)
+        kept.append(e)
+    events[:] = kept
+
+
+@register_pass("attn-optimize", summary="Run all attention rewrites with canonicalize/CSE "
+                                        "to a fixed point.",
+               options=OptimizeRounds.options)
+class AttnOptimize(Pass):
+    is_pipeline = True
+
+    def expand(self) -> list:
+        from ..pipeline import make_pass
+
+        return [make_pass("attn-inline-dense-resources"),
+                OptimizeRounds(max_weight_growth=self.max_weight_growth,
+                               max_rounds=self.max_rounds)]
