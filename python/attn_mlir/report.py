@@ -9,15 +9,16 @@
 * `flops`, by this model: a contraction costs 2 FLOPs per point of its
   iteration space (`2*M*N*K` for a matmul); a `linalg.generic` (or any linalg
   op with a body) costs, per point of its iteration space, one FLOP per
-  arithmetic op in its body (`arith.*`/`math.*`, except constants and casts),
+  arithmetic op in its body (`arith.*`/`math.*`, except constants, casts, sign
+  flips, comparisons and selections, which are data movement),
   so an elementwise op costs about one FLOP per output element and body op and
   a reduction one per input element and body op; `linalg.softmax` costs 5 per
   element; data movement (`fill`, `transpose`, `copy`, `broadcast`, tensor
   reshapes, slices, concat) costs 0;
 * dynamic dims are not counted (an operand with a dynamic shape says nothing
   about the iteration space), so FLOPs of dynamically shaped ops are a lower bound;
-* `constant_bytes`: the sizes of all tensor constants (`dense` and
-  `dense_resource`), as stored.
+* `constant_bytes`: the sizes of the tensor constants (`dense` and
+  `dense_resource`) that still have users, as stored.
 
 `compare(before, after, events)` puts two measurements side by side with the
 rewrite log's fired/skipped events; `str(report)` is the table that
@@ -41,7 +42,10 @@ CONTRACTIONS = ("linalg.matmul", "linalg.batch_matmul", "linalg.matvec", "linalg
 DATA_MOVEMENT = ("linalg.fill", "linalg.transpose", "linalg.copy", "linalg.broadcast",
                  "linalg.pack", "linalg.unpack")
 NOT_OPS = ("linalg.yield", "linalg.index")
-FREE_BODY_OPS = ("arith.constant", "arith.index_cast", "arith.index_castui", "arith.bitcast")
+# Sign flips, selections, comparisons and casts are data movement, not arithmetic.
+FREE_BODY_OPS = ("arith.constant", "arith.index_cast", "arith.index_castui", "arith.bitcast",
+                 "arith.negf", "arith.select", "arith.cmpf", "arith.cmpi", "arith.extf",
+                 "arith.truncf", "arith.extui", "arith.extsi", "arith.trunci")
 SOFTMAX_FLOPS_PER_ELEMENT = 5
 
 
@@ -102,7 +106,8 @@ def count_function(func_op: ir.Operation) -> FunctionCounts:
             else:
                 counts.other_linalg += 1
             counts.flops += linalg_flops(op)
-        elif op.name == "arith.constant" and tensor_type(op.results[0]) is not None:
+        elif op.name == "arith.constant" and tensor_type(op.results[0]) is not None and \
+                any(True for _ in op.results[0].uses):
             counts.constant_bytes += nbytes(op.results[0])
     return counts
 

@@ -5,81 +5,27 @@ Every such rewrite asks two questions here before it fires: does it add
 FLOPs (`op_flops`, summed over what it removes and what it adds), and does it
 keep the function's constant bytes within the budget (`WeightBudget`)?
 
-FLOP counting: a `linalg.matmul` [M,K]x[K,N] costs 2*M*N*K, a
-`linalg.batch_matmul` 2*B*M*N*K, a `linalg.generic` (number of loop
-iterations) x (floating-point arithmetic ops in its body). Sign flips
-(`arith.negf`), selections and comparisons count as free: they are data
-movement, not arithmetic. Data-movement ops (reshapes, transposes, slices,
-concatenations, fills) cost 0 FLOPs.
-
-Constant bytes: the sum over tensor-typed `arith.constant`s that still have
-users of (element count x element size); scalars are free.
+FLOPs and constant bytes are counted by the one model in `attn_mlir.report`
+(see its docstring), so reports and legality checks agree.
 """
 
 from __future__ import annotations
 
-import numpy as np
 from mlir import ir
 
-from .constants import is_a
 from .ir_utils import walk_ops
-
-_FREE_BODY_OPS = {"arith.negf", "arith.select", "arith.cmpf", "arith.cmpi", "linalg.yield",
-                  "linalg.index", "arith.index_cast", "arith.constant", "tensor.extract",
-                  "arith.extf", "arith.truncf", "arith.bitcast"}
+from .linalg_match import nbytes
+from .report import NOT_OPS, linalg_flops
 
 
 def _op(op) -> ir.Operation:
     return op.operation if hasattr(op, "operation") else op
 
 
-def _static_shape(t: ir.Type) -> list[int] | None:
-    if not is_a(t, ir.RankedTensorType):
-        return None
-    ranked = ir.RankedTensorType(t)
-    if not ranked.has_static_shape:
-        return None
-    return list(ranked.shape)
-
-
 def op_flops(op) -> int:
-    """Floating-point operations one execution of `op` performs (see module doc)."""
+    """Floating-point operations one execution of `op` performs (the model of `report`)."""
     op = _op(op)
-    if op.name == "linalg.matmul":
-        a, b = (_static_shape(v.type) for v in op.operands[:2])
-        if a and b:
-            return 2 * a[0] * a[1] * b[1]
-        return 0
-    if op.name == "linalg.batch_matmul":
-        a, b = (_static_shape(v.type) for v in op.operands[:2])
-        if a and b:
-            return 2 * a[0] * a[1] * a[2] * b[2]
-        return 0
-    if op.name == "linalg.generic":
-        maps = [ir.AffineMapAttr(m).value for m in op.attributes["indexing_maps"]]
-        loops = _loop_ranges(op, maps)
-        if loops is None:
-            return 0
-        body = op.regions[0].blocks[0]
-        arithmetic = sum(1 for inner in body.operations
-                         if inner.operation.name not in _FREE_BODY_OPS
-                         and inner.operation.name.startswith(("arith.", "math.")))
-        return int(np.prod(loops)) * arithmetic
-    return 0
-
-
-def _loop_ranges(op: ir.Operation, maps) -> list[int] | None:
-    ranges: list[int | None] = [None] * maps[0].n_dims
-    for value, amap in zip(op.operands, maps):
-        shape = _static_shape(value.type)
-        if shape is None:
-            continue
-        for size, expr in zip(shape, amap.results):
-            if is_a(expr, ir.AffineDimExpr):
-                ranges[ir.AffineDimExpr(expr).position] = size
-    if any(r is None for r in ranges):
-        return None
-    return ranges  # type: ignore[return-value]
+    return linalg_flops(op) if op.name.startswith("linalg.") and op.name not in NOT_OPS else 0
 
 
 def function_flops(root) -> int:
@@ -92,28 +38,13 @@ def constant_bytes_of(op) -> int:
     op = _op(op)
     if op.name != "arith.constant":
         return 0
-    shape = _static_shape(op.results[0].type)
-    if shape is None:
-        return 0
-    element = ir.RankedTensorType(op.results[0].type).element_type
-    width = 1 if str(element) == "i1" else max(1, _bit_width(element) // 8)
-    return int(np.prod(shape)) * width
-
-
-def _bit_width(t: ir.Type) -> int:
-    for cls in (ir.FloatType, ir.IntegerType):
-        if is_a(t, cls):
-            return cls(t).width
-    return 32
+    return nbytes(op.results[0])
 
 
 def constant_bytes(root) -> int:
     """Bytes of the tensor constants under `root` that still have users."""
-    total = 0
-    for op in walk_ops(_op(root), "arith.constant"):
-        if any(True for _ in op.results[0].uses):
-            total += constant_bytes_of(op)
-    return total
+    return sum(constant_bytes_of(op) for op in walk_ops(_op(root), "arith.constant")
+               if any(True for _ in op.results[0].uses))
 
 
 def enclosing_function(op) -> ir.Operation | None:
