@@ -14,7 +14,7 @@ from ..constants import inline_dense_resources
 from ..ir_utils import any_op_named
 from ..passes import Option, Pass, register_pass
 from ..transform_script import apply_transform, named_sequence
-from . import schedules
+from . import reject_i1_memrefs, schedules, widen_i1  # noqa: F401 (registers the passes)
 
 
 @register_pass("attn-inline-dense-resources",
@@ -50,6 +50,7 @@ TO_LLVM = [
     "expand-strided-metadata",
     "lower-affine",
     "arith-expand",
+    # attn-reject-i1-memrefs runs here: finalize-memref-to-llvm aborts on 1-bit loads and stores.
     "finalize-memref-to-llvm",
     "convert-math-to-llvm",
     "convert-arith-to-llvm",
@@ -76,9 +77,14 @@ class AttnToLLVM(Pass):
                             f"(known: {', '.join(schedules.NAMES)})", usage=True)
         from ..pipeline import make_pass
 
+        finalize = TO_LLVM.index("finalize-memref-to-llvm")
         return ([make_pass("attn-inline-dense-resources"),
                  make_pass("attn-decompose-softmax")]
                 + schedules.tensor_stage(self.schedule)
+                + [make_pass("attn-widen-i1")]
                 + BUFFERIZE
+                + [make_pass("attn-reject-i1-memrefs")]
                 + schedules.buffer_stage(self.schedule)
-                + TO_LLVM)
+                + TO_LLVM[:finalize]
+                + [make_pass("attn-reject-i1-memrefs")]
+                + TO_LLVM[finalize:])
