@@ -23,6 +23,7 @@ class Expected:
     text: str
     line: int
     source_line: int
+    source_col: int = 1
     matched: bool = False
 
 
@@ -33,8 +34,7 @@ def parse_expectations(text: str, first_line: int) -> list[Expected]:
         for m in _EXPECTED.finditer(line):
             here = first_line + index
             where = m["where"]
-            target = here
-            if where in ("+", None):
+            if where is None:
                 target = here
             elif where == "above":
                 target = here - 1
@@ -42,7 +42,7 @@ def parse_expectations(text: str, first_line: int) -> list[Expected]:
                 target = here + 1
             else:
                 target = here + int(where)
-            out.append(Expected(m["sev"], m["text"], target, here))
+            out.append(Expected(m["sev"], m["text"], target, here, m.start() + 1))
     return out
 
 
@@ -67,6 +67,6 @@ def check(diagnostics: list[Diagnostic], expected: list[Expected], filename: str
                     break
     for e in expected:
         if not e.matched:
-            problems.append(f"{filename}:{e.source_line}: error: expected {e.severity} "
+            problems.append(f"{filename}:{e.source_line}:{e.source_col}: error: expected {e.severity} "
                             f"\"{e.text}\" was not produced")
     return problems
