@@ -66,3 +66,9 @@ def run_main(body) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as e:  # a bug: still one line for users; ATTN_MLIR_TRACEBACK=1 shows it all
+        if os.environ.get("ATTN_MLIR_TRACEBACK"):
+            raise
+        print(f"error: internal error: {type(e).__name__}: {e} "
+              "(set ATTN_MLIR_TRACEBACK=1 for details)", file=sys.stderr)
+        return 1
