@@ -194,6 +194,14 @@ def _execution_engine(module: ir.Module, opt_level: int) -> ExecutionEngine:
         handle.detach()
 
 
+def _keep_only(module: ir.Module, entry_op: ir.Operation) -> None:
+    """Drop the functions the entry does not call: only the entry has to compile."""
+    for f in functions(module.operation):
+        if f != entry_op and not is_declaration(f):
+            f.attributes["sym_visibility"] = ir.StringAttr.get("private")
+    run_pipeline(module, "builtin.module(symbol-dce)")
+
+
 def shared_libraries() -> list[str]:
     libs = [str(toolchain.runtime_library("libmlir_c_runner_utils.so"))]
     omp = toolchain.openmp_library()
@@ -219,6 +227,7 @@ def compile(module, entry: str | None = None, pipeline=DEFAULT_PIPELINE,
         func_op = find_entry(module, entry)
         name = symbol_name(func_op)
         args, results = signature(func_op)
+        _keep_only(module, func_op)
         run_pipeline(module, pipeline)
         check_lowered(module)
         engine = _execution_engine(module, opt_level)
