@@ -1,8 +1,9 @@
 """Lowering from linalg-on-tensors to the LLVM dialect.
 
-`attn-to-llvm` is the whole road: inline `dense_resource` weights, widen `i1`
-tensors (MLIR 22's memref-to-LLVM lowering aborts on 1-bit stores), decompose
-`linalg.softmax`, apply a *schedule* (the replaceable stage that turns linalg
+`attn-to-llvm` is the whole road: inline `dense_resource` weights, decompose
+`linalg.softmax`, widen `i1` tensors to `i8` (MLIR 22's memref-to-LLVM lowering
+aborts on 1-bit loads and stores; `attn-reject-i1-memrefs` reports any that are
+left instead), apply a *schedule* (the replaceable stage that turns linalg
 into loops: plain loops by default), one-shot-bufferize across function
 boundaries with results turned into caller-owned out-parameters, free every
 internal buffer, and convert to LLVM with C interfaces on public functions.
@@ -78,10 +79,12 @@ class AttnToLLVM(Pass):
         from ..pipeline import make_pass
 
         finalize = TO_LLVM.index("finalize-memref-to-llvm")
+        # attn-widen-i1 comes before the schedule so that tiled or vectorised code never
+        # carries i1 tensors (the widening handles linalg and tensor ops, not scf/vector).
         return ([make_pass("attn-inline-dense-resources"),
-                 make_pass("attn-decompose-softmax")]
+                 make_pass("attn-decompose-softmax"),
+                 make_pass("attn-widen-i1")]
                 + schedules.tensor_stage(self.schedule)
-                + [make_pass("attn-widen-i1")]
                 + BUFFERIZE
                 + [make_pass("attn-reject-i1-memrefs")]
                 + schedules.buffer_stage(self.schedule)

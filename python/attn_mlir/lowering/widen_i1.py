@@ -36,7 +36,7 @@ import numpy as np
 from mlir import ir
 from mlir.dialects import arith
 
-from ..constants import array_of_attr, dense_attr
+from ..constants import constant_array, dense_attr
 from ..diagnostics import AttnError, Diagnostic, location_parts
 from ..ir_utils import symbol_name, walk_ops
 from ..passes import register_pass
@@ -180,7 +180,7 @@ def _widen_constant(op: ir.Operation) -> None:
     result = op.results[0]
     if not is_i1_tensor(result.type):
         return
-    array = array_of_attr(op.attributes["value"])
+    array = constant_array(result)
     if array is None:
         raise _error(op, "cannot read the i1 constant to widen it")
     new_type = _widened(result.type)
