@@ -186,7 +186,16 @@ class Pipeline:
                     raise _pipeline_error(error, captured.text, self.source or text) from None
                 upstream.clear()
 
+        previous = None
         for item in self.flat():
+            if isinstance(item, str) and _pass_name(item) in ABORTS_ON_I1 and \
+                    getattr(previous, "name", None) != I1_GUARD:
+                # Those passes abort the process on 1-bit memory accesses: report them first.
+                flush()
+                guard = make_pass(I1_GUARD)
+                pm.add(_runner(guard), name=guard.name, argument=guard.name,
+                       description=guard.summary)
+            previous = item
             if isinstance(item, str):
                 upstream.append(item)
             else:
@@ -195,6 +204,16 @@ class Pipeline:
                        description=item.summary)
         flush()
         return pm
+
+
+# Upstream passes that abort (MLIR 22) on i1 memref loads and stores, and the pass
+# that is run before them to report such accesses as errors instead.
+ABORTS_ON_I1 = frozenset({"finalize-memref-to-llvm", "convert-to-llvm"})
+I1_GUARD = "attn-reject-i1-memrefs"
+
+
+def _pass_name(text: str) -> str:
+    return re.split(r"[{(]", text, maxsplit=1)[0].strip()
 
 
 def _items_from(elements: list[Element], anchor: str | None = None) -> list:

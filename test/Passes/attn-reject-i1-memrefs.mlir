@@ -1,7 +1,10 @@
 // RUN: %attn_opt %s --split-input-file --verify-diagnostics --attn-reject-i1-memrefs | FileCheck %s
 // RUN: not %attn_opt %s --split-input-file --attn-to-llvm 2>&1 | FileCheck %s --check-prefix=LOWER
+// RUN: not %attn_opt %s --split-input-file -p 'builtin.module(finalize-memref-to-llvm)' 2>&1 | FileCheck %s --check-prefix=LOWER
+// RUN: not %attn_opt %s --split-input-file -p 'builtin.module(convert-to-llvm)' 2>&1 | FileCheck %s --check-prefix=LOWER
 
-// attn-to-llvm runs the check before its LLVM lowering: an error, not an abort.
+// The check runs before every LLVM lowering of memrefs, in attn-to-llvm and in any
+// pipeline that names one: an error, not an abort.
 // LOWER: attn-reject-i1-memrefs.mlir:[[@LINE+7]]:3: error: 'memref.store' accesses i1 elements in memory
 // LOWER: attn-reject-i1-memrefs.mlir:{{[0-9]+}}:3: error: 'linalg.fill' accesses i1 elements in memory
 // LOWER: attn-reject-i1-memrefs.mlir:{{[0-9]+}}:8: error: 'memref.load' accesses i1 elements in memory
