@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from mlir import ir, passmanager
 
 from . import passes as registry
-from .diagnostics import AttnError, Diagnostic, location_parts
+from .diagnostics import AttnError, Diagnostic
 
 
 @dataclass
@@ -29,7 +29,7 @@ class Element:
 
     def text(self) -> str:
         out = self.name
-        if self.options or (self.children is None and False):
+        if self.options:
             out += "{" + self.options + "}"
         if self.children is not None:
             out += "(" + ",".join(c.text() for c in self.children) + ")"
