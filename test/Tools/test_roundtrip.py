@@ -67,4 +67,4 @@ def test_lowered_example_translates_to_llvm_ir(name, capsys):
     done = subprocess.run([str(mlir_tool("mlir-translate")), "--mlir-to-llvmir"], input=lowered,
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert f"define void @_mlir_ciface_attention(" in done.stdout
+    assert "define void @_mlir_ciface_attention(" in done.stdout
