@@ -49,22 +49,19 @@ def parse_expectations(text: str, first_line: int) -> list[Expected]:
 def check(diagnostics: list[Diagnostic], expected: list[Expected], filename: str) -> list[str]:
     """Errors (as printable lines) for unmatched expectations and unexpected diagnostics."""
     problems = []
-    for d in diagnostics:
-        found = None
+
+    def match(d: Diagnostic) -> None:
         for e in expected:
             if not e.matched and e.severity == d.severity and e.line == d.line and e.text in d.message:
-                found = e
-                break
-        if found:
-            found.matched = True
-        else:
-            where = f"{d.file}:{d.line}:{d.col}: " if d.line else f"{filename}: "
-            problems.append(f"{where}error: unexpected {d.severity}: {d.message}")
+                e.matched = True
+                return
+        where = f"{d.file}:{d.line}:{d.col}: " if d.line else f"{filename}: "
+        problems.append(f"{where}error: unexpected {d.severity}: {d.message}")
+
+    for d in diagnostics:
+        match(d)
         for note in d.notes:
-            for e in expected:
-                if not e.matched and e.severity == "note" and e.line == note.line and e.text in note.message:
-                    e.matched = True
-                    break
+            match(note)
     for e in expected:
         if not e.matched:
             problems.append(f"{filename}:{e.source_line}:{e.source_col}: error: expected {e.severity} "
