@@ -56,11 +56,11 @@ func.func @mask_argument(%m: tensor<4xi1>) -> tensor<4xi1> {
 // STDIN-NEXT: exit 1
 
 // A wrong expectation under --verify-diagnostics is reported where it is written.
-// RUN: printf 'func.func @f(%%a: f32) {\n  // expected-error@+1 {{no such message}}\n  return\n}\n' | %exit_code %attn_opt --verify-diagnostics 2>&1 | FileCheck %s --check-prefix=VERIFY
+// RUN: printf 'func.func @f(%%%%a: f32) {\n  // expected-error@+1 {{no such message}}\n  return\n}\n' | %exit_code %attn_opt --verify-diagnostics 2>&1 | FileCheck %s --check-prefix=VERIFY
 // VERIFY: {{^}}<stdin>:2:6: error: expected error "no such message" was not produced{{$}}
 // VERIFY-NEXT: exit 1
 
 // Notes must be expected too.
-// RUN: printf 'func.func @f(%%a: tensor<4xf32>) -> tensor<4xf32> {\n  // expected-error@+1 {{use of value}}\n  return %%a : tensor<8xf32>\n}\n' | %exit_code %attn_opt --verify-diagnostics 2>&1 | FileCheck %s --check-prefix=NOTE
+// RUN: printf 'func.func @f(%%%%a: tensor<4xf32>) -> tensor<4xf32> {\n  // expected-error@+1 {{use of value}}\n  return %%%%a : tensor<8xf32>\n}\n' | %exit_code %attn_opt --verify-diagnostics 2>&1 | FileCheck %s --check-prefix=NOTE
 // NOTE: {{^}}<stdin>:1:14: error: unexpected note: prior use here{{$}}
 // NOTE-NEXT: exit 1
