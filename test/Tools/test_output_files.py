@@ -59,3 +59,20 @@ def test_output_into_missing_directory(tmp_path):
     done = _opt("-", "-o", tmp_path / "missing" / "out.mlir", stdin=GOOD)
     assert done.returncode == 1
     assert done.stderr.strip().startswith("error: cannot write output file")
+
+
+def test_output_to_a_special_file_writes_into_it(tmp_path):
+    """`-o /dev/null` or a pipe is written to, never replaced by a regular file."""
+    import stat
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()))
+    reader.start()
+    done = _opt("-", "-o", fifo, stdin=GOOD)
+    reader.join(timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert "linalg.add" in received[0]

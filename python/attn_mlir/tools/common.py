@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import stat
 import sys
 import tempfile
 
@@ -36,7 +37,12 @@ def write_output(path: str, text: str) -> None:
         return
     target = os.path.realpath(path)
     try:
-        mode = os.stat(target).st_mode & 0o7777
+        st = os.stat(target)
+        if not stat.S_ISREG(st.st_mode):  # /dev/null, a pipe: write to it, never replace it
+            with open(target, "w", encoding="utf-8") as f:
+                f.write(text)
+            return
+        mode = st.st_mode & 0o7777
     except FileNotFoundError:
         umask = os.umask(0)
         os.umask(umask)
