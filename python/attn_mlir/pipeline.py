@@ -208,7 +208,7 @@ class Pipeline:
 
 # Upstream passes that abort (MLIR 22) on i1 memref loads and stores, and the pass
 # that is run before them to report such accesses as errors instead.
-ABORTS_ON_I1 = frozenset({"finalize-memref-to-llvm", "convert-to-llvm"})
+ABORTS_ON_I1 = frozenset({"finalize-memref-to-llvm", "convert-to-llvm", "convert-vector-to-llvm"})
 I1_GUARD = "attn-reject-i1-memrefs"
 
 

@@ -2,8 +2,8 @@
 
 `attn-to-llvm` is the whole road: inline `dense_resource` weights, decompose
 `linalg.softmax`, widen `i1` tensors to `i8` (MLIR 22's memref-to-LLVM lowering
-aborts on 1-bit loads and stores; `attn-reject-i1-memrefs` reports any that are
-left instead), apply a *schedule* (the replaceable stage that turns linalg
+aborts on 1-bit loads and stores; every pipeline runs `attn-reject-i1-memrefs`
+before it to report any that are left), apply a *schedule* (the replaceable stage that turns linalg
 into loops: plain loops by default), one-shot-bufferize across function
 boundaries with results turned into caller-owned out-parameters, free every
 internal buffer, and convert to LLVM with C interfaces on public functions.
@@ -51,7 +51,6 @@ TO_LLVM = [
     "expand-strided-metadata",
     "lower-affine",
     "arith-expand",
-    # attn-reject-i1-memrefs runs here: finalize-memref-to-llvm aborts on 1-bit loads and stores.
     "finalize-memref-to-llvm",
     "convert-math-to-llvm",
     "convert-arith-to-llvm",
@@ -78,7 +77,6 @@ class AttnToLLVM(Pass):
                             f"(known: {', '.join(schedules.NAMES)})", usage=True)
         from ..pipeline import make_pass
 
-        finalize = TO_LLVM.index("finalize-memref-to-llvm")
         # attn-widen-i1 comes before the schedule so that tiled or vectorised code never
         # carries i1 tensors (the widening handles linalg and tensor ops, not scf/vector).
         return ([make_pass("attn-inline-dense-resources"),
@@ -86,8 +84,5 @@ class AttnToLLVM(Pass):
                  make_pass("attn-widen-i1")]
                 + schedules.tensor_stage(self.schedule)
                 + BUFFERIZE
-                + [make_pass("attn-reject-i1-memrefs")]
                 + schedules.buffer_stage(self.schedule)
-                + TO_LLVM[:finalize]
-                + [make_pass("attn-reject-i1-memrefs")]
-                + TO_LLVM[finalize:])
+                + TO_LLVM)

@@ -2,9 +2,10 @@
 
 MLIR 22's memref-to-LLVM conversion asserts (and so kills the process) on a
 `memref.load` or `memref.store` of `i1`. `attn-widen-i1` removes i1 tensors
-before bufferization; this check runs on buffers, after bufferization and
-again just before `finalize-memref-to-llvm`, and turns anything that would
-still read or write an i1 element into a located error. It changes no IR.
+before bufferization; this check runs on buffers, and every pipeline
+(`Pipeline.build`) runs it right before `finalize-memref-to-llvm`,
+`convert-to-llvm` and `convert-vector-to-llvm`, so anything that would still
+read or write an i1 element becomes a located error. It changes no IR.
 
 Checked: loads, stores, copies and atomics of the `memref`, `affine` and
 `vector` dialects, and any `linalg` op with an i1 memref operand (it becomes
