@@ -69,3 +69,5 @@ except Exception as e:  # pragma: no cover - reported as a lit error
 # `FileCheck` and `not` as plain words in RUN lines, as in MLIR's own tests.
 config.substitutions.append((r"\bFileCheck\b", filecheck()))
 config.substitutions.append((r"\bnot\b ", f"{python} -m attn_mlir.tools.not_ "))
+# `%exit_code CMD`: runs CMD and prints `exit N` after its output, to FileCheck exit codes.
+config.substitutions.append(("%exit_code", f"{python} -m attn_mlir.tools.exit_code"))

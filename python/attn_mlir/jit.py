@@ -20,7 +20,7 @@ from . import toolchain
 from .constants import numpy_dtype
 from .context import make_context
 from .diagnostics import AttnError, Diagnostic, location_parts
-from .ir_utils import functions, is_declaration, is_public, symbol_name
+from .ir_utils import functions, is_declaration, is_public, symbol_name, walk_ops
 from .pipeline import run_pipeline
 from .source import parse_module
 
@@ -153,6 +153,55 @@ class CompiledFunction:
         return tuple(outputs)
 
 
+# Dialects that translate to LLVM IR as they are.
+_TRANSLATABLE = ("llvm.", "builtin.")
+
+
+def check_lowered(module: ir.Module, limit: int = 5) -> None:
+    """Raise with one located error per op kind the pipeline left outside the LLVM dialect."""
+    seen: dict[str, ir.Operation] = {}
+    for op in walk_ops(module.operation):
+        if not op.name.startswith(_TRANSLATABLE) and op.name not in seen:
+            seen[op.name] = op
+    if not seen:
+        return
+    diags = []
+    for name, op in list(seen.items())[:limit]:
+        file, line, col = location_parts(op.location)
+        diags.append(Diagnostic("error", f"'{name}' was not lowered to the LLVM dialect by the "
+                                         "pipeline; the JIT cannot compile it", file, line, col))
+    if len(seen) > limit:
+        diags.append(Diagnostic("error", f"... and {len(seen) - limit} more op kinds"))
+    raise AttnError(diags)
+
+
+def _execution_engine(module: ir.Module, opt_level: int) -> ExecutionEngine:
+    """ExecutionEngine, with MLIR's diagnostics collected into an AttnError on failure."""
+    collected: list[Diagnostic] = []
+
+    def handler(diag) -> bool:
+        file, line, col = location_parts(diag.location)
+        collected.append(Diagnostic("error", str(diag.message), file, line, col))
+        return True  # handled: keep MLIR from printing it in its own format
+
+    handle = module.context.attach_diagnostic_handler(handler)
+    try:
+        return ExecutionEngine(module, opt_level=opt_level, shared_libs=shared_libraries())
+    except Exception as e:  # translation to LLVM IR failed
+        collected.append(Diagnostic("error", f"JIT compilation failed: {str(e).strip()}"))
+        raise AttnError(collected) from None
+    finally:
+        handle.detach()
+
+
+def _keep_only(module: ir.Module, entry_op: ir.Operation) -> None:
+    """Drop the functions the entry does not call: only the entry has to compile."""
+    for f in functions(module.operation):
+        if f != entry_op and not is_declaration(f):
+            f.attributes["sym_visibility"] = ir.StringAttr.get("private")
+    run_pipeline(module, "builtin.module(symbol-dce)")
+
+
 def shared_libraries() -> list[str]:
     libs = [str(toolchain.runtime_library("libmlir_c_runner_utils.so"))]
     omp = toolchain.openmp_library()
@@ -178,9 +227,8 @@ def compile(module, entry: str | None = None, pipeline=DEFAULT_PIPELINE,
         func_op = find_entry(module, entry)
         name = symbol_name(func_op)
         args, results = signature(func_op)
+        _keep_only(module, func_op)
         run_pipeline(module, pipeline)
-        try:
-            engine = ExecutionEngine(module, opt_level=opt_level, shared_libs=shared_libraries())
-        except Exception as e:  # translation to LLVM IR failed
-            raise AttnError(f"JIT compilation failed: {str(e).strip()}") from None
+        check_lowered(module)
+        engine = _execution_engine(module, opt_level)
         return CompiledFunction(engine, name, args, results, module)

@@ -9,12 +9,16 @@ MLIR's own pipeline parser, so both kinds run in one PassManager and
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import contextlib
+import os
+import re
+import tempfile
+from dataclasses import dataclass
 
 from mlir import ir, passmanager
 
 from . import passes as registry
-from .diagnostics import AttnError, Diagnostic, location_parts
+from .diagnostics import AttnError, Diagnostic
 
 
 @dataclass
@@ -25,7 +29,7 @@ class Element:
 
     def text(self) -> str:
         out = self.name
-        if self.options or (self.children is None and False):
+        if self.options:
             out += "{" + self.options + "}"
         if self.children is not None:
             out += "(" + ",".join(c.text() for c in self.children) + ")"
@@ -124,8 +128,9 @@ def make_pass(name: str, options: str | dict = "") -> registry.Pass | None:
 class Pipeline:
     """A list of pipeline items: upstream pass texts and project Pass objects."""
 
-    def __init__(self, items: list):
+    def __init__(self, items: list, source: str | None = None):
         self.items = items
+        self.source = source  # the text it was parsed from, for error messages
 
     @classmethod
     def parse(cls, text: str) -> "Pipeline":
@@ -133,7 +138,24 @@ class Pipeline:
         elements = parse_elements(text)
         if len(elements) == 1 and elements[0].name == "builtin.module" and elements[0].children is not None:
             elements = elements[0].children
-        return cls(_items_from(elements))
+        return cls(_items_from(elements), text)
+
+    @classmethod
+    def of(cls, items) -> "Pipeline":
+        """A pipeline from a list of Pass objects, Pipelines and pipeline texts."""
+        out, sources = [], []
+        for item in items:
+            if isinstance(item, str):
+                item = cls.parse(item)
+            if isinstance(item, Pipeline):
+                out.extend(item.items)
+                sources.append(item.source or str(item))
+            elif isinstance(item, registry.Pass):
+                out.append(item)
+                sources.append(str(item))
+            else:
+                raise AttnError(f"not a pass or pipeline: {item!r}", usage=True)
+        return cls(out, ",".join(sources))
 
     def __str__(self) -> str:
         return "builtin.module(" + ",".join(str(i) for i in self.flat()) + ")"
@@ -154,13 +176,26 @@ class Pipeline:
         def flush():
             if upstream:
                 text = ",".join(upstream)
-                try:
-                    pm.add(text)
-                except ValueError as e:
-                    raise _pipeline_error(text, e) from None
+                with _captured_stderr() as captured:
+                    try:
+                        pm.add(text)
+                        error = None
+                    except ValueError as e:
+                        error = e
+                if error is not None:
+                    raise _pipeline_error(error, captured.text, self.source or text) from None
                 upstream.clear()
 
+        previous = None
         for item in self.flat():
+            if isinstance(item, str) and _pass_name(item) in ABORTS_ON_I1 and \
+                    getattr(previous, "name", None) != I1_GUARD:
+                # Those passes abort the process on 1-bit memory accesses: report them first.
+                flush()
+                guard = make_pass(I1_GUARD)
+                pm.add(_runner(guard), name=guard.name, argument=guard.name,
+                       description=guard.summary)
+            previous = item
             if isinstance(item, str):
                 upstream.append(item)
             else:
@@ -171,18 +206,31 @@ class Pipeline:
         return pm
 
 
-def _items_from(elements: list[Element]) -> list:
+# Upstream passes that abort (MLIR 22) on i1 memref loads and stores, and the pass
+# that is run before them to report such accesses as errors instead.
+ABORTS_ON_I1 = frozenset({"finalize-memref-to-llvm", "convert-to-llvm", "convert-vector-to-llvm"})
+I1_GUARD = "attn-reject-i1-memrefs"
+
+
+def _pass_name(text: str) -> str:
+    return re.split(r"[{(]", text, maxsplit=1)[0].strip()
+
+
+def _items_from(elements: list[Element], anchor: str | None = None) -> list:
     items = []
     for el in elements:
         project = registry.lookup(el.name)
         if project is not None:
             if el.children is not None:
                 raise AttnError(f"'{el.name}' is a pass, not an op anchor", usage=True)
+            if anchor is not None and project.is_pipeline:
+                raise AttnError(f"'{el.name}' is a pipeline on modules; it cannot be nested "
+                                f"under '{anchor}'", usage=True)
             items.append(make_pass(el.name, el.options))
         elif el.children is not None and _contains_project_pass(el.children):
             # A project pass nested under an anchor (e.g. func.func(...)) runs on
             # each op of that kind from a module-level Python pass.
-            items.append(_NestedProjectPasses(el.name, _items_from(el.children)))
+            items.append(_NestedProjectPasses(el.name, _items_from(el.children, el.name)))
         else:
             items.append(el.text())
     return items
@@ -214,10 +262,17 @@ class _NestedProjectPasses(registry.Pass):
 
         op.walk(collect, ir.WalkOrder.PRE_ORDER)
         for target in targets:
-            for item in self.items:
+            for item in Pipeline(self.items).flat():
                 if isinstance(item, str):
                     pm = passmanager.PassManager(self.anchor)
-                    pm.add(item)
+                    with _captured_stderr() as captured:
+                        try:
+                            pm.add(item)
+                            error = None
+                        except ValueError as e:
+                            error = e
+                    if error is not None:
+                        raise _pipeline_error(error, captured.text, f"{self.anchor}({item})")
                     pm.run(target)
                 else:
                     item.run(target)
@@ -226,11 +281,55 @@ class _NestedProjectPasses(registry.Pass):
         return f"{self.anchor}(" + ",".join(str(i) for i in self.items) + ")"
 
 
-def _pipeline_error(text: str, err: Exception) -> AttnError:
-    message = str(err).strip().splitlines()
-    detail = "; ".join(line.strip() for line in message if line.strip()) or "invalid pipeline"
-    detail = detail.replace("MLIR Textual PassPipeline Parser:", "").strip()
-    return AttnError(f"invalid pass pipeline '{text}': {detail}", usage=True)
+class _Captured:
+    text = ""
+
+
+@contextlib.contextmanager
+def _captured_stderr():
+    """Collect what LLVM writes straight to file descriptor 2 (option parse errors)."""
+    captured = _Captured()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no usable stderr: nothing to capture
+        yield captured
+        return
+    with tempfile.TemporaryFile(mode="w+b") as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield captured
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            captured.text = tmp.read().decode("utf-8", "replace").strip()
+
+
+_UNKNOWN_PASS = re.compile(r"'([^']+)' does not refer to a registered pass or pass pipeline")
+_NO_OPTION = re.compile(r"no such option (\S+)")
+_FAILED_ADD = re.compile(r"failed to add `([^`]+)` with options `([^`]*)`")
+_PARSER_ERROR = re.compile(r"Parser:\d+:\d+: error: (.*)")
+
+
+def _pipeline_error(err: Exception, captured: str, source: str) -> AttnError:
+    """One clean line for MLIR's multi-line pipeline parser errors."""
+    message = str(err)
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    where = f"in pass pipeline '{source}'"
+    detail = captured.splitlines()[0].lstrip(": ").rstrip("!") if captured else ""
+    added = _FAILED_ADD.search(message)
+    if m := _UNKNOWN_PASS.search(message):
+        text = f"unknown pass '{m[1]}' {where}"
+    elif added and (m := _NO_OPTION.search(message + captured)):
+        text = f"pass '{added[1]}' has no option '{m[1]}' {where}"
+    elif added and (detail or lines[0].startswith("failed to add")):
+        text = (f"invalid options '{added[2]}' for pass '{added[1]}' {where}: "
+                f"{detail or 'invalid value'}")
+    elif m := _PARSER_ERROR.search(message):
+        text = f"invalid pass pipeline '{source}': {m[1]}"
+    else:
+        text = f"invalid pass pipeline '{source}': {lines[0] if lines else 'cannot build it'}"
+    return AttnError(text, usage=True)
 
 
 def _runner(p: registry.Pass):
@@ -269,8 +368,10 @@ def run_pipeline(module: ir.Module | ir.Operation, pipeline, *, print_ir_before_
     """Run `pipeline` (text, Pipeline, or list of passes/texts) on `module` in place."""
     if isinstance(pipeline, str):
         pipeline = Pipeline.parse(pipeline)
+    elif isinstance(pipeline, registry.Pass):
+        pipeline = Pipeline.of([pipeline])
     elif isinstance(pipeline, (list, tuple)):
-        pipeline = Pipeline([make_pass(p) or p if isinstance(p, str) else p for p in pipeline])
+        pipeline = Pipeline.of(pipeline)
     op = module.operation if isinstance(module, ir.Module) else module
     pm = pipeline.build(op.context)
     pm.enable_verifier(verify_each)

@@ -30,7 +30,7 @@ def test_example_matches_numpy(name, scale):
 FIXTURE_NAMES = sorted(p.stem for p in FIXTURES.glob("*.mlir"))
 
 
-@pytest.mark.parametrize("name", [n for n in FIXTURE_NAMES if n != "causal_sdpa"])
+@pytest.mark.parametrize("name", FIXTURE_NAMES)
 def test_fixture_matches_pytorch(name):
     data = np.load(FIXTURES / f"{name}.npz")
     fn = am.compile((FIXTURES / f"{name}.mlir").read_text())

@@ -1,8 +1,9 @@
 """Lowering from linalg-on-tensors to the LLVM dialect.
 
-`attn-to-llvm` is the whole road: inline `dense_resource` weights, widen `i1`
-tensors (MLIR 22's memref-to-LLVM lowering aborts on 1-bit stores), decompose
-`linalg.softmax`, apply a *schedule* (the replaceable stage that turns linalg
+`attn-to-llvm` is the whole road: inline `dense_resource` weights, decompose
+`linalg.softmax`, widen `i1` tensors to `i8` (MLIR 22's memref-to-LLVM lowering
+aborts on 1-bit loads and stores; every pipeline runs `attn-reject-i1-memrefs`
+before it to report any that are left), apply a *schedule* (the replaceable stage that turns linalg
 into loops: plain loops by default), one-shot-bufferize across function
 boundaries with results turned into caller-owned out-parameters, free every
 internal buffer, and convert to LLVM with C interfaces on public functions.
@@ -14,7 +15,7 @@ from ..constants import inline_dense_resources
 from ..ir_utils import any_op_named
 from ..passes import Option, Pass, register_pass
 from ..transform_script import apply_transform, named_sequence
-from . import schedules
+from . import reject_i1_memrefs, schedules, widen_i1  # noqa: F401 (registers the passes)
 
 
 @register_pass("attn-inline-dense-resources",
@@ -76,8 +77,11 @@ class AttnToLLVM(Pass):
                             f"(known: {', '.join(schedules.NAMES)})", usage=True)
         from ..pipeline import make_pass
 
+        # attn-widen-i1 comes before the schedule so that tiled or vectorised code never
+        # carries i1 tensors (the widening handles linalg and tensor ops, not scf/vector).
         return ([make_pass("attn-inline-dense-resources"),
-                 make_pass("attn-decompose-softmax")]
+                 make_pass("attn-decompose-softmax"),
+                 make_pass("attn-widen-i1")]
                 + schedules.tensor_stage(self.schedule)
                 + BUFFERIZE
                 + schedules.buffer_stage(self.schedule)

@@ -19,7 +19,7 @@ from ..diagnostics import AttnError, Remarks
 from ..passes import all_passes
 from ..pipeline import Pipeline, make_pass
 from ..source import parse_module, read_text, split_input
-from .common import run_main, write_output
+from .common import ArgumentParser, run_main, write_output
 from .verify import check, parse_expectations
 
 
@@ -33,7 +33,7 @@ class _AppendPass(argparse.Action):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = ArgumentParser(
         prog="attn-opt",
         description="Run MLIR and attn-mlir passes on a .mlir file, like mlir-opt.",
         epilog="Project passes can be used as flags (--attn-NAME) or inside "
@@ -81,15 +81,14 @@ REPORT_FLAG = "attn-report"
 
 
 def _pipeline(args) -> Pipeline:
-    items = []
-    for text in args.pipeline:
-        items.extend(Pipeline.parse(text).items)
+    """`-p` pipelines, then `--NAME` flags, in that order."""
+    items = [Pipeline.parse(text) for text in args.pipeline]
     for name, options in getattr(args, "pass_flags", None) or []:
         if name == REPORT_FLAG:
             args.report = True  # the flag reports input vs output, see process_chunk
             continue
         items.append(make_pass(name, options))
-    return Pipeline(items)
+    return Pipeline.of(items)
 
 
 def _print(module: ir.Module, args) -> str:
@@ -154,7 +153,9 @@ def _main(argv) -> int:
             return 1
         write_output(args.output, "// -----\n".join(outputs))
         return 0
-    if failed and not args.split_input_file:
+    # A failed chunk of a split file still shows the others on stdout, but a file
+    # named with -o is only ever written by a fully successful run.
+    if failed and (not args.split_input_file or args.output != "-"):
         return 1
     write_output(args.output, "// -----\n".join(outputs))
     return 1 if failed else 0

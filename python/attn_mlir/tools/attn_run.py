@@ -23,11 +23,11 @@ from ..diagnostics import AttnError
 from ..jit import DEFAULT_PIPELINE, compile as jit_compile
 from ..pipeline import Pipeline, run_pipeline
 from ..source import load
-from .common import run_main
+from .common import ArgumentParser, run_main
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="attn-run",
+    p = ArgumentParser(prog="attn-run",
                                 description="JIT-compile a .mlir file and run one function.")
     p.add_argument("input", help="the .mlir file ('-' for stdin)")
     p.add_argument("--entry", default=None, help="function to run (default: the only public one)")
@@ -48,12 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def random_inputs(specs, seed: int) -> list[np.ndarray]:
+def random_inputs(specs, seed: int, name: str = "the entry") -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
     arrays = []
     for i, spec in enumerate(specs):
         if None in spec.shape:
-            raise AttnError(f"argument {i} has a dynamic shape ({spec.mlir_type}); "
+            raise AttnError(f"argument {i} of {name} has a dynamic shape ({spec.mlir_type}); "
                             "give its value with --inputs")
         if np.issubdtype(spec.dtype, np.floating):
             arrays.append(rng.standard_normal(spec.shape).astype(spec.dtype))
@@ -64,9 +64,16 @@ def random_inputs(specs, seed: int) -> list[np.ndarray]:
 
 def _load_npz(path: str, prefix: str, count: int) -> list[np.ndarray]:
     try:
-        data = np.load(path)
-    except (OSError, ValueError) as e:
-        raise AttnError(f"cannot read '{path}': {e}") from None
+        data = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise AttnError(f"cannot read '{path}': no such file") from None
+    except IsADirectoryError:
+        raise AttnError(f"cannot read '{path}': is a directory") from None
+    except (OSError, ValueError, EOFError) as e:
+        raise AttnError(f"cannot read '{path}': not an .npz file ({e.__class__.__name__})") from None
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise AttnError(f"cannot read '{path}': an .npy array, not an .npz archive of "
+                        f"{prefix}0, {prefix}1, ...")
     missing = [f"{prefix}{i}" for i in range(count) if f"{prefix}{i}" not in data.files]
     if missing:
         raise AttnError(f"'{path}' lacks {', '.join(missing)} (it has: {', '.join(data.files)})")
@@ -84,7 +91,7 @@ def _main(argv) -> int:
         fn = jit_compile(module, entry=args.entry, pipeline=args.lowering)
         compile_s = time.perf_counter() - start
     inputs = (_load_npz(args.inputs, "arg", len(fn.arg_specs)) if args.inputs
-              else random_inputs(fn.arg_specs, args.seed))
+              else random_inputs(fn.arg_specs, args.seed, "@" + fn.name))
     results = fn(*inputs)
     results = list(results) if isinstance(results, tuple) else [results]
     if args.output:
@@ -99,8 +106,13 @@ def _main(argv) -> int:
     status = 0
     if args.expect:
         for i, (got, want) in enumerate(zip(results, _load_npz(args.expect, "result", len(results)))):
+            if got.shape != want.shape:
+                print(f"result{i}: shape {list(got.shape)} vs {list(want.shape)} in "
+                      f"{args.expect}: MISMATCH")
+                status = 1
+                continue
             err = float(np.max(np.abs(got.astype(np.float64) - want))) if got.size else 0.0
-            ok = got.shape == want.shape and np.allclose(got, want, rtol=args.rtol, atol=args.atol)
+            ok = bool(np.allclose(got, want, rtol=args.rtol, atol=args.atol))
             print(f"result{i}: max |error| = {err:.3g} vs {args.expect}: "
                   f"{'OK' if ok else 'MISMATCH'} (rtol {args.rtol:g}, atol {args.atol:g})")
             status |= 0 if ok else 1

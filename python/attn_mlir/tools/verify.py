@@ -23,6 +23,7 @@ class Expected:
     text: str
     line: int
     source_line: int
+    source_col: int = 1
     matched: bool = False
 
 
@@ -33,8 +34,7 @@ def parse_expectations(text: str, first_line: int) -> list[Expected]:
         for m in _EXPECTED.finditer(line):
             here = first_line + index
             where = m["where"]
-            target = here
-            if where in ("+", None):
+            if where is None:
                 target = here
             elif where == "above":
                 target = here - 1
@@ -42,31 +42,28 @@ def parse_expectations(text: str, first_line: int) -> list[Expected]:
                 target = here + 1
             else:
                 target = here + int(where)
-            out.append(Expected(m["sev"], m["text"], target, here))
+            out.append(Expected(m["sev"], m["text"], target, here, m.start() + 1))
     return out
 
 
 def check(diagnostics: list[Diagnostic], expected: list[Expected], filename: str) -> list[str]:
     """Errors (as printable lines) for unmatched expectations and unexpected diagnostics."""
     problems = []
-    for d in diagnostics:
-        found = None
+
+    def match(d: Diagnostic) -> None:
         for e in expected:
             if not e.matched and e.severity == d.severity and e.line == d.line and e.text in d.message:
-                found = e
-                break
-        if found:
-            found.matched = True
-        else:
-            where = f"{d.file}:{d.line}:{d.col}: " if d.line else f"{filename}: "
-            problems.append(f"{where}error: unexpected {d.severity}: {d.message}")
+                e.matched = True
+                return
+        where = f"{d.file}:{d.line}:{d.col}: " if d.line else f"{filename}: "
+        problems.append(f"{where}error: unexpected {d.severity}: {d.message}")
+
+    for d in diagnostics:
+        match(d)
         for note in d.notes:
-            for e in expected:
-                if not e.matched and e.severity == "note" and e.line == note.line and e.text in note.message:
-                    e.matched = True
-                    break
+            match(note)
     for e in expected:
         if not e.matched:
-            problems.append(f"{filename}:{e.source_line}: error: expected {e.severity} "
+            problems.append(f"{filename}:{e.source_line}:{e.source_col}: error: expected {e.severity} "
                             f"\"{e.text}\" was not produced")
     return problems
