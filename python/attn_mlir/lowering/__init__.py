@@ -1,6 +1,8 @@
 """Lowering from linalg-on-tensors to the LLVM dialect.
 
-`attn-to-llvm` is the whole road: inline `dense_resource` weights, widen `i1`
+`attn-to-llvm` is the whole road: inline `dense_resource` weights, raise
+attention and rotary embedding to attn ops and lower them to fused kernels
+(`raise=false` keeps the linalg as written; attn ops are lowered either way), widen `i1`
 tensors (MLIR 22's memref-to-LLVM lowering aborts on 1-bit stores), decompose
 `linalg.softmax`, apply a *schedule* (the replaceable stage that turns linalg
 into loops: plain loops by default), one-shot-bufferize across function
@@ -64,6 +66,8 @@ TO_LLVM = [
                options=(
                    Option("schedule", str, "loops",
                           "how linalg becomes loops: " + ", ".join(schedules.NAMES)),
+                   Option("raise", bool, True,
+                          "raise linalg attention/rotary to attn ops (fused kernels) first"),
                ))
 class AttnToLLVM(Pass):
     is_pipeline = True
@@ -76,8 +80,10 @@ class AttnToLLVM(Pass):
                             f"(known: {', '.join(schedules.NAMES)})", usage=True)
         from ..pipeline import make_pass
 
-        return ([make_pass("attn-inline-dense-resources"),
-                 make_pass("attn-decompose-softmax")]
+        attn = ([make_pass("attn-raise")] if self.values["raise"] else []) + [make_pass("attn-lower")]
+        return ([make_pass("attn-inline-dense-resources")]
+                + attn
+                + [make_pass("attn-decompose-softmax")]
                 + schedules.tensor_stage(self.schedule)
                 + BUFFERIZE
                 + schedules.buffer_stage(self.schedule)
