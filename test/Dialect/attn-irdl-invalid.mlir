@@ -27,7 +27,7 @@ func.func @unknown_style(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
 // -----
 
 func.func @too_many_operands(%q: tensor<4x8xf32>) -> tensor<4x8xf32> {
-  // expected-error@+1 {{}}
+  // expected-error@+1 {{expects at most 4 operands, but got 5}}
   %0 = "attn.sdpa"(%q, %q, %q, %q, %q) {scale = 0.125 : f32, causal = false} : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
   return %0 : tensor<4x8xf32>
 }

@@ -68,6 +68,7 @@ func.func @masked(%q: tensor<3x8xf32>, %k: tensor<5x8xf32>, %v: tensor<5x8xf32>,
 // CHECK: tensor.extract_slice %{{.*}}[0, 0, 0] [2, 6, 4] [1, 1, 1] : tensor<2x6x16xf32> to tensor<2x6x4xf32>
 // CHECK: tensor.extract_slice %{{.*}}[0, 0, 4] [2, 6, 4] [1, 1, 1]
 // CHECK: linalg.generic
+// CHECK: linalg.copy ins(%{{.*}} : tensor<2x6x16xf32>)
 // CHECK: tensor.insert_slice {{.*}} into %{{.*}}[0, 0, 4] [2, 6, 4] [1, 1, 1] : tensor<2x6x4xf32> into tensor<2x6x16xf32>
 // CHECK-LABEL: func.func @rotary_interleaved
 // CHECK: tensor.extract_slice %{{.*}}[0, 0, 1] [2, 6, 8] [1, 1, 2] : tensor<2x6x16xf32> to tensor<2x6x8xf32>

@@ -11,7 +11,8 @@ halves (a, b) that rotate as pairs (a_i, b_i):
 where cos_a, cos_b (sin_a, sin_b) are cos (sin) sliced like a and b. This is
 x * cos + rot(x) * sin with rot = rotate_half (half) or the pairwise rotation
 (interleaved); channels R.. pass through. One elementwise linalg.generic and
-two insert_slices into the input.
+two insert_slices into a copy of the input (a fresh tensor when every
+channel rotates).
 """
 
 from __future__ import annotations
@@ -57,7 +58,11 @@ def rotary(x_shape, cs_shape, elem: str, style: str, rotary_dim: int, name: str 
                       (e.op(f"tensor.empty() : {part_t}"), part_t)],
                      [ident, ident, cs_map, cs_map, cs_map, cs_map, ident, ident],
                      ["parallel"] * n, body)
-    y = "%arg0"
+    # Write into a fresh tensor, never into the input: in-place updates of a
+    # function argument would clobber the caller's buffer after bufferization.
+    y = e.op(f"tensor.empty() : {x_t}")
+    if rotary_dim < x_shape[-1]:
+        y = e.op(f"linalg.copy ins(%arg0 : {x_t}) outs({y} : {x_t}) -> {x_t}")
     for part, off in zip((ya, yb), offsets):
         zeros = ", ".join(["0"] * (n - 1) + [str(off)])
         sizes = ", ".join(map(str, lead + [h]))
