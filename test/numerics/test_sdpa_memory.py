@@ -14,5 +14,5 @@ def test_fused_kernel_stays_far_below_the_score_matrix():
     fused = measure("fused", SEQ, D, timeout=300)
     naive = measure("naive", SEQ, D, timeout=300)
     assert fused["max_abs_error"] < 1e-5 and naive["max_abs_error"] < 1e-5
-    assert naive["call_peak_mib"] >= SCORES_MIB
+    assert naive["call_peak_mib"] >= 0.95 * SCORES_MIB
     assert fused["call_peak_mib"] < SCORES_MIB / 4

@@ -298,10 +298,10 @@ def sdpa_naive(sh: SdpaShapes, name: str = "sdpa") -> str:
         return [x]
 
     maps.append(affine_map(3, [0, 1, 2]))
-    t = generic(e, ins, [(e.op(f"tensor.empty() : {s_t}"), s_t)], maps, ["parallel"] * 3,
-                logits)[0]
-    p = e.op(f"linalg.softmax dimension(2) ins({t} : {s_t}) "
-             f"outs({e.op(f'tensor.empty() : {s_t}')} : {s_t}) -> {s_t}")
+    # Scale/mask in place into the scores and softmax into that buffer again, as a
+    # hand-written chain would: the plain lowering holds one score tensor, not three.
+    t = generic(e, ins, [(s, s_t)], maps, ["parallel"] * 3, logits)[0]
+    p = e.op(f"linalg.softmax dimension(2) ins({t} : {s_t}) outs({t} : {s_t}) -> {s_t}")
     o_t = tensor([G, Sq, Dv], et)
     o0 = e.op(f"linalg.fill ins({zero} : {et}) outs({e.op(f'tensor.empty() : {o_t}')} : "
               f"{o_t}) -> {o_t}")
