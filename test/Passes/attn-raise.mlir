@@ -277,3 +277,26 @@ func.func @scale_after_mask_negative(%q: tensor<4x8xf32>, %k: tensor<4x8xf32>, %
   %o = linalg.matmul ins(%p, %v : tensor<4x4xf32>, tensor<4x8xf32>) outs(%zo : tensor<4x8xf32>) -> tensor<4x8xf32>
   return %o : tensor<4x8xf32>
 }
+
+// -----
+
+// Must not raise (and must not fail): dynamic shapes, attn.sdpa needs static ones.
+// CHECK-LABEL: func.func @dynamic_shapes_not_applicable
+// CHECK-NOT: attn.sdpa
+// CHECK: linalg.softmax
+func.func @dynamic_shapes_not_applicable(%q: tensor<?x8xf32>, %k: tensor<?x8xf32>, %v: tensor<?x8xf32>) -> tensor<?x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %c0 = arith.constant 0 : index
+  %sq = tensor.dim %q, %c0 : tensor<?x8xf32>
+  %skv = tensor.dim %k, %c0 : tensor<?x8xf32>
+  %et = tensor.empty(%skv) : tensor<8x?xf32>
+  %kt = linalg.transpose ins(%k : tensor<?x8xf32>) outs(%et : tensor<8x?xf32>) permutation = [1, 0]
+  %es = tensor.empty(%sq, %skv) : tensor<?x?xf32>
+  %zs = linalg.fill ins(%zero : f32) outs(%es : tensor<?x?xf32>) -> tensor<?x?xf32>
+  %s = linalg.matmul ins(%q, %kt : tensor<?x8xf32>, tensor<8x?xf32>) outs(%zs : tensor<?x?xf32>) -> tensor<?x?xf32>
+  %p = linalg.softmax dimension(1) ins(%s : tensor<?x?xf32>) outs(%es : tensor<?x?xf32>) -> tensor<?x?xf32>
+  %eo = tensor.empty(%sq) : tensor<?x8xf32>
+  %zo = linalg.fill ins(%zero : f32) outs(%eo : tensor<?x8xf32>) -> tensor<?x8xf32>
+  %o = linalg.matmul ins(%p, %v : tensor<?x?xf32>, tensor<?x8xf32>) outs(%zo : tensor<?x8xf32>) -> tensor<?x8xf32>
+  return %o : tensor<?x8xf32>
+}

@@ -61,9 +61,11 @@ def test_example_raised_matches_unraised(name):
 
 
 def _cases():
-    """The functions of the lit test's split chunks, with whether they must raise."""
+    """The functions of the lit test's split chunks (static shapes: the JIT needs them)."""
     out = []
     for chunk in RAISE_CASES.read_text().split("// -----"):
+        if "?x" in chunk:
+            continue
         for line in chunk.splitlines():
             if line.startswith("func.func @"):
                 name = line.split("@")[1].split("(")[0]

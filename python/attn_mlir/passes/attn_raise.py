@@ -19,11 +19,11 @@ bottom-right-aligned diagonal and -inf (or <= -1e30) above it becomes
 `linalg.generic` that repeats each kv head r times ([.., Hkv, r, S, D] then
 collapsed) are replaced by the unrepeated tensors.
 
-Legality: the softmax axis is the key axis; K^T is really a transpose of K
-(the matmul contracts over the head size); the chain from the scores to the
-matmul with V has no other use... is not required (other users keep their
-own copy of the chain); a scale applied after the mask would scale the mask,
-so it is not raised; the raised op must pass attn-verify.
+Legality: static shapes; the softmax axis is the key axis; K^T is really a
+transpose of K (the matmul contracts over the head size); a scale applied
+after the mask would scale the mask, so it is not raised; the raised op must
+pass attn-verify. Other users of the scores or probabilities keep their linalg
+chain (the rewrite stays correct, only less memory is saved).
 
 Rotary embedding (rooted at the add):
 
@@ -136,6 +136,8 @@ def match_masked_row_guard(p):
     c, z, v = (g.arg_index(o) for o in sel.operands)
     if c is None or v is None or g.scalar(sel.operands[1]) != 0.0 or not g.is_identity(v):
         return None
+    if shape(p) is None or shape(g.inputs[c]) is None:
+        return None
     rank = len(shape(p))
     if not is_row_broadcast(g.maps[c], rank, shape(g.inputs[c])):
         return None
@@ -218,7 +220,7 @@ def match_scores(x, scale=1.0, mask=None):
             scale *= found[1]
             x = g.inputs[found[0]]
             continue
-        if body.name == "arith.addf" and mask is None and scale == 1.0:
+        if body.name == "arith.addf" and mask is None and scale == 1.0 and shape(x):
             i, j = body_pair(g, body)
             if i is None or j is None or max(i, j) >= len(g.inputs):
                 return None
@@ -259,7 +261,7 @@ def match_repeated_heads(v3):
     """(unrepeated [.., Hkv, S, D] tensor, r) if v3 collapses a [.., Hkv, r, S, D] broadcast."""
     x = strip_leading_reshapes(v3)
     g = elementwise(x)
-    if g is None or len(g.inputs) != 1 or g.body or g.arg_index(g.yielded[0]) != 0:
+    if g is None or shape(x) is None or shape(g.inputs[0]) is None or len(g.inputs) != 1 or g.body or g.arg_index(g.yielded[0]) != 0:
         return None
     n = len(shape(x))
     if n < 4:
@@ -360,6 +362,8 @@ def raise_attention(pv) -> str | None:
     if not is_zero_fill(pv.operands[2]) or _matmul_kind(pv) != "kt":
         return "not a plain matmul"
     p3, v3 = pv.operands[0], pv.operands[1]
+    if shape(p3) is None or shape(v3) is None:
+        return "not a plain matmul"  # dynamic shapes: attn.sdpa needs static ones
     rank = len(shape(p3))
     p = strip_leading_reshapes(p3)
     x = match_softmax(p)
@@ -387,8 +391,10 @@ def raise_attention(pv) -> str | None:
         scale *= key_parts[3]
     sq, skv = shape(p3)[-2], shape(p3)[-1]
     with ir.InsertionPoint(pv), pv.location:
+        if key_parts and shape(key_parts[0].operands[0]) is None:
+            return "K has a dynamic shape"
         k = _rebuild_key(*key_parts[:3]) if key_parts else qk.operands[1]
-        if len(shape(k)) != rank:
+        if shape(k) is None or len(shape(k)) != rank:
             return "K has a different rank than Q"
         v = v3
         if rank == 3:
@@ -437,7 +443,7 @@ def _slice_of(value):
 def match_rotate_half(value):
     """x for value = concat(-x[.., h:2h], x[.., :h]) along the last dim, x of width 2h."""
     op = producer(value)
-    if op is None or op.name != "tensor.concat" or len(op.operands) != 2:
+    if op is None or op.name != "tensor.concat" or len(op.operands) != 2 or shape(value) is None:
         return None
     rank = len(shape(value))
     if ir.IntegerAttr(op.attributes["dim"]).value != rank - 1:
@@ -497,6 +503,8 @@ def raise_rotary(add) -> bool:
             g.is_identity(i) and g.is_identity(j)):
         return False
     out = shape(add.results[0])
+    if not out:
+        return False
     rank, width = len(out), out[-1]
     for a, b in ((i, j), (j, i)):
         for x, cos in _products(g.inputs[a], rank, width):
@@ -513,7 +521,7 @@ def raise_rotary(add) -> bool:
 
 def raise_partial_rotary(concat) -> bool:
     """concat(attn.rotary(x[.., :R]), x[.., R:]) ==> attn.rotary(x) {rotary_dim = R}."""
-    if len(concat.operands) != 2:
+    if len(concat.operands) != 2 or shape(concat.results[0]) is None:
         return False
     rank = len(shape(concat.results[0]))
     if ir.IntegerAttr(concat.attributes["dim"]).value != rank - 1:
@@ -526,7 +534,7 @@ def raise_partial_rotary(concat) -> bool:
     if head is None or tail is None or head[0] != tail[0] or head[1] != 0:
         return False
     x, width = head[0], head[2]
-    if tail[1] != width or width + tail[2] != shape(x)[-1] or rot.rotary_dim != width \
+    if shape(x) is None or tail[1] != width or width + tail[2] != shape(x)[-1] or rot.rotary_dim != width \
             or x.type != concat.results[0].type:
         return False
     with ir.InsertionPoint(concat), concat.location:
@@ -558,24 +566,35 @@ def erase_dead_ops(func) -> None:
 _NOT_ATTENTION = ("not a plain matmul", "the left operand is not a softmax over the last dim")
 
 
+def _guarded(rewrite, op, no_match):
+    """Run one rewrite; an IR form the matchers did not foresee means "no match".
+    Uses are only replaced at the very end of a rewrite, so a failed one leaves at
+    most dead ops behind, which erase_dead_ops removes."""
+    try:
+        return rewrite(op)
+    except (TypeError, ValueError, IndexError, AttributeError, KeyError):
+        return no_match
+
+
 def attn_raise(op):
     for func in functions(op):
         touched = False
         for add in walk_ops(func, "linalg.generic"):
-            if raise_rotary(add):
+            if _guarded(raise_rotary, add, False):
                 fired(NAME, func, "rotate_half rotary embedding raised to attn.rotary")
                 touched = True
         for concat in walk_ops(func, "tensor.concat"):
-            if raise_partial_rotary(concat):
+            if _guarded(raise_partial_rotary, concat, False):
                 fired(NAME, func, "partial rotary raised to attn.rotary with rotary_dim")
                 touched = True
         for pv in [m for name in MATMULS for m in walk_ops(func, name)]:
-            reason = raise_attention(pv)
+            reason = _guarded(raise_attention, pv, "unexpected IR form")
             if reason is None:
                 fired(NAME, func, "attention raised to attn.sdpa")
                 touched = True
             elif reason not in _NOT_ATTENTION:
                 skipped(NAME, pv, reason)
+                touched = True  # a late skip may leave unused helper ops behind
         if touched:
             erase_dead_ops(func)
 
