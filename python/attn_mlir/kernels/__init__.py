@@ -147,9 +147,24 @@ def function(name: str, args, result_type: str, e: Emitter, returned: str) -> st
             f"  return {returned} : {result_type}\n}}\n")
 
 
+def with_location(text: str, loc: str) -> str:
+    """Give every op of the kernel text the location `loc` (the replaced op's), so
+    diagnostics and debug info point at the user's source, not at kernel text."""
+    out = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if (not stripped or stripped.startswith(("^bb", "func.func", "} else {"))
+                or stripped.endswith("{")):
+            out.append(line)
+        else:  # one-line ops, yields, and the `}` / `} -> type` closing a region op
+            out.append(f"{line} {loc}")
+    return "\n".join(out) + "\n"
+
+
 def inline_kernel(target: ir.Operation, text: str) -> None:
     """Replace the single-result op `target` by the body of the function in `text`."""
     target = target.operation if hasattr(target, "operation") else target
+    text = with_location(text, str(target.location))
     module = ir.Module.parse(text, context=target.context)
     func = module.body.operations[0]
     block = func.regions[0].blocks[0]
