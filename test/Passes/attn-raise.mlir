@@ -319,3 +319,41 @@ func.func @transposed_b_maps(%q: tensor<4x8xf32>, %k: tensor<6x8xf32>, %v: tenso
   %o = linalg.matmul ins(%p, %v : tensor<4x6xf32>, tensor<6x8xf32>) outs(%zo : tensor<4x8xf32>) -> tensor<4x8xf32>
   return %o : tensor<4x8xf32>
 }
+
+// -----
+
+// A causal mask computed in the body from linalg.index (no constant tensor):
+// evaluated from constants, it is the causal pattern, so it becomes the flag.
+// Sq = 3 queries at the end of Skv = 5 keys (bottom-right diagonal).
+// CHECK-LABEL: func.func @index_causal_mask
+// CHECK: "attn.sdpa"(%{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}) {causal = true, scale = 1.000000e+00 : f32} : (tensor<3x8xf32>, tensor<5x8xf32>, tensor<5x8xf32>)
+#idm = affine_map<(d0, d1) -> (d0, d1)>
+func.func @index_causal_mask(%q: tensor<3x8xf32>, %k: tensor<5x8xf32>, %v: tensor<5x8xf32>) -> tensor<3x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %ninf = arith.constant 0xFF800000 : f32
+  %c2 = arith.constant 2 : index
+  %em = tensor.empty() : tensor<3x5xf32>
+  %mask = linalg.generic {indexing_maps = [#idm], iterator_types = ["parallel", "parallel"]} outs(%em : tensor<3x5xf32>) {
+  ^bb0(%out: f32):
+    %i = linalg.index 0 : index
+    %j = linalg.index 1 : index
+    %last = arith.addi %i, %c2 : index
+    %ok = arith.cmpi ule, %j, %last : index
+    %m = arith.select %ok, %zero, %ninf : f32
+    linalg.yield %m : f32
+  } -> tensor<3x5xf32>
+  %et = tensor.empty() : tensor<8x5xf32>
+  %kt = linalg.transpose ins(%k : tensor<5x8xf32>) outs(%et : tensor<8x5xf32>) permutation = [1, 0]
+  %zs = linalg.fill ins(%zero : f32) outs(%em : tensor<3x5xf32>) -> tensor<3x5xf32>
+  %s = linalg.matmul ins(%q, %kt : tensor<3x8xf32>, tensor<8x5xf32>) outs(%zs : tensor<3x5xf32>) -> tensor<3x5xf32>
+  %sm = linalg.generic {indexing_maps = [#idm, #idm, #idm], iterator_types = ["parallel", "parallel"]} ins(%s, %mask : tensor<3x5xf32>, tensor<3x5xf32>) outs(%em : tensor<3x5xf32>) {
+  ^bb0(%in: f32, %m: f32, %out: f32):
+    %0 = arith.addf %in, %m : f32
+    linalg.yield %0 : f32
+  } -> tensor<3x5xf32>
+  %p = linalg.softmax dimension(1) ins(%sm : tensor<3x5xf32>) outs(%em : tensor<3x5xf32>) -> tensor<3x5xf32>
+  %eo = tensor.empty() : tensor<3x8xf32>
+  %zo = linalg.fill ins(%zero : f32) outs(%eo : tensor<3x8xf32>) -> tensor<3x8xf32>
+  %o = linalg.matmul ins(%p, %v : tensor<3x5xf32>, tensor<5x8xf32>) outs(%zo : tensor<3x8xf32>) -> tensor<3x8xf32>
+  return %o : tensor<3x8xf32>
+}
