@@ -20,3 +20,9 @@ func.func @ops(%q: tensor<4x8xf32>, %k: tensor<6x8xf32>, %v: tensor<6x8xf32>, %c
   %o = "attn.sdpa"(%r, %k, %v) {scale = 0.35 : f32, causal = true} : (tensor<4x8xf32>, tensor<6x8xf32>, tensor<6x8xf32>) -> tensor<4x8xf32>
   return %o : tensor<4x8xf32>
 }
+
+// The attn-ops example compiles and runs; upstream mlir-opt reads it too.
+// RUN: %attn_run %examples/attn_ops_gqa_causal.mlir | FileCheck %s --check-prefix=RUNS
+// RUN: %mlir_opt --irdl-file=%dialect/attn.irdl.mlir %examples/attn_ops_gqa_causal.mlir | FileCheck %s --check-prefix=UPSTREAM
+// RUNS-LABEL: result0: float32[1, 8, 32, 64]
+// UPSTREAM: "attn.sdpa"({{.*}}) {causal = true, scale = 1.250000e-01 : f32}

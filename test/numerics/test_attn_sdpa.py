@@ -85,3 +85,18 @@ def test_ill_shaped_op_is_reported_not_lowered():
     text = sdpa_module([4, 8], [5, 8], [6, 8], scale=1.0, causal=False)
     with pytest.raises(am.AttnError, match="key and value must have the same sequence length"):
         compile_text(text)
+
+
+def test_attn_ops_example_matches_numpy():
+    """examples/attn_ops_gqa_causal.mlir: interleaved partial rotary, then causal GQA."""
+    from pathlib import Path
+
+    from test_attn_rotary import reference as rotary_reference
+
+    path = Path(__file__).resolve().parents[2] / "examples" / "attn_ops_gqa_causal.mlir"
+    fn = compile_text(path.read_text())
+    q, k, v, cos, sin = random_inputs(fn, seed=3)
+    qr = rotary_reference(q, cos, sin, "interleaved", 32)
+    kr = rotary_reference(k, cos, sin, "interleaved", 32)
+    np.testing.assert_allclose(fn(q, k, v, cos, sin), reference(qr, kr, v, 0.125, causal=True),
+                               rtol=1e-4, atol=1e-5)

@@ -577,7 +577,10 @@ def _guarded(rewrite, op, no_match):
 
 
 def attn_raise(op):
-    for func in functions(op):
+    funcs = [op] if op.name == "func.func" else functions(op)  # also under func.func(...)
+    for func in funcs:
+        if not func.regions[0].blocks:
+            continue
         touched = False
         for add in walk_ops(func, "linalg.generic"):
             if _guarded(raise_rotary, add, False):
