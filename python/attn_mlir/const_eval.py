@@ -54,16 +54,13 @@ def evaluate(value: ir.Value) -> np.ndarray | None:
 
 
 def _eval(value, memo) -> np.ndarray:
-    key = value
-    for k, v in memo.items():
-        if k == key:
-            return v
+    if value in memo:
+        return memo[value]
     op = _owner(value)
     if op is None:
         raise _Unknown("argument")
-    result = _eval_op(op, value, memo)
-    memo[key] = result
-    return result
+    memo[value] = _eval_op(op, value, memo)
+    return memo[value]
 
 
 def _shape(value):
@@ -124,9 +121,8 @@ def _eval_generic(op, value, memo) -> np.ndarray:
             if v.owner == block:
                 return env[v.arg_number]
             raise _Unknown("outer block argument")
-        for k, x in values.items():
-            if k == v:
-                return x
+        if v in values:
+            return values[v]
         inner = _owner(v)
         if inner is not None and inner.parent is not None and inner.parent == op:
             raise _Unknown("use before def")
