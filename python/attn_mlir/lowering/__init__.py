@@ -1,9 +1,12 @@
 """Lowering from linalg-on-tensors to the LLVM dialect.
 
-`attn-to-llvm` is the whole road: inline `dense_resource` weights, decompose
-`linalg.softmax`, widen `i1` tensors to `i8` (MLIR 22's memref-to-LLVM lowering
-aborts on 1-bit loads and stores; every pipeline runs `attn-reject-i1-memrefs`
-before it to report any that are left), apply a *schedule* (the replaceable stage that turns linalg
+`attn-to-llvm` is the whole road: inline `dense_resource` weights, raise
+attention and rotary embedding to attn ops and lower them to fused kernels
+(`raise=false` keeps the linalg as written; attn ops are lowered either way),
+decompose `linalg.softmax`, widen `i1` tensors to `i8` (MLIR 22's memref-to-LLVM
+lowering aborts on 1-bit loads and stores; every pipeline runs
+`attn-reject-i1-memrefs` before it to report any that are left), apply a
+*schedule* (the replaceable stage that turns linalg
 into loops: plain loops by default), one-shot-bufferize across function
 boundaries with results turned into caller-owned out-parameters, free every
 internal buffer, and convert to LLVM with C interfaces on public functions.
@@ -65,6 +68,8 @@ TO_LLVM = [
                options=(
                    Option("schedule", str, "loops",
                           "how linalg becomes loops: " + ", ".join(schedules.NAMES)),
+                   Option("raise", bool, True,
+                          "raise linalg attention/rotary to attn ops (fused kernels) first"),
                ))
 class AttnToLLVM(Pass):
     is_pipeline = True
@@ -79,9 +84,11 @@ class AttnToLLVM(Pass):
 
         # attn-widen-i1 comes before the schedule so that tiled or vectorised code never
         # carries i1 tensors (the widening handles linalg and tensor ops, not scf/vector).
-        return ([make_pass("attn-inline-dense-resources"),
-                 make_pass("attn-decompose-softmax"),
-                 make_pass("attn-widen-i1")]
+        attn = ([make_pass("attn-raise")] if self.values["raise"] else []) + [make_pass("attn-lower")]
+        return ([make_pass("attn-inline-dense-resources")]
+                + attn
+                + [make_pass("attn-decompose-softmax"),
+                   make_pass("attn-widen-i1")]
                 + schedules.tensor_stage(self.schedule)
                 + BUFFERIZE
                 + schedules.buffer_stage(self.schedule)

@@ -1,0 +1,331 @@
+"""attn.sdpa as linalg + scf on tensors: the tiled online-softmax kernel and the naive chain.
+
+Both views work on rank-3 operands: batch and head dims are collapsed into one
+group dim G (query group g reads key/value group g // (Hq / Hkv), which is the
+grouped-query rule on the collapsed dims), rank-2 operands get a unit G.
+
+Online softmax (FlashAttention-2 forward). Per query tile Qt [tq, D] and per
+key/value block (Kb, Vb) [tk, D], [tk, Dv], with c = scale * log2(e):
+
+    t    = c * Qt Kb^T + log2(e) * mask        (causal: -inf where key > query + Skv - Sq)
+    m'   = max(m, rowmax(t))                   running max (base-2 logits)
+    a    = exp2(m - m'),  p = exp2(t - m')     (m' = -inf is read as 0: no NaN)
+    l'   = a * l + rowsum(p)                   running sum
+    acc' = a * acc + p Vb                      output accumulator
+    O    = acc / l  after the last block       (l = 0, a fully masked row: O = 0)
+
+Tails: Sq and Skv need not be multiples of the tiles; the last query tile and
+the last key/value block are emitted with their own static sizes. Causal:
+the key/value loop of a query tile stops after the block holding its last
+allowed key, so blocks above the diagonal are never visited.
+"""
+
+from __future__ import annotations
+
+import math
+
+from . import Emitter, affine_map, from_rank3, function, generic, tensor, to_rank3
+
+LOG2E = 1.0 / math.log(2.0)
+
+
+class SdpaShapes:
+    """Static shapes of one attn.sdpa, in the rank-3 view."""
+
+    def __init__(self, q, k, v, result, mask, elem: str, scale: float, causal: bool):
+        self.q, self.k, self.v, self.result = (list(s) for s in (q, k, v, result))
+        self.mask = list(mask) if mask is not None else None
+        self.elem, self.scale, self.causal = elem, scale, causal
+        self.n = len(q)
+        lead = self.q[:-2]
+        self.G = math.prod(lead) if lead else 1
+        self.Gk = math.prod(self.k[:-2]) if self.k[:-2] else 1
+        self.rep = self.G // self.Gk
+        self.Sq, self.D = self.q[-2], self.q[-1]
+        self.Skv, self.Dv = self.k[-2], self.v[-1]
+
+
+def _prologue(e: Emitter, sh: SdpaShapes):
+    """Rank-3 views of q, k, v and the mask (mask as [Gm, Sqm, Skvm], Gm in {1, G})."""
+    et = sh.elem
+    q3, _ = to_rank3(e, "%arg0", sh.q, et)
+    k3, _ = to_rank3(e, "%arg1", sh.k, et)
+    v3, _ = to_rank3(e, "%arg2", sh.v, et)
+    mask3 = None
+    if sh.mask is not None:
+        name, shape = "%arg3", list(sh.mask)
+        padded = [1] * (sh.n - len(shape)) + shape
+        lead, lead_q = padded[:-2], sh.q[:-2]
+        if any(d != 1 for d in lead) and lead != lead_q:
+            # Mixed broadcast over batch/head dims: materialise the leading dims.
+            full = lead_q + padded[-2:]
+            m = len(shape)
+            res = ["0" if (d == 1 and full[sh.n - m + i] != 1) else sh.n - m + i
+                   for i, d in enumerate(shape)]
+            empty = e.op(f"tensor.empty() : {tensor(full, et)}")
+            name = generic(e, [(name, tensor(shape, et))], [(empty, tensor(full, et))],
+                           [affine_map(sh.n, res), affine_map(sh.n, range(sh.n))],
+                           ["parallel"] * sh.n, lambda a: [a[0]])[0]
+            shape = full
+        mask3, mshape = to_rank3(e, name, shape, et)
+        mask3 = (mask3, mshape)
+    return q3, k3, v3, mask3
+
+
+def sdpa_online(sh: SdpaShapes, tile_q: int, tile_kv: int, name: str = "sdpa") -> str:
+    """The tiled online-softmax kernel as a function text (see the module docstring)."""
+    e = Emitter()
+    et = sh.elem
+    q3, k3, v3, mask3 = _prologue(e, sh)
+    G, Sq, Skv, D, Dv = sh.G, sh.Sq, sh.Skv, sh.D, sh.Dv
+    TQ, TK = max(1, min(tile_q, Sq)), max(1, min(tile_kv, Skv))
+    out_t = tensor([G, Sq, Dv], et)
+    c0, c1 = e.index(0), e.index(1)
+    ninf, zero = e.float(float("-inf"), et), e.float(0.0, et)
+    c_scale = e.float(sh.scale * LOG2E, et)
+    c_log2e = e.float(LOG2E, et)
+    off = Skv - Sq  # causal: key j is allowed for query i iff j <= i + off
+
+    init = e.op(f"tensor.empty() : {out_t}")
+    g, out = e.fresh("g"), e.fresh("out")
+    res = e.fresh("res")
+    e.line(f"{res} = scf.for {g} = {c0} to {e.index(G)} step {c1} "
+           f"iter_args({out} = {init}) -> ({out_t}) {{")
+    gk = e.op(f"arith.divui {g}, {e.index(sh.rep)} : index") if sh.rep > 1 else g
+    gm = None
+    if mask3 is not None:
+        gm = g if mask3[1][0] != 1 else c0
+
+    def q_tile(tq: int, qs: str, out_in: str) -> str:
+        qt = e.op(f"tensor.extract_slice {q3}[{g}, {qs}, 0] [1, {tq}, {D}] [1, 1, 1] : "
+                  f"{tensor([G, Sq, D], et)} to {tensor([tq, D], et)}")
+        row_t, acc_t = tensor([tq], et), tensor([tq, Dv], et)
+        m0 = e.op(f"linalg.fill ins({ninf} : {et}) outs({e.op(f'tensor.empty() : {row_t}')} : "
+                  f"{row_t}) -> {row_t}")
+        l0 = e.op(f"linalg.fill ins({zero} : {et}) outs({e.op(f'tensor.empty() : {row_t}')} : "
+                  f"{row_t}) -> {row_t}")
+        a0 = e.op(f"linalg.fill ins({zero} : {et}) outs({e.op(f'tensor.empty() : {acc_t}')} : "
+                  f"{acc_t}) -> {acc_t}")
+        state_t = f"{row_t}, {row_t}, {acc_t}"
+        full_end = (Skv // TK) * TK
+        qoff = None
+        if sh.causal:
+            qoff = e.op(f"arith.addi {qs}, {e.index(off)} : index")
+            last = e.op(f"arith.addi {qoff}, {e.index(tq)} : index")
+            last = e.op(f"arith.maxsi {last}, {c0} : index")
+            ub = e.op(f"arith.minsi {last}, {e.index(Skv)} : index")
+            ub_full = e.op(f"arith.minsi {ub}, {e.index(full_end)} : index")
+        else:
+            ub_full = e.index(full_end)
+        state = [m0, l0, a0]
+        if full_end > 0:
+            ks = e.fresh("ks")
+            m, l, acc = e.fresh("m"), e.fresh("l"), e.fresh("acc")
+            loop = e.fresh("kv")
+            e.line(f"{loop}:3 = scf.for {ks} = {c0} to {ub_full} step {e.index(TK)} "
+                   f"iter_args({m} = {m0}, {l} = {l0}, {acc} = {a0}) -> ({state_t}) {{")
+            new = kv_block(tq, TK, qt, qs, qoff, ks, [m, l, acc])
+            e.line(f"scf.yield {', '.join(new)} : {state_t}")
+            e.line("}")
+            state = [f"{loop}#{i}" for i in range(3)]
+        if full_end < Skv:
+            tail_ks = e.index(full_end)
+            if sh.causal:
+                cond = e.op(f"arith.cmpi sgt, {ub}, {tail_ks} : index")
+                branch = e.fresh("tail")
+                e.line(f"{branch}:3 = scf.if {cond} -> ({state_t}) {{")
+                new = kv_block(tq, Skv - full_end, qt, qs, qoff, tail_ks, state)
+                e.line(f"scf.yield {', '.join(new)} : {state_t}")
+                e.line("} else {")
+                e.line(f"scf.yield {', '.join(state)} : {state_t}")
+                e.line("}")
+                state = [f"{branch}#{i}" for i in range(3)]
+            else:
+                state = kv_block(tq, Skv - full_end, qt, qs, qoff, tail_ks, state)
+        _, l_fin, acc_fin = state
+
+        def finish(a):
+            is_zero = e.op(f"arith.cmpf oeq, {a[1]}, {zero} : {et}")
+            div = e.op(f"arith.divf {a[0]}, {a[1]} : {et}")
+            return [e.op(f"arith.select {is_zero}, {zero}, {div} : {et}")]
+
+        o_t = generic(e, [(acc_fin, acc_t), (l_fin, row_t)],
+                      [(e.op(f"tensor.empty() : {acc_t}"), acc_t)],
+                      [affine_map(2, [0, 1]), affine_map(2, [0]), affine_map(2, [0, 1])],
+                      ["parallel", "parallel"], finish)[0]
+        return e.op(f"tensor.insert_slice {o_t} into {out_in}[{g}, {qs}, 0] [1, {tq}, {Dv}] "
+                    f"[1, 1, 1] : {acc_t} into {out_t}")
+
+    def kv_block(tq: int, tk: int, qt: str, qs: str, qoff, ks: str, state) -> list[str]:
+        m, l, acc = state
+        row_t, acc_t, s_t = tensor([tq], et), tensor([tq, Dv], et), tensor([tq, tk], et)
+        kb = e.op(f"tensor.extract_slice {k3}[{gk}, {ks}, 0] [1, {tk}, {D}] [1, 1, 1] : "
+                  f"{tensor([sh.Gk, Skv, D], et)} to {tensor([tk, D], et)}")
+        vb = e.op(f"tensor.extract_slice {v3}[{gk}, {ks}, 0] [1, {tk}, {Dv}] [1, 1, 1] : "
+                  f"{tensor([sh.Gk, Skv, Dv], et)} to {tensor([tk, Dv], et)}")
+        s0 = e.op(f"linalg.fill ins({zero} : {et}) outs({e.op(f'tensor.empty() : {s_t}')} : "
+                  f"{s_t}) -> {s_t}")
+
+        def mac(a):
+            prod = e.op(f"arith.mulf {a[0]}, {a[1]} : {et}")
+            return [e.op(f"arith.addf {a[2]}, {prod} : {et}")]
+
+        s = generic(e, [(qt, tensor([tq, D], et)), (kb, tensor([tk, D], et))], [(s0, s_t)],
+                    [affine_map(3, [0, 2]), affine_map(3, [1, 2]), affine_map(3, [0, 1])],
+                    ["parallel", "parallel", "reduction"], mac)[0]
+        ins, maps = [(s, s_t)], [affine_map(2, [0, 1])]
+        if mask3 is not None:
+            mname, (Gm, Sqm, Skvm) = mask3
+            rows, cols = (tq if Sqm != 1 else 1), (tk if Skvm != 1 else 1)
+            mo = (qs if Sqm != 1 else c0, ks if Skvm != 1 else c0)
+            mb = e.op(f"tensor.extract_slice {mname}[{gm}, {mo[0]}, {mo[1]}] [1, {rows}, {cols}] "
+                      f"[1, 1, 1] : {tensor([Gm, Sqm, Skvm], et)} to {tensor([rows, cols], et)}")
+            ins.append((mb, tensor([rows, cols], et)))
+            maps.append(affine_map(2, [0 if Sqm != 1 else "0", 1 if Skvm != 1 else "0"]))
+
+        def logits(a):
+            x = e.op(f"arith.mulf {a[0]}, {c_scale} : {et}")
+            if mask3 is not None:
+                bias = e.op(f"arith.mulf {a[1]}, {c_log2e} : {et}")
+                x = e.op(f"arith.addf {x}, {bias} : {et}")
+            if sh.causal:
+                i = e.op("linalg.index 0 : index")
+                j = e.op("linalg.index 1 : index")
+                qi = e.op(f"arith.addi {i}, {qoff} : index")
+                kj = e.op(f"arith.addi {j}, {ks} : index")
+                ok = e.op(f"arith.cmpi sle, {kj}, {qi} : index")
+                x = e.op(f"arith.select {ok}, {x}, {ninf} : {et}")
+            return [x]
+
+        maps.append(affine_map(2, [0, 1]))
+        t = generic(e, ins, [(e.op(f"tensor.empty() : {s_t}"), s_t)], maps,
+                    ["parallel", "parallel"], logits)[0]
+        # Each new state value is written in place into its loop-carried tensor
+        # (one-shot bufferization wants loop results equivalent to their iter_args).
+        mx0 = e.op(f"linalg.fill ins({ninf} : {et}) outs({e.op(f'tensor.empty() : {row_t}')} : "
+                   f"{row_t}) -> {row_t}")
+        mx = generic(e, [(t, s_t)], [(mx0, row_t)],
+                     [affine_map(2, [0, 1]), affine_map(2, [0])], ["parallel", "reduction"],
+                     lambda a: [e.op(f"arith.maximumf {a[0]}, {a[1]} : {et}")])[0]
+
+        def update_max(a):
+            new = e.op(f"arith.maximumf {a[1]}, {a[0]} : {et}")
+            is_ninf = e.op(f"arith.cmpf oeq, {new}, {ninf} : {et}")
+            safe = e.op(f"arith.select {is_ninf}, {zero}, {new} : {et}")
+            diff = e.op(f"arith.subf {a[1]}, {safe} : {et}")
+            return [new, safe, e.op(f"math.exp2 {diff} : {et}")]
+
+        m_new, safe, alpha = generic(e, [(mx, row_t)],
+                                     [(m, row_t), (e.op(f"tensor.empty() : {row_t}"), row_t),
+                                      (e.op(f"tensor.empty() : {row_t}"), row_t)],
+                                     [affine_map(1, [0])] * 4, ["parallel"], update_max)
+        p = generic(e, [(t, s_t), (safe, row_t)], [(e.op(f"tensor.empty() : {s_t}"), s_t)],
+                    [affine_map(2, [0, 1]), affine_map(2, [0]), affine_map(2, [0, 1])],
+                    ["parallel", "parallel"],
+                    lambda a: [e.op(f"math.exp2 {e.op(f'arith.subf {a[0]}, {a[1]} : {et}')} : {et}")])[0]
+        l_scaled = generic(e, [(alpha, row_t)], [(l, row_t)],
+                           [affine_map(1, [0])] * 2, ["parallel"],
+                           lambda a: [e.op(f"arith.mulf {a[1]}, {a[0]} : {et}")])[0]
+        l_new = generic(e, [(p, s_t)], [(l_scaled, row_t)],
+                        [affine_map(2, [0, 1]), affine_map(2, [0])], ["parallel", "reduction"],
+                        lambda a: [e.op(f"arith.addf {a[0]}, {a[1]} : {et}")])[0]
+        acc_scaled = generic(e, [(alpha, row_t)], [(acc, acc_t)],
+                             [affine_map(2, [0]), affine_map(2, [0, 1])],
+                             ["parallel", "parallel"],
+                             lambda a: [e.op(f"arith.mulf {a[1]}, {a[0]} : {et}")])[0]
+        acc_new = generic(e, [(p, s_t), (vb, tensor([tk, Dv], et))], [(acc_scaled, acc_t)],
+                          [affine_map(3, [0, 2]), affine_map(3, [2, 1]), affine_map(3, [0, 1])],
+                          ["parallel", "parallel", "reduction"], mac)[0]
+        return [m_new, l_new, acc_new]
+
+    full_q = (Sq // TQ) * TQ
+    cur = out
+    if full_q > 0:
+        qs, o = e.fresh("qs"), e.fresh("o")
+        loop = e.fresh("qloop")
+        e.line(f"{loop} = scf.for {qs} = {c0} to {e.index(full_q)} step {e.index(TQ)} "
+               f"iter_args({o} = {cur}) -> ({out_t}) {{")
+        e.line(f"scf.yield {q_tile(TQ, qs, o)} : {out_t}")
+        e.line("}")
+        cur = loop
+    if full_q < Sq:
+        cur = q_tile(Sq - full_q, e.index(full_q), cur)
+    e.line(f"scf.yield {cur} : {out_t}")
+    e.line("}")
+    result = from_rank3(e, res, [G, Sq, Dv], sh.result, et)
+    return function(name, _arg_types(sh), tensor(sh.result, et), e, result)
+
+
+def sdpa_naive(sh: SdpaShapes, name: str = "sdpa") -> str:
+    """The plain chain: S = scale * Q K^T (+ mask, causal), P = softmax(S), O = P V.
+    Materialises the [G, Sq, Skv] score tensor; a fully masked row gives NaN here."""
+    e = Emitter()
+    et = sh.elem
+    q3, k3, v3, mask3 = _prologue(e, sh)
+    G, Sq, Skv, D, Dv = sh.G, sh.Sq, sh.Skv, sh.D, sh.Dv
+    zero, ninf = e.float(0.0, et), e.float(float("-inf"), et)
+    if sh.rep > 1:  # repeat key/value heads for grouped-query attention
+        k3, v3 = (_repeat(e, x, [sh.Gk, Skv, d], sh.rep, et) for x, d in ((k3, D), (v3, Dv)))
+    s_t = tensor([G, Sq, Skv], et)
+
+    def mac(a):
+        prod = e.op(f"arith.mulf {a[0]}, {a[1]} : {et}")
+        return [e.op(f"arith.addf {a[2]}, {prod} : {et}")]
+
+    s0 = e.op(f"linalg.fill ins({zero} : {et}) outs({e.op(f'tensor.empty() : {s_t}')} : "
+              f"{s_t}) -> {s_t}")
+    s = generic(e, [(q3, tensor([G, Sq, D], et)), (k3, tensor([G, Skv, D], et))], [(s0, s_t)],
+                [affine_map(4, [0, 1, 3]), affine_map(4, [0, 2, 3]), affine_map(4, [0, 1, 2])],
+                ["parallel", "parallel", "parallel", "reduction"], mac)[0]
+    ins, maps = [(s, s_t)], [affine_map(3, [0, 1, 2])]
+    if mask3 is not None:
+        mname, mshape = mask3
+        ins.append((mname, tensor(mshape, et)))
+        maps.append(affine_map(3, [i if d != 1 else "0" for i, d in enumerate(mshape)]))
+    c_scale = e.float(sh.scale, et)
+    off = e.index(Skv - Sq)
+
+    def logits(a):
+        x = e.op(f"arith.mulf {a[0]}, {c_scale} : {et}")
+        if mask3 is not None:
+            x = e.op(f"arith.addf {x}, {a[1]} : {et}")
+        if sh.causal:
+            i = e.op("linalg.index 1 : index")
+            j = e.op("linalg.index 2 : index")
+            qi = e.op(f"arith.addi {i}, {off} : index")
+            ok = e.op(f"arith.cmpi sle, {j}, {qi} : index")
+            x = e.op(f"arith.select {ok}, {x}, {ninf} : {et}")
+        return [x]
+
+    maps.append(affine_map(3, [0, 1, 2]))
+    # Scale/mask in place into the scores and softmax into that buffer again, as a
+    # hand-written chain would: the plain lowering holds one score tensor, not three.
+    t = generic(e, ins, [(s, s_t)], maps, ["parallel"] * 3, logits)[0]
+    p = e.op(f"linalg.softmax dimension(2) ins({t} : {s_t}) outs({t} : {s_t}) -> {s_t}")
+    o_t = tensor([G, Sq, Dv], et)
+    o0 = e.op(f"linalg.fill ins({zero} : {et}) outs({e.op(f'tensor.empty() : {o_t}')} : "
+              f"{o_t}) -> {o_t}")
+    o = generic(e, [(p, s_t), (v3, tensor([G, Skv, Dv], et))], [(o0, o_t)],
+                [affine_map(4, [0, 1, 3]), affine_map(4, [0, 3, 2]), affine_map(4, [0, 1, 2])],
+                ["parallel", "parallel", "parallel", "reduction"], mac)[0]
+    result = from_rank3(e, o, [G, Sq, Dv], sh.result, et)
+    return function(name, _arg_types(sh), tensor(sh.result, et), e, result)
+
+
+def _repeat(e: Emitter, name: str, shape, rep: int, et: str) -> str:
+    """[Gk, S, d] -> [Gk * rep, S, d], group g reading group g // rep."""
+    gk, s, d = shape
+    wide = [gk, rep, s, d]
+    empty = e.op(f"tensor.empty() : {tensor(wide, et)}")
+    b = generic(e, [(name, tensor(shape, et))], [(empty, tensor(wide, et))],
+                [affine_map(4, [0, 2, 3]), affine_map(4, [0, 1, 2, 3])], ["parallel"] * 4,
+                lambda a: [a[0]])[0]
+    return e.op(f"tensor.collapse_shape {b} [[0, 1], [2], [3]] : {tensor(wide, et)} into "
+                f"{tensor([gk * rep, s, d], et)}")
+
+
+def _arg_types(sh: SdpaShapes) -> list[str]:
+    types = [tensor(sh.q, sh.elem), tensor(sh.k, sh.elem), tensor(sh.v, sh.elem)]
+    if sh.mask is not None:
+        types.append(tensor(sh.mask, sh.elem))
+    return types

@@ -1,0 +1,80 @@
+"""attn-lower: lower attn.* ops to linalg + scf on tensors.
+
+attn.sdpa becomes, by default, the tiled online-softmax kernel of
+kernels/sdpa.py (FlashAttention-2 forward: query tiles of `tile-q` rows, a
+loop over key/value blocks of `tile-kv` rows carrying the running max, the
+running sum and the output accumulator, exp2 with log2(e) folded into the
+scale, one division at the end; causal skips the blocks above the diagonal).
+Peak memory is O(tile-q * tile-kv) per query tile instead of O(Sq * Skv).
+With `naive`, it becomes the plain chain S = scale * Q K^T (+ mask),
+softmax(S), S V, which materialises the score tensor.
+
+attn.rotary becomes one elementwise linalg.generic over the rotated pairs and
+two insert_slices (kernels/rotary.py).
+
+Legality: every op must pass attn-verify (static shapes, consistent dims);
+an ill-shaped op is reported as an error, never lowered.
+"""
+
+from __future__ import annotations
+
+from mlir import ir
+
+from ..attn_ops import ROTARY, SDPA, Rotary, Sdpa
+from ..diagnostics import AttnError
+from ..ir_utils import walk_ops
+from ..kernels import inline_kernel
+from ..kernels.rotary import rotary as rotary_kernel
+from ..kernels.sdpa import SdpaShapes, sdpa_naive, sdpa_online
+from . import Option, register_pass
+from .attn_verify import verify_op
+
+
+def _shape(value) -> list[int]:
+    return list(ir.RankedTensorType(value.type).shape)
+
+
+def _elem(value) -> str:
+    return str(ir.RankedTensorType(value.type).element_type)
+
+
+def sdpa_shapes(op) -> SdpaShapes:
+    s = Sdpa(op)
+    return SdpaShapes(_shape(s.query), _shape(s.key), _shape(s.value), _shape(s.result),
+                      _shape(s.mask) if s.mask is not None else None, _elem(s.query),
+                      s.scale, s.causal)
+
+
+def lower_sdpa(op, *, naive: bool = False, tile_q: int = 64, tile_kv: int = 64) -> None:
+    sh = sdpa_shapes(op)
+    text = sdpa_naive(sh) if naive else sdpa_online(sh, tile_q, tile_kv)
+    inline_kernel(op, text)
+
+
+def lower_rotary(op) -> None:
+    r = Rotary(op)
+    inline_kernel(op, rotary_kernel(_shape(r.input), _shape(r.cos), _elem(r.input), r.style,
+                                   r.rotary_dim))
+
+
+def attn_lower(op, naive=False, tile_q=64, tile_kv=64):
+    if tile_q < 1 or tile_kv < 1:
+        raise AttnError(f"attn-lower: tile sizes must be positive, got tile-q={tile_q} "
+                        f"tile-kv={tile_kv}", usage=True)
+    for found in walk_ops(op, SDPA) + walk_ops(op, ROTARY):
+        verify_op(found)
+    for found in walk_ops(op, SDPA):
+        lower_sdpa(found, naive=naive, tile_q=tile_q, tile_kv=tile_kv)
+    for found in walk_ops(op, ROTARY):
+        lower_rotary(found)
+
+
+attn_lower.__doc__ = __doc__  # the pass's documentation is the algebra above
+register_pass("attn-lower", summary="Lower attn.sdpa (online-softmax kernel) and attn.rotary "
+                                     "to linalg/scf on tensors.",
+               options=(
+                   Option("naive", bool, False,
+                          "lower attn.sdpa to matmul/softmax/matmul (materialises the scores)"),
+                   Option("tile-q", int, 64, "query rows per tile of the online-softmax kernel"),
+                   Option("tile-kv", int, 64, "key/value rows per block of the online-softmax kernel"),
+               ))(attn_lower)

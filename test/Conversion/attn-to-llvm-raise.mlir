@@ -1,0 +1,28 @@
+// attn-to-llvm raises attention to attn.sdpa and lowers it to the online-softmax
+// kernel (exp2, loops over key/value blocks); raise=false compiles the chain as
+// written (exp over the full score matrix). attn ops are lowered either way.
+// RUN: %attn_opt %examples/single_head_512.mlir --attn-to-llvm | FileCheck %s --check-prefix=FUSED
+// RUN: %attn_opt %examples/single_head_512.mlir -p 'builtin.module(attn-to-llvm{raise=false})' | FileCheck %s --check-prefix=ASWRITTEN
+// RUN: %attn_opt %s -p 'builtin.module(attn-to-llvm{raise=false})' | FileCheck %s --check-prefix=OPS
+
+// FUSED: llvm.func @attention(
+// FUSED: llvm.intr.exp2
+// FUSED-NOT: attn.
+// ASWRITTEN: llvm.func @attention(
+// ASWRITTEN-NOT: llvm.intr.exp2
+// ASWRITTEN: llvm.intr.exp(
+
+// OPS: llvm.func @ops(
+// OPS: llvm.intr.exp2
+// OPS-NOT: attn.
+func.func @ops(%q: tensor<4x8xf32>, %k: tensor<6x8xf32>, %v: tensor<6x8xf32>, %c: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %r = "attn.rotary"(%q, %c, %c) {style = "half", rotary_dim = 8 : i64} : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %o = "attn.sdpa"(%r, %k, %v) {scale = 0.35 : f32, causal = true} : (tensor<4x8xf32>, tensor<6x8xf32>, tensor<6x8xf32>) -> tensor<4x8xf32>
+  return %o : tensor<4x8xf32>
+}
+
+// The attn-ops example compiles and runs; upstream mlir-opt reads it too.
+// RUN: %attn_run %examples/attn_ops_gqa_causal.mlir | FileCheck %s --check-prefix=RUNS
+// RUN: %mlir_opt --irdl-file=%dialect/attn.irdl.mlir %examples/attn_ops_gqa_causal.mlir | FileCheck %s --check-prefix=UPSTREAM
+// RUNS-LABEL: result0: float32[1, 8, 32, 64]
+// UPSTREAM: "attn.sdpa"({{.*}}) {causal = true, scale = 1.250000e-01 : f32}

@@ -1,0 +1,82 @@
+// RUN: %attn_opt %s --split-input-file --attn-lower | FileCheck %s
+// RUN: %attn_opt %s --split-input-file -p 'builtin.module(attn-lower{tile-q=16 tile-kv=32})' | FileCheck %s --check-prefix=TILES
+// RUN: %attn_opt %s --split-input-file -p 'builtin.module(attn-lower{naive})' | FileCheck %s --check-prefix=NAIVE
+
+// The online-softmax kernel: a loop over query groups, a loop over query
+// tiles, a loop over key/value blocks carrying (max, sum, accumulator), exp2,
+// then the tails (Sq = 100 = 64 + 36; Skv = 100 = 64 + 36) with static sizes.
+// CHECK-LABEL: func.func @sdpa
+// CHECK-NOT: attn.sdpa
+// CHECK: scf.for
+// CHECK: scf.for {{.*}} -> (tensor<2x100x32xf32>)
+// CHECK: tensor.extract_slice {{.*}} to tensor<64x64xf32>
+// CHECK: scf.for {{.*}} iter_args({{.*}}) -> (tensor<64xf32>, tensor<64xf32>, tensor<64x32xf32>)
+// CHECK: math.exp2
+// CHECK: tensor<64x36xf32>
+// CHECK: tensor.insert_slice {{.*}} [1, 64, 32] [1, 1, 1] : tensor<64x32xf32> into tensor<2x100x32xf32>
+// CHECK: tensor.insert_slice {{.*}} [1, 36, 32] [1, 1, 1] : tensor<36x32xf32> into tensor<2x100x32xf32>
+// CHECK: return {{.*}} : tensor<2x100x32xf32>
+// TILES-LABEL: func.func @sdpa
+// TILES: scf.for {{.*}} -> (tensor<16xf32>, tensor<16xf32>, tensor<16x32xf32>)
+// TILES: tensor<16x4xf32>
+// TILES: tensor<4x32xf32>
+// The naive lowering materialises the 2x100x100 scores and uses linalg.softmax.
+// NAIVE-LABEL: func.func @sdpa
+// NAIVE-NOT: scf.for
+// NAIVE: linalg.softmax dimension(2) ins(%{{.*}} : tensor<2x100x100xf32>)
+// NAIVE: return {{.*}} : tensor<2x100x32xf32>
+func.func @sdpa(%q: tensor<2x100x64xf32>, %k: tensor<2x100x64xf32>, %v: tensor<2x100x32xf32>) -> tensor<2x100x32xf32> {
+  %o = "attn.sdpa"(%q, %k, %v) {scale = 0.125 : f32, causal = false} : (tensor<2x100x64xf32>, tensor<2x100x64xf32>, tensor<2x100x32xf32>) -> tensor<2x100x32xf32>
+  return %o : tensor<2x100x32xf32>
+}
+
+// -----
+
+// Causal: the key/value loop of each query tile stops at its diagonal
+// (min(qs + tile + Skv - Sq, Skv)); the tail block runs only if reached.
+// Grouped-query attention: query group g reads key/value group g / 4.
+// CHECK-LABEL: func.func @causal_gqa
+// CHECK: arith.divui %{{.*}}, %c4
+// CHECK: arith.minsi
+// CHECK: scf.for
+// CHECK: arith.cmpi sle
+// CHECK: scf.if
+// CHECK: return {{.*}} : tensor<1x8x10x16xf32>
+// NAIVE-LABEL: func.func @causal_gqa
+// NAIVE: tensor.collapse_shape {{.*}} into tensor<8x100x16xf32>
+// NAIVE: linalg.softmax
+func.func @causal_gqa(%q: tensor<1x8x10x16xf32>, %k: tensor<1x2x100x16xf32>, %v: tensor<1x2x100x16xf32>) -> tensor<1x8x10x16xf32> {
+  %o = "attn.sdpa"(%q, %k, %v) {scale = 0.25 : f32, causal = true} : (tensor<1x8x10x16xf32>, tensor<1x2x100x16xf32>, tensor<1x2x100x16xf32>) -> tensor<1x8x10x16xf32>
+  return %o : tensor<1x8x10x16xf32>
+}
+
+// -----
+
+// A padding mask [1, Skv] is read one row for every query row.
+// CHECK-LABEL: func.func @masked
+// CHECK: tensor.extract_slice %{{.*}}[%c0, %c0, %{{.*}}] [1, 1, 5] [1, 1, 1] : tensor<1x1x5xf32> to tensor<1x5xf32>
+func.func @masked(%q: tensor<3x8xf32>, %k: tensor<5x8xf32>, %v: tensor<5x8xf32>, %m: tensor<1x5xf32>) -> tensor<3x8xf32> {
+  %o = "attn.sdpa"(%q, %k, %v, %m) {scale = 1.0 : f32, causal = false} : (tensor<3x8xf32>, tensor<5x8xf32>, tensor<5x8xf32>, tensor<1x5xf32>) -> tensor<3x8xf32>
+  return %o : tensor<3x8xf32>
+}
+
+// -----
+
+// Rotary: one generic over the rotated pairs, written back with insert_slice;
+// half pairs (d, d + R/2), interleaved pairs (2i, 2i + 1) via stride 2.
+// CHECK-LABEL: func.func @rotary_half_partial
+// CHECK: tensor.extract_slice %{{.*}}[0, 0, 0] [2, 6, 4] [1, 1, 1] : tensor<2x6x16xf32> to tensor<2x6x4xf32>
+// CHECK: tensor.extract_slice %{{.*}}[0, 0, 4] [2, 6, 4] [1, 1, 1]
+// CHECK: linalg.generic
+// CHECK: linalg.copy ins(%{{.*}} : tensor<2x6x16xf32>)
+// CHECK: tensor.insert_slice {{.*}} into %{{.*}}[0, 0, 4] [2, 6, 4] [1, 1, 1] : tensor<2x6x4xf32> into tensor<2x6x16xf32>
+// CHECK-LABEL: func.func @rotary_interleaved
+// CHECK: tensor.extract_slice %{{.*}}[0, 0, 1] [2, 6, 8] [1, 1, 2] : tensor<2x6x16xf32> to tensor<2x6x8xf32>
+func.func @rotary_half_partial(%x: tensor<2x6x16xf32>, %cos: tensor<6x8xf32>, %sin: tensor<6x8xf32>) -> tensor<2x6x16xf32> {
+  %r = "attn.rotary"(%x, %cos, %sin) {style = "half", rotary_dim = 8 : i64} : (tensor<2x6x16xf32>, tensor<6x8xf32>, tensor<6x8xf32>) -> tensor<2x6x16xf32>
+  return %r : tensor<2x6x16xf32>
+}
+func.func @rotary_interleaved(%x: tensor<2x6x16xf32>, %cos: tensor<6x16xf32>, %sin: tensor<6x16xf32>) -> tensor<2x6x16xf32> {
+  %r = "attn.rotary"(%x, %cos, %sin) {style = "interleaved", rotary_dim = 16 : i64} : (tensor<2x6x16xf32>, tensor<6x16xf32>, tensor<6x16xf32>) -> tensor<2x6x16xf32>
+  return %r : tensor<2x6x16xf32>
+}
