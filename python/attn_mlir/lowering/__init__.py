@@ -18,7 +18,7 @@ from ..constants import inline_dense_resources
 from ..ir_utils import any_op_named
 from ..passes import Option, Pass, register_pass
 from ..transform_script import apply_transform, named_sequence
-from . import reject_i1_memrefs, schedules, widen_i1  # noqa: F401 (registers the passes)
+from . import readonly_arguments, reject_i1_memrefs, schedules, widen_i1  # noqa: F401 (registers the passes)
 
 
 @register_pass("attn-inline-dense-resources",
@@ -90,6 +90,7 @@ class AttnToLLVM(Pass):
                 + [make_pass("attn-decompose-softmax"),
                    make_pass("attn-widen-i1")]
                 + schedules.tensor_stage(self.schedule)
+                + [make_pass("attn-readonly-arguments")]
                 + BUFFERIZE
                 + schedules.buffer_stage(self.schedule)
                 + TO_LLVM)
