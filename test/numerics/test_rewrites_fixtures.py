@@ -35,9 +35,6 @@ def _expected_to_fire(name: str, passes: list[str]) -> list[str]:
 @pytest.mark.parametrize("pipeline", sorted(PIPELINES))
 @pytest.mark.parametrize("name", NAMES)
 def test_rewritten_fixture_matches(name, pipeline):
-    if name == "causal_sdpa":
-        pytest.skip("causal_sdpa aborts in the JIT (MLIR 22 memref-to-LLVM on i1 stores) "
-                    "until attn-to-llvm widens i1; its rewrites are checked by lit")
     text = (FIXTURES / f"{name}.mlir").read_text()
     data = np.load(FIXTURES / f"{name}.npz")
     inputs = [data[f"arg{i}"] for i in range(len(data.files) - 1)]

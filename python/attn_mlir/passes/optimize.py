@@ -46,8 +46,6 @@ class OptimizeRounds(Pass):
         out = []
         for name in REWRITES:
             cls = lookup(name)
-            if cls is None:
-                continue
             values = {}
             if any(o.name == "max-weight-growth" for o in cls.options):
                 values["max_weight_growth"] = self.max_weight_growth
