@@ -34,6 +34,7 @@ from mlir import ir
 from mlir.dialects import arith, linalg, tensor
 
 from .constants import constant_array, create_constant, is_a, numpy_dtype
+from .linalg_match import is_zero_fill, producer
 from .rewrite_cost import _op, op_flops, users
 
 
@@ -66,13 +67,6 @@ def _union(a: list, b: list) -> list:
     return out
 
 
-def producer(value: ir.Value) -> ir.Operation | None:
-    """The op defining `value`, or None for a block argument."""
-    owner = value.owner
-    if isinstance(owner, (ir.OpView, ir.Operation)):
-        return _op(owner)
-    return None
-
 
 def _shape(value: ir.Value) -> list[int]:
     t = ir.RankedTensorType(value.type)
@@ -95,15 +89,6 @@ def constant_weight(value: ir.Value) -> tuple[np.ndarray, list] | None:
     return None
 
 
-def is_zero_init(value: ir.Value) -> bool:
-    op = producer(value)
-    if op is None:
-        return False
-    if op.name == "linalg.fill":
-        scalar = constant_array(op.operands[0])
-        return scalar is not None and scalar.size == 1 and float(scalar) == 0.0
-    array = constant_array(value)
-    return array is not None and not np.any(array)
 
 
 # --- element-wise generics -------------------------------------------------
@@ -213,7 +198,7 @@ def _matmul(op: ir.Operation) -> Projection:
     weight = constant_weight(w)
     if weight is None:
         raise NotAProjection("matmul whose right operand is not constant")
-    if not is_zero_init(init):
+    if not is_zero_fill(init):
         raise NotAProjection("matmul that accumulates into a non-zero tensor")
     array, sources = weight
     rows_n, cols_n = _shape(op.results[0])

@@ -14,7 +14,7 @@ from __future__ import annotations
 from mlir import ir
 
 from .ir_utils import walk_ops
-from .linalg_match import nbytes
+from .linalg_match import nbytes, users  # noqa: F401 (users: re-exported for passes)
 from .report import NOT_OPS, linalg_flops
 
 
@@ -96,9 +96,6 @@ class WeightBudget:
                 f"(limit {int(self.limit)} = max-weight-growth {self.max_growth:g} x "
                 f"{self.baseline})")
 
-
-def users(value: ir.Value) -> list[ir.Operation]:
-    return [_op(use.owner) for use in value.uses]
 
 
 def dying_ops(roots: list, extra_candidates: list) -> list[ir.Operation]:
