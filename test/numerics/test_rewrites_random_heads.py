@@ -47,3 +47,20 @@ def test_rewrites_preserve_generated_heads(spec, pipeline):
         after = count_module(am.parse(outcome.text))["head"]
     assert after.flops <= before.flops
     assert after.matmuls == before.matmuls - 2
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(spec=head_specs)
+def test_attn_optimize_preserves_generated_heads(spec):
+    """The whole attn-optimize pipeline: same results, no more FLOPs, matmuls or constant bytes."""
+    text = head_module(spec)
+    x = np.random.default_rng(spec.seed).standard_normal((spec.seq, spec.d_model)) \
+        .astype(np.float32)
+    outcome = check_rewrite(text, "builtin.module(attn-optimize)", [x])
+    np.testing.assert_allclose(outcome.after[0], head_reference(spec, x), rtol=1e-4, atol=1e-5)
+    with am.make_context():
+        before = count_module(am.parse(text))["head"]
+        after = count_module(am.parse(outcome.text))["head"]
+    assert after.flops <= before.flops
+    assert after.matmuls <= before.matmuls
+    assert after.constant_bytes <= before.constant_bytes
