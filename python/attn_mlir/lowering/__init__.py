@@ -3,7 +3,8 @@
 `attn-to-llvm` is the whole road: inline `dense_resource` weights, widen `i1`
 tensors (MLIR 22's memref-to-LLVM lowering aborts on 1-bit stores), decompose
 `linalg.softmax`, apply a *schedule* (the replaceable stage that turns linalg
-into loops: plain loops by default), one-shot-bufferize across function
+into loops: tiled, vectorised, multi-threaded `cpu` code by default,
+plain `loops` on request), one-shot-bufferize across function
 boundaries with results turned into caller-owned out-parameters, free every
 internal buffer, and convert to LLVM with C interfaces on public functions.
 """
@@ -62,8 +63,10 @@ TO_LLVM = [
 
 @register_pass("attn-to-llvm", summary="Lower linalg-on-tensors attention to the LLVM dialect.",
                options=(
-                   Option("schedule", str, "loops",
+                   Option("schedule", str, schedules.DEFAULT,
                           "how linalg becomes loops: " + ", ".join(schedules.NAMES)),
+                   Option("threads", int, 0,
+                          "threads of the cpu schedule (0: all cores, 1: no OpenMP)"),
                ))
 class AttnToLLVM(Pass):
     is_pipeline = True
@@ -75,10 +78,12 @@ class AttnToLLVM(Pass):
             raise AttnError(f"unknown schedule '{self.schedule}' for attn-to-llvm "
                             f"(known: {', '.join(schedules.NAMES)})", usage=True)
         from ..pipeline import make_pass
+        from ..toolchain import cpu_count
 
+        threads = self.threads if self.threads > 0 else cpu_count()
         return ([make_pass("attn-inline-dense-resources"),
                  make_pass("attn-decompose-softmax")]
-                + schedules.tensor_stage(self.schedule)
+                + schedules.tensor_stage(self.schedule, threads)
                 + BUFFERIZE
-                + schedules.buffer_stage(self.schedule)
-                + TO_LLVM)
+                + schedules.buffer_stage(self.schedule, threads)
+                + schedules.to_llvm(self.schedule, threads, TO_LLVM))

@@ -1,0 +1,332 @@
+"""`attn-cpu-schedule`: tile, vectorise and parallelise linalg-on-tensors for the CPU.
+
+Each linalg op with static shapes gets its own transform-dialect script,
+built from its shape (lowering/cpu_tiles.py):
+
+* contractions (`linalg.matmul`, `linalg.batch_matmul`): an `scf.forall`
+  over thread tiles of C (its zero-fill fused in), an optional cache-level K
+  loop, a register-tile loop nest, and masked vectorisation of the
+  micro-kernel (`vector_sizes`, so tiles that do not divide the shape are
+  masked instead of falling back to scalar code);
+* elementwise and reduction `linalg.generic`s (and named ops generalised to
+  them): an `scf.forall` over one outer parallel dim, tiles of 1 on the other
+  outer dims and up to 64 lanes on the innermost one, vectorised.
+
+Then one function-wide script cleans up, hoists the accumulator's
+read/write out of the K loop (`hoist_loop_invariant_subsets`, so the
+accumulators live in registers), and lowers `vector.contract` to
+broadcast-FMA outer products and reductions to vector reductions. Finally
+`math.exp` becomes a polynomial (lowering/approximate_exp.py), since LLVM
+would otherwise call the scalar `expf` once per lane.
+
+Ops nested inside loops are tiled and vectorised but not parallelised (no
+nested parallel regions); ops with dynamic shapes, or that a transform
+cannot handle, are left as they are for the loop lowering that follows.
+The schedule never changes what is computed: tiling and vectorisation are
+semantics-preserving, and every script failure leaves valid IR behind.
+"""
+
+from __future__ import annotations
+
+from mlir import ir
+
+from ..diagnostics import AttnError
+from ..ir_utils import walk_ops
+from ..passes import Option, register_pass
+from ..rewrite_log import fired, skipped
+from ..toolchain import cpu_count
+from ..transform_script import apply_transform, named_sequence
+from . import cpu_tiles
+from .approximate_exp import approximate_exp
+
+TAG = "__attn_cpu_schedule"
+ANY = "!transform.any_op"
+
+CONTRACTIONS = ("linalg.matmul", "linalg.batch_matmul")
+# Named structured ops that are plain generics in disguise.
+GENERALIZABLE = ("linalg.transpose", "linalg.copy", "linalg.broadcast", "linalg.map",
+                 "linalg.reduce", "linalg.elementwise", "linalg.add", "linalg.sub",
+                 "linalg.mul", "linalg.div", "linalg.exp", "linalg.max", "linalg.negf")
+LOOPS = ("scf.for", "scf.forall", "scf.parallel", "scf.while", "affine.for")
+
+
+def _static_shape(value: ir.Value) -> list[int] | None:
+    try:
+        t = ir.ShapedType(value.type)
+    except ValueError:
+        return [] if not isinstance(value.type, ir.ShapedType) else None
+    if not t.has_static_shape:
+        return None
+    return list(t.shape)
+
+
+def _in_loop(op: ir.Operation) -> bool:
+    parent = op.parent
+    while parent is not None and parent.name != "func.func":
+        if parent.name in LOOPS:
+            return True
+        parent = parent.parent
+    return False
+
+
+def _ints(values) -> str:
+    return "[" + ", ".join(str(v) for v in values) + "]"
+
+
+def _tile_for(handle: str, sizes, out: str) -> list[str]:
+    """`tile_using_for`, naming the tiled op `out`; loops for nonzero sizes."""
+    loops = sum(1 for s in sizes if s)
+    if not loops:
+        return [f"    {out} = transform.merge_handles {handle} : {ANY}"]
+    names = ", ".join([out] + [f"{out}_l{i}" for i in range(loops)])
+    return [f"    {names} = transform.structured.tile_using_for {handle} tile_sizes {_ints(sizes)}"
+            f" : ({ANY}) -> ({', '.join([ANY] * (loops + 1))})"]
+
+
+def _loop_ranges(op: ir.Operation) -> list[int] | None:
+    """Static loop ranges of a linalg.generic, read off its indexing maps."""
+    maps = [ir.AffineMapAttr(a).value for a in ir.ArrayAttr(op.attributes["indexing_maps"])]
+    ranges: list[int | None] = [None] * maps[0].n_dims
+    for operand, amap in zip(list(op.operands), maps):
+        shape = _static_shape(operand)
+        if shape is None:
+            return None
+        for expr, size in zip(amap.results, shape):
+            try:
+                ranges[ir.AffineDimExpr(expr).position] = size
+            except ValueError:
+                continue
+    if any(r is None for r in ranges):
+        return None
+    return ranges
+
+
+def _iterators(op: ir.Operation) -> list[str]:
+    return ["reduction" if "reduction" in str(a) else "parallel"
+            for a in ir.ArrayAttr(op.attributes["iterator_types"])]
+
+
+def contraction_script(op: ir.Operation, threads: int, parallel: bool) -> str | None:
+    a, b = (_static_shape(v) for v in list(op.operands)[:2])
+    c = _static_shape(op.results[0])
+    if a is None or b is None or c is None or not _default_maps(op):
+        return None
+    batched = op.name == "linalg.batch_matmul"
+    m, n = c[-2], c[-1]
+    k = a[-1]
+    tiles = cpu_tiles.contraction_tiles(c[0] if batched else 0, m, n, k,
+                                        threads if parallel else 1)
+    lines = []
+    fill = _fill_producer(op)
+    current = "%op"
+    if parallel:
+        if fill is not None:
+            lines.append(f"    %fill = transform.get_producer_of_operand %op[2] : ({ANY}) -> {ANY}")
+        lines.append(f"    %t, %forall = transform.structured.tile_using_forall %op tile_sizes "
+                     f"{_ints(tiles.thread)} : ({ANY}) -> ({ANY}, {ANY})")
+        current = "%t"
+        if fill is not None:
+            lines.append(f"    %ff, %fl = transform.structured.fuse_into_containing_op %fill into %forall"
+                         f" : ({ANY}, {ANY}) -> ({ANY}, {ANY})")
+            lines.append(f"    transform.structured.vectorize %ff vector_sizes "
+                         f"{_ints(_clip(tiles.thread, c))} : {ANY}")
+    else:
+        # No thread split: the thread tile is still the cache tile.
+        lines += _tile_for(current, tiles.thread + (0,), "%t")
+        current = "%t"
+    if tiles.cache_k:
+        sizes = [0] * (len(tiles.register) - 1) + [tiles.cache_k]
+        lines += _tile_for(current, sizes, "%tk")
+        current = "%tk"
+    lines += _tile_for(current, tiles.register, "%r")
+    lines.append(f"    transform.structured.vectorize %r vector_sizes {_ints(tiles.register)} : {ANY}")
+    return "\n".join(lines)
+
+
+DEFAULT_MAPS = {
+    "linalg.matmul": ["(d0, d1, d2) -> (d0, d2)", "(d0, d1, d2) -> (d2, d1)",
+                      "(d0, d1, d2) -> (d0, d1)"],
+    "linalg.batch_matmul": ["(d0, d1, d2, d3) -> (d0, d1, d3)", "(d0, d1, d2, d3) -> (d0, d3, d2)",
+                            "(d0, d1, d2, d3) -> (d0, d1, d2)"],
+}
+
+
+def _default_maps(op: ir.Operation) -> bool:
+    """Whether a named contraction has its plain (untransposed, unbroadcast) operands."""
+    if "indexing_maps" not in op.attributes:
+        return True
+    maps = [str(ir.AffineMapAttr(a).value) for a in ir.ArrayAttr(op.attributes["indexing_maps"])]
+    return maps == DEFAULT_MAPS[op.name]
+
+
+def _clip(sizes, shape):
+    return [min(s, d) if s else d for s, d in zip(sizes, shape)]
+
+
+def _fill_producer(op: ir.Operation) -> ir.Operation | None:
+    init = list(op.operands)[-1]
+    owner = init.owner
+    if isinstance(owner, ir.Operation) or hasattr(owner, "name"):
+        if getattr(owner, "name", None) == "linalg.fill":
+            return owner
+    return None
+
+
+def generic_script(op: ir.Operation, threads: int, parallel: bool) -> str | None:
+    if len(op.results) != 1:
+        return None  # e.g. the max/argmax pair: left to the loop lowering
+    ranges = _loop_ranges(op)
+    if ranges is None or not ranges:
+        return None
+    iterators = _iterators(op)
+    tiles = cpu_tiles.generic_tiles(ranges, iterators, threads if parallel else 1)
+    lines = []
+    current = "%op"
+    bound = list(ranges)
+    if tiles.thread:
+        lines.append(f"    %t, %forall = transform.structured.tile_using_forall %op tile_sizes "
+                     f"{_ints(tiles.thread)} : ({ANY}) -> ({ANY}, {ANY})")
+        current = "%t"
+        bound = _clip(tiles.thread, ranges)
+    sizes = [0 if v >= b else v for v, b in zip(tiles.vector, bound)]
+    vector = [min(v, b) for v, b in zip(tiles.vector, bound)]
+    lines += _tile_for(current, sizes, "%r")
+    lines.append(f"    transform.structured.vectorize %r vector_sizes {_ints(vector)} : {ANY}")
+    return "\n".join(lines)
+
+
+def fill_script(op: ir.Operation, threads: int, parallel: bool) -> str | None:
+    shape = _static_shape(op.results[0])
+    if not shape:
+        return None
+    tiles = cpu_tiles.generic_tiles(shape, ["parallel"] * len(shape), 1)
+    sizes = [0 if v >= d else v for v, d in zip(tiles.vector, shape)]
+    return "\n".join(_tile_for("%op", sizes, "%r") + [
+        f"    transform.structured.vectorize %r vector_sizes {_ints(tiles.vector)} : {ANY}"])
+
+
+# (vector.broadcast, transpose and shape_cast lowering is left to
+# convert-vector-to-llvm: their patterns and canonicalization undo each other forever.)
+FINISH = f"""    %f = transform.structured.match ops{{["func.func"]}} in %root : ({ANY}) -> {ANY}
+    transform.apply_patterns to %f {{
+      transform.apply_patterns.vector.transfer_permutation_patterns
+      transform.apply_patterns.vector.reduction_to_contract
+    }} : {ANY}
+    transform.apply_patterns to %f {{
+      transform.apply_patterns.canonicalization
+      transform.apply_patterns.linalg.tiling_canonicalization
+      transform.apply_patterns.tensor.fold_tensor_subset_ops_into_vector_transfers
+    }} : {ANY}
+    transform.apply_cse to %f : {ANY}
+    %loops = transform.structured.match ops{{["scf.for"]}} in %f : ({ANY}) -> {ANY}
+    transform.foreach %loops : {ANY} {{
+    ^bb0(%lp: {ANY}):
+      transform.loop.hoist_loop_invariant_subsets %lp : {ANY}
+    }}
+    transform.apply_patterns to %f {{
+      transform.apply_patterns.vector.cast_away_vector_leading_one_dim
+      transform.apply_patterns.vector.lower_masked_transfers
+      transform.apply_patterns.canonicalization
+    }} : {ANY}
+    transform.apply_patterns to %f {{
+      transform.apply_patterns.vector.lower_contraction lowering_strategy = "outerproduct"
+      transform.apply_patterns.vector.lower_outerproduct
+      transform.apply_patterns.vector.lower_multi_reduction lowering_strategy = "innerreduction"
+    }} : {ANY}
+    transform.apply_patterns to %f {{
+      transform.apply_patterns.vector.transfer_permutation_patterns
+      transform.apply_patterns.vector.lower_transfer max_transfer_rank = 1
+    }} : {ANY}
+
+    transform.apply_patterns to %f {{
+      transform.apply_patterns.vector.unroll_from_elements
+      transform.apply_patterns.vector.unroll_to_elements
+    }} : {ANY}
+    transform.apply_cse to %f : {ANY}"""
+
+
+def _generalize(root: ir.Operation) -> None:
+    ops = [op for name in GENERALIZABLE for op in walk_ops(root, name)]
+    if not ops:
+        return
+    names = ", ".join(f'"{n}"' for n in GENERALIZABLE)
+    apply_transform(root, named_sequence(
+        f"    %ops = transform.structured.match ops{{[{names}]}} in %root : ({ANY}) -> {ANY}\n"
+        f"    %g = transform.structured.generalize %ops : ({ANY}) -> {ANY}"))
+
+
+def _tag_all(root: ir.Operation, names) -> list[tuple[int, ir.Operation]]:
+    """Number the ops named `names` (`TAG = i`): transforms replace ops, so
+    scripts find their op by this tag, never by a Python reference."""
+    ops = [op for op in walk_ops(root) if op.name in names]
+    i64 = ir.IntegerType.get_signless(64)
+    for i, op in enumerate(ops):
+        op.attributes[TAG] = ir.IntegerAttr.get(i64, i)
+    return list(enumerate(ops))
+
+
+def _clear_tags(root: ir.Operation) -> None:
+    for op in walk_ops(root):
+        if TAG in op.attributes:
+            del op.attributes[TAG]
+
+
+def _run(root: ir.Operation, tag: int, script: str) -> bool:
+    """Run one op's script; False (IR still valid) if a transform refused."""
+    match = (f"    %op = transform.structured.match attributes{{{TAG} = {tag} : i64}} in %root"
+             f" : ({ANY}) -> {ANY}\n")
+    try:
+        apply_transform(root, named_sequence(match + script))
+        return True
+    except ir.MLIRError:
+        return False
+
+
+def _plan(root: ir.Operation, names, builders, threads: int):
+    """(tag, name, function, script or None) for every op named `names`,
+    decided before anything is transformed."""
+    plans = []
+    for tag, op in _tag_all(root, names):
+        parallel = threads > 1 and not _in_loop(op)
+        script = builders[op.name](op, threads, parallel)
+        plans.append((tag, op.name, _function_of(op), script))
+    return plans
+
+
+def schedule(root: ir.Operation, threads: int) -> None:
+    """Apply the cpu schedule to every function under `root` (a module)."""
+    _generalize(root)
+    builders = {name: contraction_script for name in CONTRACTIONS}
+    builders["linalg.generic"] = generic_script
+    for tag, name, func_op, script in _plan(root, tuple(builders), builders, threads):
+        if script is None:
+            skipped("attn-cpu-schedule", func_op, f"{name}: dynamic or unsupported shape, left to loops")
+        elif _run(root, tag, script):
+            fired("attn-cpu-schedule", func_op, f"{name} tiled and vectorised")
+        else:
+            skipped("attn-cpu-schedule", func_op, f"{name}: transform failed, left to loops")
+    _clear_tags(root)
+    # Fills not fused into a contraction (reduction inits, for example) are vectorised too.
+    for tag, _, _, script in _plan(root, ("linalg.fill",), {"linalg.fill": fill_script}, threads):
+        if script is not None:
+            _run(root, tag, script)
+    _clear_tags(root)
+    apply_transform(root, named_sequence(FINISH))
+    approximate_exp(root)
+
+
+def _function_of(op: ir.Operation) -> ir.Operation:
+    while op.parent is not None and op.name != "func.func":
+        op = op.parent
+    return op
+
+
+@register_pass("attn-cpu-schedule",
+               summary="Tile, vectorise and parallelise linalg ops for the host CPU (AVX-512 aware).",
+               options=(Option("threads", int, 0, "threads for scf.forall tiles (0: all cores)"),))
+def cpu_schedule_pass(op, threads=0):
+    """Tiling and vectorisation preserve the computation exactly (up to float
+    reassociation of reductions); ops it cannot handle are left unchanged."""
+    if threads < 0:
+        raise AttnError(f"attn-cpu-schedule: threads must be >= 0, got {threads}", usage=True)
+    schedule(op, threads or cpu_count())

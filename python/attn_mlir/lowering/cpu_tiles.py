@@ -1,0 +1,96 @@
+"""Tile sizes for the `cpu` schedule, chosen from an op's static shape.
+
+Pure arithmetic, no IR: a contraction gets a thread-level tile (one
+`scf.forall` iteration per tile), an optional cache-level K tile, and a
+register tile that becomes one vectorised micro-kernel; an elementwise or
+reduction generic gets a thread-level split of one outer parallel dimension
+and a vector tile along its innermost dimension.
+
+Register tiles are sized for AVX-512: a row of the accumulator is NR f32
+lanes (two 16-lane registers for NR=32), MR rows, so MR*NR/16 accumulators
+(16 for 8x32) hide the FMA latency while B's row and MR broadcasts of A
+stay in the remaining registers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+LANES = 16            # f32 lanes of one AVX-512 register
+VECTOR_TILE = 64      # innermost tile of elementwise/reduction generics (4 registers)
+MIN_PARALLEL_WORK = 1 << 14  # below this many scalar ops a parallel region costs more than it saves
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def _round_up(a: int, b: int) -> int:
+    return _ceil_div(a, b) * b
+
+
+@dataclass(frozen=True)
+class ContractionTiles:
+    """Tiles of an (optionally batched) M x N x K contraction."""
+
+    thread: tuple[int, ...]    # scf.forall sizes over the parallel dims (0 = untiled)
+    cache_k: int               # K tile of the cache-level loop (0 = untiled)
+    register: tuple[int, ...]  # sizes of the vector micro-kernel over all loop dims
+
+
+def register_tile(m: int, n: int) -> tuple[int, int]:
+    """(MR, NR): 8x32 for wide problems, 16 rows of one register for narrow N."""
+    nr = 32 if n >= 32 else (LANES if n >= LANES else n)
+    mr = min(8 if nr >= 32 else 16, m)
+    return mr, nr
+
+
+def contraction_tiles(batch: int, m: int, n: int, k: int, threads: int) -> ContractionTiles:
+    """Tiles for a contraction C[b?, m, n] += A[b?, m, k] * B[b?, k, n] (batch 0: unbatched)."""
+    if m == 1:
+        # Decode (a vector-matrix product): split the columns across threads; one
+        # row of up to 8 registers per micro-kernel.
+        nt = _round_up(_ceil_div(n, threads), LANES) if n > LANES else n
+        nt = min(nt, 1024)
+        mt, mr, nr = 1, 1, min(nt, 128)
+    else:
+        mr, nr = register_tile(m, n)
+        # Cache level: a tile of C whose B panel (K x NT) stays in L2, M tiles
+        # small enough that several exist per thread.
+        nt = _round_up(min(n, 256), nr) if n >= nr else n
+        nt = min(nt, n) if n % nr == 0 or n < nr else nt
+        n_tiles = _ceil_div(n, nt)
+        per_batch = max(1, _ceil_div(4 * threads, max(batch, 1) * n_tiles))
+        mt = _round_up(_ceil_div(m, per_batch), mr)
+        mt = max(mr, min(mt, 128))
+    cache_k = 512 if k > 1024 and m > 1 else 0
+    if batch:
+        return ContractionTiles((1, mt, nt), cache_k, (1, mr, nr, 1))
+    return ContractionTiles((mt, nt), cache_k, (mr, nr, 1))
+
+
+@dataclass(frozen=True)
+class GenericTiles:
+    thread: tuple[int, ...]   # scf.forall sizes, or () for no parallel split
+    vector: tuple[int, ...]   # tile and vector sizes over all loop dims
+
+
+def generic_tiles(ranges: list[int], iterators: list[str], threads: int) -> GenericTiles:
+    """Thread split on the outermost parallel dim that has enough iterations;
+    vector tiles of 1 on every dim but the innermost, which gets up to 64 lanes."""
+    rank = len(ranges)
+    thread = [0] * rank
+    bound = list(ranges)
+    total = 1
+    for r in ranges:
+        total *= r
+    if threads > 1 and total >= MIN_PARALLEL_WORK:
+        for d in range(rank - 1):
+            if iterators[d] == "parallel" and ranges[d] >= threads:
+                thread[d] = _ceil_div(ranges[d], threads)
+                bound[d] = thread[d]
+                break
+    vector = [1] * rank
+    if rank:
+        vector[-1] = min(bound[-1], VECTOR_TILE)
+    return GenericTiles(tuple(thread) if any(thread) else (), tuple(vector))
