@@ -17,6 +17,7 @@ from mlir import ir
 from mlir.execution_engine import ExecutionEngine
 
 from . import toolchain
+from .allocator import reuse_large_allocations
 from .constants import numpy_dtype
 from .context import make_context
 from .diagnostics import AttnError, Diagnostic, location_parts
@@ -179,6 +180,7 @@ def compile(module, entry: str | None = None, pipeline=DEFAULT_PIPELINE,
         name = symbol_name(func_op)
         args, results = signature(func_op)
         run_pipeline(module, pipeline)
+        reuse_large_allocations()
         try:
             engine = ExecutionEngine(module, opt_level=opt_level, shared_libs=shared_libraries())
         except Exception as e:  # translation to LLVM IR failed

@@ -41,6 +41,9 @@ def decompose_softmax(op):
 
 BUFFERIZE = [
     "one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map}",
+    # Folds loop-carried buffers so a result computed in loops is returned as
+    # its alloc, which the next pass then turns into the out-parameter (no copy).
+    "canonicalize",
     "buffer-results-to-out-params{hoist-static-allocs modify-public-functions}",
     "buffer-deallocation-pipeline",
 ]

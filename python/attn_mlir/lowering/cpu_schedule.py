@@ -101,12 +101,37 @@ def _loop_ranges(op: ir.Operation) -> list[int] | None:
     return ranges
 
 
+def _transposing(op: ir.Operation) -> bool:
+    """Whether some operand is walked across its rows by the innermost loop:
+    its last index is another loop dim and the innermost loop dim indexes one of
+    its outer dims (a transpose; its vectors would be gathered lane by lane)."""
+    maps = [ir.AffineMapAttr(a).value for a in ir.ArrayAttr(op.attributes["indexing_maps"])]
+    for amap in maps:
+        positions = _positions(list(amap.results))
+        innermost = amap.n_dims - 1
+        if positions and positions[-1] != innermost and innermost in positions[:-1]:
+            return True
+    return False
+
+
+def _positions(exprs) -> list[int]:
+    out = []
+    for e in exprs:
+        try:
+            out.append(ir.AffineDimExpr(e).position)
+        except ValueError:
+            pass
+    return out
+
+
 def _iterators(op: ir.Operation) -> list[str]:
     return ["reduction" if "reduction" in str(a) else "parallel"
             for a in ir.ArrayAttr(op.attributes["iterator_types"])]
 
 
 def contraction_script(op: ir.Operation, threads: int, parallel: bool) -> str | None:
+    """Thread tiles (an scf.forall, loops when single-threaded) with the zero
+    fill fused in, an optional K block, and the vectorised register tile."""
     a, b = (_static_shape(v) for v in list(op.operands)[:2])
     c = _static_shape(op.results[0])
     if a is None or b is None or c is None or not _default_maps(op):
@@ -119,7 +144,10 @@ def contraction_script(op: ir.Operation, threads: int, parallel: bool) -> str | 
     lines = []
     fill = _fill_producer(op)
     current = "%op"
-    if parallel:
+    # Top-level ops always get an scf.forall (with one thread it becomes loops);
+    # inside other loops plain scf.for tiles avoid nested parallel regions.
+    top_level = not _in_loop(op)
+    if top_level:
         if fill is not None:
             lines.append(f"    %fill = transform.get_producer_of_operand %op[2] : ({ANY}) -> {ANY}")
         lines.append(f"    %t, %forall = transform.structured.tile_using_forall %op tile_sizes "
@@ -128,10 +156,15 @@ def contraction_script(op: ir.Operation, threads: int, parallel: bool) -> str | 
         if fill is not None:
             lines.append(f"    %ff, %fl = transform.structured.fuse_into_containing_op %fill into %forall"
                          f" : ({ANY}, {ANY}) -> ({ANY}, {ANY})")
-            lines.append(f"    transform.structured.vectorize %ff vector_sizes "
-                         f"{_ints(_clip(tiles.thread, c))} : {ANY}")
+            # Rows of at most 64 lanes: one huge vector for the whole tile costs
+            # seconds of LLVM time.
+            bound = _clip(tiles.thread, c)
+            vector = [1] * (len(bound) - 1) + [min(bound[-1], cpu_tiles.VECTOR_TILE)]
+            sizes = [0 if v >= b else v for v, b in zip(vector, bound)]
+            lines += _tile_for("%ff", sizes, "%ffr")
+            lines.append(f"    transform.structured.vectorize %ffr vector_sizes {_ints(vector)} : {ANY}")
     else:
-        # No thread split: the thread tile is still the cache tile.
+        # Inside a loop: the thread tile is still the cache tile.
         lines += _tile_for(current, tiles.thread + (0,), "%t")
         current = "%t"
     if tiles.cache_k:
@@ -179,7 +212,8 @@ def generic_script(op: ir.Operation, threads: int, parallel: bool) -> str | None
     if ranges is None or not ranges:
         return None
     iterators = _iterators(op)
-    tiles = cpu_tiles.generic_tiles(ranges, iterators, threads if parallel else 1)
+    tiles = cpu_tiles.generic_tiles(ranges, iterators, threads if parallel else 1,
+                                    transposing=_transposing(op))
     lines = []
     current = "%op"
     bound = list(ranges)
@@ -245,6 +279,35 @@ FINISH = f"""    %f = transform.structured.match ops{{["func.func"]}} in %root :
     transform.apply_cse to %f : {ANY}"""
 
 
+def _concat_to_copies(root: ir.Operation) -> None:
+    """`tensor.concat` -> `insert_slice`s -> `linalg.copy`s, which are then
+    vectorised like any generic (bufferized concats copy strided slices through
+    the scalar `memrefCopy` runtime otherwise)."""
+    if not walk_ops(root, "tensor.concat"):
+        return
+    apply_transform(root, named_sequence(
+        f'    %f = transform.structured.match ops{{["func.func"]}} in %root : ({ANY}) -> {ANY}\n'
+        f"    transform.apply_patterns to %f {{\n"
+        f"      transform.apply_patterns.tensor.decompose_concat\n"
+        f"    }} : {ANY}"))
+    inserts = [op for op in walk_ops(root, "tensor.insert_slice")
+               if _static_shape(op.operands[0]) and not _in_loop(op)]
+    if not inserts:
+        return
+    for op in inserts:
+        op.attributes[TAG] = ir.UnitAttr.get()
+    try:
+        apply_transform(root, named_sequence(
+            f"    %ins = transform.structured.match attributes{{{TAG}}} in %root : ({ANY}) -> {ANY}\n"
+            f"    transform.foreach %ins : {ANY} {{\n"
+            f"    ^bb0(%i: {ANY}):\n"
+            f"      %c = transform.structured.insert_slice_to_copy %i : ({ANY}) -> {ANY}\n"
+            f"    }}"))
+    except ir.MLIRError:
+        pass  # the inserts stay; bufferization copies them
+    _clear_tags(root)
+
+
 def _generalize(root: ir.Operation) -> None:
     ops = [op for name in GENERALIZABLE for op in walk_ops(root, name)]
     if not ops:
@@ -295,6 +358,7 @@ def _plan(root: ir.Operation, names, builders, threads: int):
 
 def schedule(root: ir.Operation, threads: int) -> None:
     """Apply the cpu schedule to every function under `root` (a module)."""
+    _concat_to_copies(root)
     _generalize(root)
     builders = {name: contraction_script for name in CONTRACTIONS}
     builders["linalg.generic"] = generic_script

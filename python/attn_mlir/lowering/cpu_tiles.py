@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 LANES = 16            # f32 lanes of one AVX-512 register
 VECTOR_TILE = 64      # innermost tile of elementwise/reduction generics (4 registers)
+CACHE_K = 256         # K block: a 256 x 32 panel of B (32 KiB) stays in L1 across a register tile
 MIN_PARALLEL_WORK = 1 << 14  # below this many scalar ops a parallel region costs more than it saves
 
 
@@ -63,7 +64,7 @@ def contraction_tiles(batch: int, m: int, n: int, k: int, threads: int) -> Contr
         per_batch = max(1, _ceil_div(4 * threads, max(batch, 1) * n_tiles))
         mt = _round_up(_ceil_div(m, per_batch), mr)
         mt = max(mr, min(mt, 128))
-    cache_k = 512 if k > 1024 and m > 1 else 0
+    cache_k = CACHE_K if k > CACHE_K and m > 1 else 0
     if batch:
         return ContractionTiles((1, mt, nt), cache_k, (1, mr, nr, 1))
     return ContractionTiles((mt, nt), cache_k, (mr, nr, 1))
@@ -75,9 +76,15 @@ class GenericTiles:
     vector: tuple[int, ...]   # tile and vector sizes over all loop dims
 
 
-def generic_tiles(ranges: list[int], iterators: list[str], threads: int) -> GenericTiles:
+TRANSPOSE_TILE = 16   # a 16x16 f32 block transposes in registers with AVX-512 shuffles
+
+
+def generic_tiles(ranges: list[int], iterators: list[str], threads: int,
+                  transposing: bool = False) -> GenericTiles:
     """Thread split on the outermost parallel dim that has enough iterations;
-    vector tiles of 1 on every dim but the innermost, which gets up to 64 lanes."""
+    vector tiles of 1 on every dim but the innermost, which gets up to 64 lanes.
+    A `transposing` generic (an operand whose fastest-varying dim is not the
+    innermost loop) gets 16x16 tiles on its two innermost dims instead."""
     rank = len(ranges)
     thread = [0] * rank
     bound = list(ranges)
@@ -91,6 +98,9 @@ def generic_tiles(ranges: list[int], iterators: list[str], threads: int) -> Gene
                 bound[d] = thread[d]
                 break
     vector = [1] * rank
-    if rank:
+    if transposing and rank >= 2:
+        vector[-2] = min(bound[-2], TRANSPOSE_TILE)
+        vector[-1] = min(bound[-1], TRANSPOSE_TILE)
+    elif rank:
         vector[-1] = min(bound[-1], VECTOR_TILE)
     return GenericTiles(tuple(thread) if any(thread) else (), tuple(vector))
