@@ -78,7 +78,7 @@ def _tile_for(handle: str, sizes, out: str) -> list[str]:
     loops = sum(1 for s in sizes if s)
     if not loops:
         return [f"    {out} = transform.merge_handles {handle} : {ANY}"]
-    names = ", ".join([out] + [f"{out}_l{i}" for i in range(loops)])
+    names = ", ".join([out] + [f"{out}_{i}" for i in range(loops)])
     return [f"    {names} = transform.structured.tile_using_for {handle} tile_sizes {_ints(sizes)}"
             f" : ({ANY}) -> ({', '.join([ANY] * (loops + 1))})"]
 
@@ -130,50 +130,79 @@ def _iterators(op: ir.Operation) -> list[str]:
 
 
 def contraction_script(op: ir.Operation, threads: int, parallel: bool) -> str | None:
-    """Thread tiles (an scf.forall, loops when single-threaded) with the zero
-    fill fused in, an optional K block, and the vectorised register tile."""
+    """Split off the rows/columns that do not fill a register tile (static
+    `structured.split`), then give each static part thread tiles (an
+    scf.forall, loops when single-threaded) with its zero fill fused in when it
+    has one, an optional K block, and the vectorised register tile."""
     a, b = (_static_shape(v) for v in list(op.operands)[:2])
     c = _static_shape(op.results[0])
     if a is None or b is None or c is None or not _default_maps(op):
         return None
     batched = op.name == "linalg.batch_matmul"
-    m, n = c[-2], c[-1]
-    k = a[-1]
-    tiles = cpu_tiles.contraction_tiles(c[0] if batched else 0, m, n, k,
-                                        threads if parallel else 1)
-    lines = []
-    fill = _fill_producer(op)
-    current = "%op"
+    fill = _fill_producer(op) is not None
     # Top-level ops always get an scf.forall (with one thread it becomes loops);
     # inside other loops plain scf.for tiles avoid nested parallel regions.
-    top_level = not _in_loop(op)
-    if top_level:
-        if fill is not None:
-            lines.append(f"    %fill = transform.get_producer_of_operand %op[2] : ({ANY}) -> {ANY}")
-        lines.append(f"    %t, %forall = transform.structured.tile_using_forall %op tile_sizes "
-                     f"{_ints(tiles.thread)} : ({ANY}) -> ({ANY}, {ANY})")
-        current = "%t"
-        if fill is not None:
-            lines.append(f"    %ff, %fl = transform.structured.fuse_into_containing_op %fill into %forall"
-                         f" : ({ANY}, {ANY}) -> ({ANY}, {ANY})")
-            # Rows of at most 64 lanes: one huge vector for the whole tile costs
-            # seconds of LLVM time.
-            bound = _clip(tiles.thread, c)
-            vector = [1] * (len(bound) - 1) + [min(bound[-1], cpu_tiles.VECTOR_TILE)]
-            sizes = [0 if v >= b else v for v, b in zip(vector, bound)]
-            lines += _tile_for("%ff", sizes, "%ffr")
-            lines.append(f"    transform.structured.vectorize %ffr vector_sizes {_ints(vector)} : {ANY}")
-    else:
-        # Inside a loop: the thread tile is still the cache tile.
-        lines += _tile_for(current, tiles.thread + (0,), "%t")
-        current = "%t"
-    if tiles.cache_k:
-        sizes = [0] * (len(tiles.register) - 1) + [tiles.cache_k]
-        lines += _tile_for(current, sizes, "%tk")
-        current = "%tk"
-    lines += _tile_for(current, tiles.register, "%r")
-    lines.append(f"    transform.structured.vectorize %r vector_sizes {_ints(tiles.register)} : {ANY}")
-    return "\n".join(lines)
+    plan = _ContractionPlan(batched, a[-1], threads if parallel else 1, not _in_loop(op))
+    return "\n".join(plan.lines("%op", c[0] if batched else 0, c[-2], c[-1], fill))
+
+
+class _ContractionPlan:
+    def __init__(self, batched: bool, k: int, threads: int, top_level: bool):
+        self.batched, self.k, self.threads, self.top_level = batched, k, threads, top_level
+        self.count = 0
+
+    def _name(self, stem: str) -> str:
+        self.count += 1
+        return f"%{stem}{self.count}"
+
+    def lines(self, handle: str, batch: int, m: int, n: int, fill: bool) -> list[str]:
+        mr, nr = cpu_tiles.register_tile(m, n, self.threads)
+        offset = 1 if self.batched else 0
+        for dim, size, tile in ((offset + 1, n, nr), (offset, m, mr)):
+            if size % tile:
+                main = size - size % tile
+                parts, first, second = self._name("s"), self._name("p"), self._name("p")
+                out = [f"    {parts} = transform.structured.split {handle} after {main} "
+                       f"{{dimension = {dim}}} : {ANY}",
+                       f"    {first}, {second} = transform.split_handle {parts} : ({ANY}) -> ({ANY}, {ANY})"]
+                if dim == offset + 1:
+                    return (out + self.lines(first, batch, m, main, False)
+                            + self.lines(second, batch, m, size - main, False))
+                return (out + self.lines(first, batch, main, n, False)
+                        + self.lines(second, batch, size - main, n, False))
+        return self._tiled(handle, batch, m, n, fill)
+
+    def _tiled(self, handle: str, batch: int, m: int, n: int, fill: bool) -> list[str]:
+        tiles = cpu_tiles.contraction_tiles(batch, m, n, self.k, self.threads)
+        tiled, lines = self._name("t"), []
+        if self.top_level:
+            forall, producer = self._name("forall"), self._name("fill")
+            if fill:
+                lines.append(f"    {producer} = transform.get_producer_of_operand {handle}[2]"
+                             f" : ({ANY}) -> {ANY}")
+            lines.append(f"    {tiled}, {forall} = transform.structured.tile_using_forall {handle} "
+                         f"tile_sizes {_ints(tiles.thread)} : ({ANY}) -> ({ANY}, {ANY})")
+            if fill:
+                fused, rows = self._name("ff"), self._name("ffr")
+                lines.append(f"    {fused}, {self._name('fl')} = transform.structured.fuse_into_containing_op"
+                             f" {producer} into {forall} : ({ANY}, {ANY}) -> ({ANY}, {ANY})")
+                # Rows of at most 64 lanes: one huge vector for the whole tile
+                # costs seconds of LLVM time.
+                bound = list(tiles.thread)
+                vector = [1] * (len(bound) - 1) + [min(bound[-1], cpu_tiles.VECTOR_TILE)]
+                sizes = [0 if v >= b else v for v, b in zip(vector, bound)]
+                lines += _tile_for(fused, sizes, rows)
+                lines.append(f"    transform.structured.vectorize {rows} vector_sizes {_ints(vector)} : {ANY}")
+        else:
+            lines += _tile_for(handle, tiles.thread + (0,), tiled)
+        if tiles.cache_k:
+            blocked = self._name("tk")
+            lines += _tile_for(tiled, [0] * (len(tiles.register) - 1) + [tiles.cache_k], blocked)
+            tiled = blocked
+        kernel = self._name("r")
+        lines += _tile_for(tiled, tiles.register, kernel)
+        lines.append(f"    transform.structured.vectorize {kernel} vector_sizes {_ints(tiles.register)} : {ANY}")
+        return lines
 
 
 DEFAULT_MAPS = {

@@ -39,32 +39,58 @@ class ContractionTiles:
     register: tuple[int, ...]  # sizes of the vector micro-kernel over all loop dims
 
 
-def register_tile(m: int, n: int) -> tuple[int, int]:
-    """(MR, NR): 8x32 for wide problems, 16 rows of one register for narrow N."""
+def register_tile(m: int, n: int, threads: int = 1) -> tuple[int, int]:
+    """(MR, NR): 8x32 for wide problems, 16 rows of one register for narrow N,
+    and one row of up to 8 registers for M=1 (decode: a vector-matrix product)."""
+    if m == 1:
+        if n <= LANES:
+            return 1, n
+        per_thread = _round_up(_ceil_div(n, threads), LANES)
+        return 1, min(per_thread, 128, n - n % LANES)
     nr = 32 if n >= 32 else (LANES if n >= LANES else n)
     mr = min(8 if nr >= 32 else 16, m)
     return mr, nr
 
 
+def _largest_divisor(units: int, limit: int) -> int:
+    """The largest d dividing `units` with d <= limit (at least 1)."""
+    for d in range(max(1, min(units, limit)), 0, -1):
+        if units % d == 0:
+            return d
+    return 1
+
+
+def _even_block(k: int, target: int) -> int:
+    """A K block of about `target` that divides `k` (0: no blocking)."""
+    if k <= target:
+        return 0
+    blocks = _ceil_div(k, target)
+    for count in range(blocks, 2 * blocks + 1):
+        if k % count == 0:
+            return k // count
+    return 0
+
+
 def contraction_tiles(batch: int, m: int, n: int, k: int, threads: int) -> ContractionTiles:
-    """Tiles for a contraction C[b?, m, n] += A[b?, m, k] * B[b?, k, n] (batch 0: unbatched)."""
+    """Tiles for C[b?, m, n] += A[b?, m, k] * B[b?, k, n] (batch 0: unbatched) whose
+    M and N are multiples of the register tile (the schedule splits off the
+    rest first), so that every tile is full and no micro-kernel is masked."""
+    mr, nr = register_tile(m, n, threads)
+    if m % mr or n % nr:
+        raise ValueError(f"{m}x{n} is not a multiple of the register tile {mr}x{nr}")
     if m == 1:
-        # Decode (a vector-matrix product): split the columns across threads; one
-        # row of up to 8 registers per micro-kernel.
-        nt = _round_up(_ceil_div(n, threads), LANES) if n > LANES else n
-        nt = min(nt, 1024)
-        mt, mr, nr = 1, 1, min(nt, 128)
+        # Decode: split the columns across threads instead of the single row.
+        mt = 1
+        nt = nr * _largest_divisor(n // nr, max(1, _ceil_div(n, threads) // nr))
     else:
-        mr, nr = register_tile(m, n)
         # Cache level: a tile of C whose B panel (K x NT) stays in L2, M tiles
         # small enough that several exist per thread.
-        nt = _round_up(min(n, 256), nr) if n >= nr else n
-        nt = min(nt, n) if n % nr == 0 or n < nr else nt
-        n_tiles = _ceil_div(n, nt)
+        nt = nr * _largest_divisor(n // nr, max(1, 256 // nr))
+        n_tiles = n // nt
         per_batch = max(1, _ceil_div(4 * threads, max(batch, 1) * n_tiles))
-        mt = _round_up(_ceil_div(m, per_batch), mr)
-        mt = max(mr, min(mt, 128))
-    cache_k = CACHE_K if k > CACHE_K and m > 1 else 0
+        target = max(mr, min(128, _round_up(_ceil_div(m, per_batch), mr)))
+        mt = mr * _largest_divisor(m // mr, target // mr)
+    cache_k = _even_block(k, CACHE_K) if m > 1 else 0
     if batch:
         return ContractionTiles((1, mt, nt), cache_k, (1, mr, nr, 1))
     return ContractionTiles((mt, nt), cache_k, (mr, nr, 1))

@@ -14,13 +14,11 @@ from __future__ import annotations
 
 from . import approximate_exp as _approximate_exp  # noqa: F401  (registers the pass)
 from . import cpu_schedule as _cpu_schedule  # noqa: F401  (registers the pass)
-from . import omp_dynamic_schedule as _omp_dynamic_schedule  # noqa: F401  (registers the pass)
 
 LOOPS = "loops"
 CPU = "cpu"
 
 NAMES = (CPU, LOOPS)
-DYNAMIC = False
 DEFAULT = CPU
 
 
@@ -38,11 +36,7 @@ def buffer_stage(name: str, threads: int = 1) -> list:
     stage = ["convert-linalg-to-loops"]
     if threads > 1:
         # Parallel tiles run on OpenMP threads (libiomp5, loaded by the JIT).
-        from ..pipeline import make_pass
-
         stage += ["scf-forall-to-parallel", f"convert-scf-to-openmp{{num-threads={threads}}}"]
-        if DYNAMIC:
-            stage.append(make_pass("attn-omp-dynamic-schedule"))
     else:
         stage += ["scf-forall-to-for"]
     return stage + ["convert-vector-to-scf{full-unroll=true}"]
