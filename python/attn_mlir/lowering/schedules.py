@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from . import approximate_exp as _approximate_exp  # noqa: F401  (registers the pass)
 from . import cpu_schedule as _cpu_schedule  # noqa: F401  (registers the pass)
+from . import vectorize_copies as _vectorize_copies  # noqa: F401  (registers the pass)
 
 LOOPS = "loops"
 CPU = "cpu"
@@ -33,7 +34,9 @@ def tensor_stage(name: str, threads: int = 1) -> list:
 def buffer_stage(name: str, threads: int = 1) -> list:
     if name != CPU:
         return ["convert-linalg-to-loops"]
-    stage = ["convert-linalg-to-loops"]
+    from ..pipeline import make_pass
+
+    stage = [make_pass("attn-vectorize-strided-copies"), "convert-linalg-to-loops"]
     if threads > 1:
         # Parallel tiles run on OpenMP threads (libiomp5, loaded by the JIT).
         stage += ["scf-forall-to-parallel", f"convert-scf-to-openmp{{num-threads={threads}}}"]
