@@ -1,4 +1,4 @@
-// RUN: %attn_opt %s --split-input-file -p 'builtin.module(attn-cpu-schedule{threads=2})' | FileCheck %s
+// RUN: %attn_opt %s --split-input-file -p 'builtin.module(attn-decompose-softmax,attn-cpu-schedule{threads=2})' | FileCheck %s
 
 // A matmul becomes parallel thread tiles (scf.forall) around an 8x32
 // register tile whose K loop carries the accumulator in registers and
@@ -56,4 +56,21 @@ func.func @exp_rows(%x: tensor<8x64xf32>) -> tensor<8x64xf32> {
 func.func @dynamic_not_applicable(%a: tensor<?x16xf32>, %b: tensor<16x32xf32>, %c: tensor<?x32xf32>) -> tensor<?x32xf32> {
   %r = linalg.matmul ins(%a, %b : tensor<?x16xf32>, tensor<16x32xf32>) outs(%c : tensor<?x32xf32>) -> tensor<?x32xf32>
   return %r : tensor<?x32xf32>
+}
+
+// -----
+
+// A decomposed softmax runs row block by row block: its max, exp, sum and
+// div are fused into one scf.forall (rows stay in cache between the ops).
+// CHECK-LABEL: func @softmax_rows
+// CHECK: scf.forall
+// CHECK: vector.reduction <maxnumf>
+// CHECK: vector.reduction <add>
+// CHECK: arith.divf {{.*}} : vector<64xf32>
+// CHECK-NOT: scf.forall (
+// CHECK: return
+func.func @softmax_rows(%x: tensor<64x128xf32>) -> tensor<64x128xf32> {
+  %e = tensor.empty() : tensor<64x128xf32>
+  %s = linalg.softmax dimension(1) ins(%x : tensor<64x128xf32>) outs(%e : tensor<64x128xf32>) -> tensor<64x128xf32>
+  return %s : tensor<64x128xf32>
 }

@@ -69,7 +69,13 @@ def expand_exp(op: ir.Operation) -> bool:
     t = x.type
     if not _is_f32(_element(t)):
         return False
-    with ir.InsertionPoint(op), op.location:
+    # A masked exp (from masked vectorisation) is pure: computing every lane
+    # is allowed, so the polynomial replaces the whole vector.mask.
+    replaced = op
+    parent = op.parent
+    if parent is not None and parent.name == "vector.mask":
+        replaced = parent
+    with ir.InsertionPoint(replaced), op.location:
         f32 = _element(t)
         i32 = ir.IntegerType.get_signless(32)
         it = _with_element(t, i32)
@@ -88,8 +94,8 @@ def expand_exp(op: ir.Operation) -> bool:
         result = arith.select(arith.cmpf(arith.CmpFPredicate.OGT, x, c(HIGHEST)),
                               c(float("inf")), result)
         result = arith.select(arith.cmpf(arith.CmpFPredicate.UNO, x, x), x, result)
-    op.results[0].replace_all_uses_with(result)
-    op.erase()
+    replaced.results[0].replace_all_uses_with(result)
+    replaced.erase()
     return True
 
 

@@ -36,7 +36,7 @@ from ..passes import Option, register_pass
 from ..rewrite_log import fired, skipped
 from ..toolchain import cpu_count
 from ..transform_script import apply_transform, named_sequence
-from . import cpu_tiles
+from . import cpu_tiles, row_fusion
 from .approximate_exp import approximate_exp
 
 TAG = "__attn_cpu_schedule"
@@ -332,7 +332,7 @@ def _concat_to_copies(root: ir.Operation) -> None:
             f"    ^bb0(%i: {ANY}):\n"
             f"      %c = transform.structured.insert_slice_to_copy %i : ({ANY}) -> {ANY}\n"
             f"    }}"))
-    except ir.MLIRError:
+    except (ir.MLIRError, ValueError):
         pass  # the inserts stay; bufferization copies them
     _clear_tags(root)
 
@@ -370,7 +370,7 @@ def _run(root: ir.Operation, tag: int, script: str) -> bool:
     try:
         apply_transform(root, named_sequence(match + script))
         return True
-    except ir.MLIRError:
+    except (ir.MLIRError, ValueError):
         return False
 
 
@@ -389,6 +389,7 @@ def schedule(root: ir.Operation, threads: int) -> None:
     """Apply the cpu schedule to every function under `root` (a module)."""
     _concat_to_copies(root)
     _generalize(root)
+    _fuse_rows(root, threads)
     builders = {name: contraction_script for name in CONTRACTIONS}
     builders["linalg.generic"] = generic_script
     for tag, name, func_op, script in _plan(root, tuple(builders), builders, threads):
@@ -406,6 +407,24 @@ def schedule(root: ir.Operation, threads: int) -> None:
     _clear_tags(root)
     apply_transform(root, named_sequence(FINISH))
     approximate_exp(root)
+
+
+def _fuse_rows(root: ir.Operation, threads: int) -> None:
+    """Softmax-like chains, row block by row block (lowering/row_fusion.py)."""
+    info = row_fusion._Info(_loop_ranges, _iterators, _in_loop, _static_shape)
+    scripts = [(group, row_fusion.group_script(group, info, threads))
+               for group in row_fusion.find_groups(root, info)]
+    for group, script in scripts:
+        func_op = _function_of(group[-1])
+        row_fusion.clear_tags(root)
+        # Re-find this group's ops: earlier scripts replaced ops, not these.
+        row_fusion.tag_group(group)
+        try:
+            apply_transform(root, named_sequence(script))
+            fired("attn-cpu-schedule", func_op, f"{len(group)} row-wise ops fused")
+        except (ir.MLIRError, ValueError):
+            skipped("attn-cpu-schedule", func_op, "row fusion failed; ops scheduled one by one")
+    row_fusion.clear_tags(root)
 
 
 def _function_of(op: ir.Operation) -> ir.Operation:
