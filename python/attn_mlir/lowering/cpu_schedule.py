@@ -142,7 +142,11 @@ def contraction_script(op: ir.Operation, threads: int, parallel: bool) -> str | 
     fill = _fill_producer(op) is not None
     # Top-level ops always get an scf.forall (with one thread it becomes loops);
     # inside other loops plain scf.for tiles avoid nested parallel regions.
-    plan = _ContractionPlan(batched, a[-1], threads if parallel else 1, not _in_loop(op))
+    flops = 2 * max(c[0], 1) * c[-2] * c[-1] * a[-1] if batched else 2 * c[-2] * c[-1] * a[-1]
+    small = threads > 1 and flops < cpu_tiles.MIN_PARALLEL_FLOPS
+    # Threads only for contractions big enough to pay for a parallel region.
+    plan = _ContractionPlan(batched, a[-1], threads if parallel and not small else 1,
+                            not _in_loop(op) and not small)
     return "\n".join(plan.lines("%op", c[0] if batched else 0, c[-2], c[-1], fill))
 
 

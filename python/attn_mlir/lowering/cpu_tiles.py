@@ -19,7 +19,10 @@ from dataclasses import dataclass
 LANES = 16            # f32 lanes of one AVX-512 register
 VECTOR_TILE = 64      # innermost tile of elementwise/reduction generics (4 registers)
 CACHE_K = 256         # K block: a 256 x 32 panel of B (32 KiB) stays in L1 across a register tile
-MIN_PARALLEL_WORK = 1 << 14  # below this many scalar ops a parallel region costs more than it saves
+# Below these sizes a parallel region (waking threads, a barrier, and on a busy
+# machine waiting for a descheduled thread) costs more than it saves.
+MIN_PARALLEL_WORK = 1 << 20        # elements of an elementwise/reduction generic
+MIN_PARALLEL_FLOPS = 8 << 20       # flops of a contraction
 
 
 def _ceil_div(a: int, b: int) -> int:
