@@ -1,6 +1,6 @@
 // RUN: %attn_opt %s --split-input-file -p 'builtin.module(attn-decompose-softmax,attn-cpu-schedule{threads=2})' | FileCheck %s
 
-// A matmul becomes parallel thread tiles (scf.forall) around an 8x32
+// A large matmul becomes parallel thread tiles (scf.forall) around an 8x32
 // register tile whose K loop carries the accumulator in registers and
 // computes it with broadcast FMAs on 32-lane vectors.
 // CHECK-LABEL: func @matmul
@@ -8,12 +8,23 @@
 // CHECK: scf.for {{.*}} -> (vector<8x32xf32>)
 // CHECK: vector.fma {{.*}} : vector<32xf32>
 // CHECK-NOT: linalg.matmul
-func.func @matmul(%a: tensor<64x128xf32>, %b: tensor<128x64xf32>) -> tensor<64x64xf32> {
+func.func @matmul(%a: tensor<256x128xf32>, %b: tensor<128x256xf32>) -> tensor<256x256xf32> {
   %zero = arith.constant 0.0 : f32
-  %e = tensor.empty() : tensor<64x64xf32>
-  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<64x64xf32>) -> tensor<64x64xf32>
-  %r = linalg.matmul ins(%a, %b : tensor<64x128xf32>, tensor<128x64xf32>) outs(%z : tensor<64x64xf32>) -> tensor<64x64xf32>
-  return %r : tensor<64x64xf32>
+  %e = tensor.empty() : tensor<256x256xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<256x256xf32>) -> tensor<256x256xf32>
+  %r = linalg.matmul ins(%a, %b : tensor<256x128xf32>, tensor<128x256xf32>) outs(%z : tensor<256x256xf32>) -> tensor<256x256xf32>
+  return %r : tensor<256x256xf32>
+}
+
+// -----
+
+// A matmul too small to pay for a parallel region stays on one thread.
+// CHECK-LABEL: func @small_matmul
+// CHECK-NOT: scf.forall (
+// CHECK: vector.fma
+func.func @small_matmul(%a: tensor<16x32xf32>, %b: tensor<32x32xf32>, %c: tensor<16x32xf32>) -> tensor<16x32xf32> {
+  %r = linalg.matmul ins(%a, %b : tensor<16x32xf32>, tensor<32x32xf32>) outs(%c : tensor<16x32xf32>) -> tensor<16x32xf32>
+  return %r : tensor<16x32xf32>
 }
 
 // -----
