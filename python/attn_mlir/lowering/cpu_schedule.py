@@ -1,16 +1,21 @@
 """`attn-cpu-schedule`: tile, vectorise and parallelise linalg-on-tensors for the CPU.
 
 Each linalg op with static shapes gets its own transform-dialect script,
-built from its shape (lowering/cpu_tiles.py):
+built from its shape (tile sizes: lowering/cpu_tiles.py):
 
-* contractions (`linalg.matmul`, `linalg.batch_matmul`): an `scf.forall`
-  over thread tiles of C (its zero-fill fused in), an optional cache-level K
-  loop, a register-tile loop nest, and masked vectorisation of the
-  micro-kernel (`vector_sizes`, so tiles that do not divide the shape are
-  masked instead of falling back to scalar code);
-* elementwise and reduction `linalg.generic`s (and named ops generalised to
-  them): an `scf.forall` over one outer parallel dim, tiles of 1 on the other
-  outer dims and up to 64 lanes on the innermost one, vectorised.
+* contractions (`linalg.matmul`, `linalg.batch_matmul`): rows and columns
+  that do not fill a register tile are split off (`structured.split`, static
+  parts, so no micro-kernel is masked); each part gets an `scf.forall` over
+  thread tiles of C with its zero fill fused in, a K-block loop when K is
+  large, and a register tile vectorised into one `vector.contract`;
+* softmax-like chains (elementwise and last-dim reductions over the same
+  rows) are fused into one `scf.forall` over row blocks
+  (lowering/row_fusion.py);
+* other elementwise and reduction `linalg.generic`s (and named ops
+  generalised to them): an `scf.forall` over one outer parallel dim, tiles of
+  1 on the other outer dims and up to 64 lanes on the innermost one (16x16
+  blocks for transposes), vectorised with masks where the lanes do not divide;
+* `tensor.concat` becomes `linalg.copy`s into slices, vectorised like the rest.
 
 Then one function-wide script cleans up, hoists the accumulator's
 read/write out of the K loop (`hoist_loop_invariant_subsets`, so the
@@ -19,11 +24,13 @@ broadcast-FMA outer products and reductions to vector reductions. Finally
 `math.exp` becomes a polynomial (lowering/approximate_exp.py), since LLVM
 would otherwise call the scalar `expf` once per lane.
 
-Ops nested inside loops are tiled and vectorised but not parallelised (no
-nested parallel regions); ops with dynamic shapes, or that a transform
-cannot handle, are left as they are for the loop lowering that follows.
-The schedule never changes what is computed: tiling and vectorisation are
-semantics-preserving, and every script failure leaves valid IR behind.
+Only ops big enough to pay for a parallel region get threads; ops nested
+inside loops are tiled and vectorised but not parallelised (no nested
+parallel regions); ops with dynamic shapes, or that a transform refuses,
+are left as they are for the loop lowering that follows. The schedule never
+changes what is computed: tiling, splitting, fusion along parallel dims and
+vectorisation preserve every value (reductions are reassociated), and a
+failed script leaves valid IR behind.
 """
 
 from __future__ import annotations
@@ -230,11 +237,10 @@ def _clip(sizes, shape):
 
 
 def _fill_producer(op: ir.Operation) -> ir.Operation | None:
-    init = list(op.operands)[-1]
-    owner = init.owner
-    if isinstance(owner, ir.Operation) or hasattr(owner, "name"):
-        if getattr(owner, "name", None) == "linalg.fill":
-            return owner
+    """The linalg.fill that initialises a contraction's accumulator, if any."""
+    owner = list(op.operands)[-1].owner
+    if isinstance(owner, (ir.Operation, ir.OpView)) and owner.name == "linalg.fill":
+        return owner
     return None
 
 
