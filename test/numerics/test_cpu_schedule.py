@@ -155,3 +155,41 @@ def test_contraction_tiles_fit_avx512():
     assert batched.thread[0] == 1 and batched.register == (1, 8, 32, 1)
     big_k = cpu_tiles.contraction_tiles(0, 1024, 128, 4096, 1)
     assert big_k.cache_k == cpu_tiles.CACHE_K
+
+
+LOOP_TEXT = """func.func @main(%a: tensor<48x100xf32>, %b: tensor<100x40xf32>) -> tensor<48x40xf32> {
+  %zero = arith.constant 0.0 : f32
+  %c0 = arith.constant 0 : index
+  %c32 = arith.constant 32 : index
+  %c100 = arith.constant 100 : index
+  %e = tensor.empty() : tensor<48x40xf32>
+  %acc0 = linalg.fill ins(%zero : f32) outs(%e : tensor<48x40xf32>) -> tensor<48x40xf32>
+  %r = scf.for %i = %c0 to %c100 step %c32 iter_args(%acc = %acc0) -> (tensor<48x40xf32>) {
+    %rem = affine.min affine_map<(d0) -> (32, 100 - d0)>(%i)
+    %as = tensor.extract_slice %a[0, %i] [48, %rem] [1, 1] : tensor<48x100xf32> to tensor<48x?xf32>
+    %bs = tensor.extract_slice %b[%i, 0] [%rem, 40] [1, 1] : tensor<100x40xf32> to tensor<?x40xf32>
+    %p = linalg.matmul ins(%as, %bs : tensor<48x?xf32>, tensor<?x40xf32>) outs(%acc : tensor<48x40xf32>) -> tensor<48x40xf32>
+    %h = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>],
+                         iterator_types = ["parallel", "parallel"]} ins(%p : tensor<48x40xf32>) outs(%acc : tensor<48x40xf32>) {
+    ^bb0(%x: f32, %o: f32):
+      %y = arith.mulf %x, %x : f32
+      %z = arith.addf %y, %x : f32
+      linalg.yield %z : f32
+    } -> tensor<48x40xf32>
+    scf.yield %h : tensor<48x40xf32>
+  }
+  return %r : tensor<48x40xf32>
+}"""
+
+
+@pytest.mark.parametrize("threads", THREADS)
+def test_linalg_inside_scf_for(threads):
+    """Ops inside loops: static ones are tiled and vectorised (no nested
+    parallel regions), dynamic-shaped ones are left to the loop lowering."""
+    fn = am.compile(LOOP_TEXT, pipeline=cpu(threads))
+    a, b = (x / 4 for x in random_inputs(fn))
+    acc = np.zeros((48, 40))
+    for i in range(0, 100, 32):
+        acc = acc + a[:, i:i + 32].astype(np.float64) @ b[i:i + 32]
+        acc = acc * acc + acc
+    np.testing.assert_allclose(fn(a, b), acc, rtol=1e-4, atol=1e-4)
