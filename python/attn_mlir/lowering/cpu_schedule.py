@@ -324,11 +324,12 @@ def _concat_to_copies(root: ir.Operation) -> None:
     the scalar `memrefCopy` runtime otherwise)."""
     if not walk_ops(root, "tensor.concat"):
         return
-    apply_transform(root, named_sequence(
-        f'    %f = transform.structured.match ops{{["func.func"]}} in %root : ({ANY}) -> {ANY}\n'
-        f"    transform.apply_patterns to %f {{\n"
-        f"      transform.apply_patterns.tensor.decompose_concat\n"
-        f"    }} : {ANY}"))
+    if not _try(root,
+                f'    %f = transform.structured.match ops{{["func.func"]}} in %root : ({ANY}) -> {ANY}\n'
+                f"    transform.apply_patterns to %f {{\n"
+                f"      transform.apply_patterns.tensor.decompose_concat\n"
+                f"    }} : {ANY}"):
+        return
     inserts = [op for op in walk_ops(root, "tensor.insert_slice")
                if _static_shape(op.operands[0]) and not _in_loop(op)]
     if not inserts:
@@ -347,14 +348,22 @@ def _concat_to_copies(root: ir.Operation) -> None:
     _clear_tags(root)
 
 
+def _try(root: ir.Operation, body: str) -> bool:
+    """Apply a script; a refusal leaves valid IR for the lowering that follows."""
+    try:
+        apply_transform(root, named_sequence(body))
+        return True
+    except (ir.MLIRError, ValueError):
+        return False
+
+
 def _generalize(root: ir.Operation) -> None:
     ops = [op for name in GENERALIZABLE for op in walk_ops(root, name)]
     if not ops:
         return
     names = ", ".join(f'"{n}"' for n in GENERALIZABLE)
-    apply_transform(root, named_sequence(
-        f"    %ops = transform.structured.match ops{{[{names}]}} in %root : ({ANY}) -> {ANY}\n"
-        f"    %g = transform.structured.generalize %ops : ({ANY}) -> {ANY}"))
+    _try(root, f"    %ops = transform.structured.match ops{{[{names}]}} in %root : ({ANY}) -> {ANY}\n"
+               f"    %g = transform.structured.generalize %ops : ({ANY}) -> {ANY}")
 
 
 def _tag_all(root: ir.Operation, names) -> list[tuple[int, ir.Operation]]:
@@ -415,7 +424,7 @@ def schedule(root: ir.Operation, threads: int) -> None:
         if script is not None:
             _run(root, tag, script)
     _clear_tags(root)
-    apply_transform(root, named_sequence(FINISH))
+    _try(root, FINISH)
     approximate_exp(root)
 
 
