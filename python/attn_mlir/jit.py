@@ -17,6 +17,7 @@ from mlir import ir
 from mlir.execution_engine import ExecutionEngine
 
 from . import toolchain
+from .allocator import reuse_large_allocations
 from .constants import numpy_dtype
 from .context import make_context
 from .diagnostics import AttnError, Diagnostic, location_parts

@@ -1,18 +1,12 @@
 """The benchmark's RoPE attention layer, small: numpy reference, before and after attn-optimize."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 import attn_mlir as am
 from attn_mlir.ir_utils import walk_ops
 
-ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location("rope_layer", ROOT / "bench" / "rope_layer.py")
-rope_layer = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(rope_layer)
+from attn_mlir.bench import rope_layer
 
 
 @pytest.mark.parametrize("seq, d_model, heads, position", [

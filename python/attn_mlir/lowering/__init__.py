@@ -6,8 +6,9 @@ attention and rotary embedding to attn ops and lower them to fused kernels
 decompose `linalg.softmax`, widen `i1` tensors to `i8` (MLIR 22's memref-to-LLVM
 lowering aborts on 1-bit loads and stores; every pipeline runs
 `attn-reject-i1-memrefs` before it to report any that are left), apply a
-*schedule* (the replaceable stage that turns linalg
-into loops: plain loops by default), one-shot-bufferize across function
+*schedule* (the replaceable stage that turns linalg into loops: tiled,
+vectorised, multi-threaded `cpu` code by default, plain `loops` on request),
+mark public function arguments read-only, one-shot-bufferize across function
 boundaries with results turned into caller-owned out-parameters, free every
 internal buffer, and convert to LLVM with C interfaces on public functions.
 """
@@ -44,6 +45,9 @@ def decompose_softmax(op):
 
 BUFFERIZE = [
     "one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map}",
+    # Folds loop-carried buffers so a result computed in loops is returned as
+    # its alloc, which the next pass then turns into the out-parameter (no copy).
+    "canonicalize",
     "buffer-results-to-out-params{hoist-static-allocs modify-public-functions}",
     "buffer-deallocation-pipeline",
 ]
@@ -66,10 +70,12 @@ TO_LLVM = [
 
 @register_pass("attn-to-llvm", summary="Lower linalg-on-tensors attention to the LLVM dialect.",
                options=(
-                   Option("schedule", str, "loops",
+                   Option("schedule", str, schedules.DEFAULT,
                           "how linalg becomes loops: " + ", ".join(schedules.NAMES)),
                    Option("raise", bool, True,
                           "raise linalg attention/rotary to attn ops (fused kernels) first"),
+                   Option("threads", int, 0,
+                          "threads of the cpu schedule (0: all cores, 1: no OpenMP)"),
                ))
 class AttnToLLVM(Pass):
     is_pipeline = True
@@ -81,16 +87,18 @@ class AttnToLLVM(Pass):
             raise AttnError(f"unknown schedule '{self.schedule}' for attn-to-llvm "
                             f"(known: {', '.join(schedules.NAMES)})", usage=True)
         from ..pipeline import make_pass
+        from ..toolchain import cpu_count
 
         # attn-widen-i1 comes before the schedule so that tiled or vectorised code never
         # carries i1 tensors (the widening handles linalg and tensor ops, not scf/vector).
+        threads = self.threads if self.threads > 0 else cpu_count()
         attn = ([make_pass("attn-raise")] if self.values["raise"] else []) + [make_pass("attn-lower")]
         return ([make_pass("attn-inline-dense-resources")]
                 + attn
                 + [make_pass("attn-decompose-softmax"),
                    make_pass("attn-widen-i1")]
-                + schedules.tensor_stage(self.schedule)
+                + schedules.tensor_stage(self.schedule, threads)
                 + [make_pass("attn-readonly-arguments")]
                 + BUFFERIZE
-                + schedules.buffer_stage(self.schedule)
-                + TO_LLVM)
+                + schedules.buffer_stage(self.schedule, threads)
+                + schedules.to_llvm(self.schedule, threads, TO_LLVM))

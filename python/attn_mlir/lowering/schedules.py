@@ -1,20 +1,61 @@
 """Schedules: the replaceable stage of `attn-to-llvm` that turns linalg into loops.
 
 A schedule contributes passes before bufferization (on tensors: tiling,
-fusion, vectorisation) and after it (on buffers: loops, vector lowering).
+fusion, vectorisation), after it (on buffers: loops, vector lowering,
+threads) and the conversion to the LLVM dialect.
+
+* `loops`: every linalg op becomes a scalar loop nest (simple, slow, the
+  reference for the others).
+* `cpu`: tiled, vectorised (AVX-512 register tiles, FMA micro-kernels) and,
+  with `threads` > 1, parallel over OpenMP (lowering/cpu_schedule.py).
 """
 
 from __future__ import annotations
 
-# The plain schedule: every linalg op becomes a scalar loop nest.
+from . import approximate_exp as _approximate_exp  # noqa: F401  (registers the pass)
+from . import cpu_schedule as _cpu_schedule  # noqa: F401  (registers the pass)
+from . import vectorize_copies as _vectorize_copies  # noqa: F401  (registers the pass)
+
 LOOPS = "loops"
+CPU = "cpu"
 
-NAMES = (LOOPS,)
+NAMES = (CPU, LOOPS)
+DEFAULT = CPU
 
 
-def tensor_stage(name: str) -> list:
+def tensor_stage(name: str, threads: int = 1) -> list:
+    if name == CPU:
+        from ..pipeline import make_pass
+
+        return [make_pass("attn-cpu-schedule", {"threads": threads}), "canonicalize", "cse"]
     return []
 
 
-def buffer_stage(name: str) -> list:
-    return ["convert-linalg-to-loops"]
+def buffer_stage(name: str, threads: int = 1) -> list:
+    if name != CPU:
+        return ["convert-linalg-to-loops"]
+    from ..pipeline import make_pass
+
+    stage = [make_pass("attn-vectorize-strided-copies"), "convert-linalg-to-loops"]
+    if threads > 1:
+        # Parallel tiles run on OpenMP threads (libiomp5, loaded by the JIT).
+        stage += ["scf-forall-to-parallel", f"convert-scf-to-openmp{{num-threads={threads}}}"]
+    else:
+        stage += ["scf-forall-to-for"]
+    return stage + ["convert-vector-to-scf{full-unroll=true}"]
+
+
+def to_llvm(name: str, threads: int, default: list) -> list:
+    """The conversion to LLVM: `default` for plain loops; for `cpu` also vector
+    and OpenMP conversions, with memref lowered before scf (OpenMP regions hold
+    `memref.alloca_scope`s that must be lowered while still structured)."""
+    if name != CPU:
+        return default
+    stage = ["func.func(llvm-request-c-wrappers)", "expand-strided-metadata", "lower-affine",
+             "arith-expand", "convert-vector-to-llvm{reassociate-fp-reductions=true vector-transpose-lowering=shuffle16x16}",
+             "finalize-memref-to-llvm", "convert-scf-to-cf"]
+    if threads > 1:
+        stage.append("convert-openmp-to-llvm")
+    return stage + ["convert-math-to-llvm", "convert-arith-to-llvm", "convert-cf-to-llvm",
+                    "convert-func-to-llvm", "convert-index-to-llvm", "convert-ub-to-llvm",
+                    "reconcile-unrealized-casts"]

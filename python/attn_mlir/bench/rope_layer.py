@@ -6,13 +6,13 @@ expand_shape + transpose, rotary embedding with constant cos/sin tables and
 rotate_half as slices + negation + concat, QK^T by `linalg.batch_matmul`,
 scale by `mulf`, softmax decomposed into five generics.
 
-Both versions are compiled the same way (attn-to-llvm, the default `loops`
-schedule) and timed on the same input; the script prints the median times and
+Both versions are compiled the same way (`--lowering`, by default
+attn-to-llvm with its default schedule) and timed on the same input; the script prints the median times and
 their ratio. `--decode` benchmarks one token at a fixed position instead
 (sequence length 1: cos/sin do not vary along the token axis, so the rotary
 embedding folds into the q/k weights).
 
-    python bench/rope_layer.py [--seq 256] [--d-model 512] [--heads 8] [--reps 10] [--decode]
+    python -m attn_mlir.bench.rope_layer [--seq 256] [--d-model 512] [--heads 8] [--reps 10] [--decode]
                                [--rotary-only]
 
 This is a measurement, not a test: numbers depend on the machine and its load.
@@ -270,6 +270,8 @@ def main(argv=None) -> None:
                    help="one token at a fixed position (sequence length 1, position 100)")
     p.add_argument("--rotary-only", action="store_true",
                    help="time only the rotary embedding of q ([1, heads, seq, head_dim] input)")
+    p.add_argument("--lowering", default="builtin.module(attn-to-llvm)",
+                   help="the pipeline both versions are compiled with")
     args = p.parse_args(argv)
     seq, position = (1, 100) if args.decode else (args.seq, 0)
     head_dim = args.d_model // args.heads
@@ -285,8 +287,8 @@ def main(argv=None) -> None:
         am.run_pipeline(module, "builtin.module(attn-optimize)")
         optimize_s = time.perf_counter() - start
         optimized = str(module)
-    base = am.compile(text)
-    fast = am.compile(optimized)
+    base = am.compile(text, pipeline=args.lowering)
+    fast = am.compile(optimized, pipeline=args.lowering)
     if not args.rotary_only:
         want = reference(x, seq, args.d_model, args.heads, position=position)
         np.testing.assert_allclose(base(x), want, rtol=1e-3, atol=1e-4)
@@ -296,7 +298,7 @@ def main(argv=None) -> None:
     mode = f"decode (position {position})" if args.decode else f"prefill (seq {seq})"
     what = "rotary embedding only" if args.rotary_only else "rope attention layer"
     print(f"{what}, {mode}, d_model {args.d_model}, {args.heads} heads, "
-          f"attn-to-llvm (loops schedule)")
+          f"compiled with {args.lowering}")
     print(f"  attn-optimize took {optimize_s:.2f} s")
     print(f"  CPU time,  before: {t_base * 1e3:9.2f} ms  after: {t_fast * 1e3:9.2f} ms  "
           f"speedup {t_base / t_fast:.2f}x (best of {args.reps}, interleaved)")

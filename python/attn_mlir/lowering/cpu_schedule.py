@@ -1,0 +1,463 @@
+"""`attn-cpu-schedule`: tile, vectorise and parallelise linalg-on-tensors for the CPU.
+
+Each linalg op with static shapes gets its own transform-dialect script,
+built from its shape (tile sizes: lowering/cpu_tiles.py):
+
+* contractions (`linalg.matmul`, `linalg.batch_matmul`): rows and columns
+  that do not fill a register tile are split off (`structured.split`, static
+  parts, so no micro-kernel is masked); each part gets an `scf.forall` over
+  thread tiles of C with its zero fill fused in, a K-block loop when K is
+  large, and a register tile vectorised into one `vector.contract`;
+* softmax-like chains (elementwise and last-dim reductions over the same
+  rows) are fused into one `scf.forall` over row blocks
+  (lowering/row_fusion.py);
+* other elementwise and reduction `linalg.generic`s (and named ops
+  generalised to them): an `scf.forall` over one outer parallel dim, tiles of
+  1 on the other outer dims and up to 64 lanes on the innermost one (16x16
+  blocks for transposes), vectorised with masks where the lanes do not divide;
+* `tensor.concat` becomes `linalg.copy`s into slices, vectorised like the rest.
+
+Then one function-wide script cleans up, hoists the accumulator's
+read/write out of the K loop (`hoist_loop_invariant_subsets`, so the
+accumulators live in registers), and lowers `vector.contract` to
+broadcast-FMA outer products and reductions to vector reductions. Finally
+`math.exp` becomes a polynomial (lowering/approximate_exp.py), since LLVM
+would otherwise call the scalar `expf` once per lane.
+
+Only ops big enough to pay for a parallel region get threads; ops nested
+inside loops are tiled and vectorised but not parallelised (no nested
+parallel regions); ops with dynamic shapes, or that a transform refuses,
+are left as they are for the loop lowering that follows. The schedule never
+changes what is computed: tiling, splitting, fusion along parallel dims and
+vectorisation preserve every value (reductions are reassociated), and a
+failed script leaves valid IR behind.
+"""
+
+from __future__ import annotations
+
+from mlir import ir
+
+from ..diagnostics import AttnError
+from ..ir_utils import walk_ops
+from ..passes import Option, register_pass
+from ..rewrite_log import fired, skipped
+from ..toolchain import cpu_count
+from ..transform_script import apply_transform, named_sequence
+from . import cpu_tiles, row_fusion
+from .approximate_exp import approximate_exp
+
+TAG = "__attn_cpu_schedule"
+ANY = "!transform.any_op"
+
+CONTRACTIONS = ("linalg.matmul", "linalg.batch_matmul")
+# Named structured ops that are plain generics in disguise.
+GENERALIZABLE = ("linalg.transpose", "linalg.copy", "linalg.broadcast", "linalg.map",
+                 "linalg.reduce", "linalg.elementwise", "linalg.add", "linalg.sub",
+                 "linalg.mul", "linalg.div", "linalg.exp", "linalg.max", "linalg.negf")
+LOOPS = ("scf.for", "scf.forall", "scf.parallel", "scf.while", "affine.for")
+
+
+def _static_shape(value: ir.Value) -> list[int] | None:
+    try:
+        t = ir.ShapedType(value.type)
+    except ValueError:
+        return [] if not isinstance(value.type, ir.ShapedType) else None
+    if not t.has_static_shape:
+        return None
+    return list(t.shape)
+
+
+def _in_loop(op: ir.Operation) -> bool:
+    parent = op.parent
+    while parent is not None and parent.name != "func.func":
+        if parent.name in LOOPS:
+            return True
+        parent = parent.parent
+    return False
+
+
+def _ints(values) -> str:
+    return "[" + ", ".join(str(v) for v in values) + "]"
+
+
+def _tile_for(handle: str, sizes, out: str) -> list[str]:
+    """`tile_using_for`, naming the tiled op `out`; loops for nonzero sizes."""
+    loops = sum(1 for s in sizes if s)
+    if not loops:
+        return [f"    {out} = transform.merge_handles {handle} : {ANY}"]
+    names = ", ".join([out] + [f"{out}_{i}" for i in range(loops)])
+    return [f"    {names} = transform.structured.tile_using_for {handle} tile_sizes {_ints(sizes)}"
+            f" : ({ANY}) -> ({', '.join([ANY] * (loops + 1))})"]
+
+
+def _loop_ranges(op: ir.Operation) -> list[int] | None:
+    """Static loop ranges of a linalg.generic, read off its indexing maps."""
+    maps = [ir.AffineMapAttr(a).value for a in ir.ArrayAttr(op.attributes["indexing_maps"])]
+    ranges: list[int | None] = [None] * maps[0].n_dims
+    for operand, amap in zip(list(op.operands), maps):
+        shape = _static_shape(operand)
+        if shape is None:
+            return None
+        for expr, size in zip(amap.results, shape):
+            try:
+                ranges[ir.AffineDimExpr(expr).position] = size
+            except ValueError:
+                continue
+    if any(r is None for r in ranges):
+        return None
+    return ranges
+
+
+def _transposing(op: ir.Operation) -> bool:
+    """Whether some operand is walked across its rows by the innermost loop:
+    its last index is another loop dim and the innermost loop dim indexes one of
+    its outer dims (a transpose; its vectors would be gathered lane by lane)."""
+    maps = [ir.AffineMapAttr(a).value for a in ir.ArrayAttr(op.attributes["indexing_maps"])]
+    for amap in maps:
+        positions = _positions(list(amap.results))
+        innermost = amap.n_dims - 1
+        if positions and positions[-1] != innermost and innermost in positions[:-1]:
+            return True
+    return False
+
+
+def _positions(exprs) -> list[int]:
+    out = []
+    for e in exprs:
+        try:
+            out.append(ir.AffineDimExpr(e).position)
+        except ValueError:
+            pass
+    return out
+
+
+def _iterators(op: ir.Operation) -> list[str]:
+    return ["reduction" if "reduction" in str(a) else "parallel"
+            for a in ir.ArrayAttr(op.attributes["iterator_types"])]
+
+
+def contraction_script(op: ir.Operation, threads: int, parallel: bool) -> str | None:
+    """Split off the rows/columns that do not fill a register tile (static
+    `structured.split`), then give each static part thread tiles (an
+    scf.forall, loops when single-threaded) with its zero fill fused in when it
+    has one, an optional K block, and the vectorised register tile."""
+    a, b = (_static_shape(v) for v in list(op.operands)[:2])
+    c = _static_shape(op.results[0])
+    if a is None or b is None or c is None or not _default_maps(op):
+        return None
+    batched = op.name == "linalg.batch_matmul"
+    fill = _fill_producer(op) is not None
+    # Top-level ops always get an scf.forall (with one thread it becomes loops);
+    # inside other loops plain scf.for tiles avoid nested parallel regions.
+    flops = 2 * max(c[0], 1) * c[-2] * c[-1] * a[-1] if batched else 2 * c[-2] * c[-1] * a[-1]
+    small = threads > 1 and flops < cpu_tiles.MIN_PARALLEL_FLOPS
+    # Threads only for contractions big enough to pay for a parallel region.
+    plan = _ContractionPlan(batched, a[-1], threads if parallel and not small else 1,
+                            not _in_loop(op) and not small)
+    return "\n".join(plan.lines("%op", c[0] if batched else 0, c[-2], c[-1], fill))
+
+
+class _ContractionPlan:
+    def __init__(self, batched: bool, k: int, threads: int, top_level: bool):
+        self.batched, self.k, self.threads, self.top_level = batched, k, threads, top_level
+        self.count = 0
+
+    def _name(self, stem: str) -> str:
+        self.count += 1
+        return f"%{stem}{self.count}"
+
+    def lines(self, handle: str, batch: int, m: int, n: int, fill: bool) -> list[str]:
+        mr, nr = cpu_tiles.register_tile(m, n, self.threads)
+        offset = 1 if self.batched else 0
+        for dim, size, tile in ((offset + 1, n, nr), (offset, m, mr)):
+            if size % tile:
+                main = size - size % tile
+                parts, first, second = self._name("s"), self._name("p"), self._name("p")
+                out = [f"    {parts} = transform.structured.split {handle} after {main} "
+                       f"{{dimension = {dim}}} : {ANY}",
+                       f"    {first}, {second} = transform.split_handle {parts} : ({ANY}) -> ({ANY}, {ANY})"]
+                if dim == offset + 1:
+                    return (out + self.lines(first, batch, m, main, False)
+                            + self.lines(second, batch, m, size - main, False))
+                return (out + self.lines(first, batch, main, n, False)
+                        + self.lines(second, batch, size - main, n, False))
+        return self._tiled(handle, batch, m, n, fill)
+
+    def _tiled(self, handle: str, batch: int, m: int, n: int, fill: bool) -> list[str]:
+        tiles = cpu_tiles.contraction_tiles(batch, m, n, self.k, self.threads)
+        tiled, lines = self._name("t"), []
+        if self.top_level:
+            forall, producer = self._name("forall"), self._name("fill")
+            if fill:
+                lines.append(f"    {producer} = transform.get_producer_of_operand {handle}[2]"
+                             f" : ({ANY}) -> {ANY}")
+            lines.append(f"    {tiled}, {forall} = transform.structured.tile_using_forall {handle} "
+                         f"tile_sizes {_ints(tiles.thread)} : ({ANY}) -> ({ANY}, {ANY})")
+            if fill:
+                fused, rows = self._name("ff"), self._name("ffr")
+                lines.append(f"    {fused}, {self._name('fl')} = transform.structured.fuse_into_containing_op"
+                             f" {producer} into {forall} : ({ANY}, {ANY}) -> ({ANY}, {ANY})")
+                # Rows of at most 64 lanes: one huge vector for the whole tile
+                # costs seconds of LLVM time.
+                bound = list(tiles.thread)
+                vector = [1] * (len(bound) - 1) + [min(bound[-1], cpu_tiles.VECTOR_TILE)]
+                sizes = [0 if v >= b else v for v, b in zip(vector, bound)]
+                lines += _tile_for(fused, sizes, rows)
+                lines.append(f"    transform.structured.vectorize {rows} vector_sizes {_ints(vector)} : {ANY}")
+        else:
+            lines += _tile_for(handle, tiles.thread + (0,), tiled)
+        if tiles.cache_k:
+            blocked = self._name("tk")
+            lines += _tile_for(tiled, [0] * (len(tiles.register) - 1) + [tiles.cache_k], blocked)
+            tiled = blocked
+        kernel = self._name("r")
+        lines += _tile_for(tiled, tiles.register, kernel)
+        lines.append(f"    transform.structured.vectorize {kernel} vector_sizes {_ints(tiles.register)} : {ANY}")
+        return lines
+
+
+DEFAULT_MAPS = {
+    "linalg.matmul": ["(d0, d1, d2) -> (d0, d2)", "(d0, d1, d2) -> (d2, d1)",
+                      "(d0, d1, d2) -> (d0, d1)"],
+    "linalg.batch_matmul": ["(d0, d1, d2, d3) -> (d0, d1, d3)", "(d0, d1, d2, d3) -> (d0, d3, d2)",
+                            "(d0, d1, d2, d3) -> (d0, d1, d2)"],
+}
+
+
+def _default_maps(op: ir.Operation) -> bool:
+    """Whether a named contraction has its plain (untransposed, unbroadcast) operands."""
+    if "indexing_maps" not in op.attributes:
+        return True
+    maps = [str(ir.AffineMapAttr(a).value) for a in ir.ArrayAttr(op.attributes["indexing_maps"])]
+    return maps == DEFAULT_MAPS[op.name]
+
+
+def _clip(sizes, shape):
+    return [min(s, d) if s else d for s, d in zip(sizes, shape)]
+
+
+def _fill_producer(op: ir.Operation) -> ir.Operation | None:
+    """The linalg.fill that initialises a contraction's accumulator, if any."""
+    owner = list(op.operands)[-1].owner
+    if isinstance(owner, (ir.Operation, ir.OpView)) and owner.name == "linalg.fill":
+        return owner
+    return None
+
+
+def generic_script(op: ir.Operation, threads: int, parallel: bool) -> str | None:
+    if len(op.results) != 1:
+        return None  # e.g. the max/argmax pair: left to the loop lowering
+    ranges = _loop_ranges(op)
+    if ranges is None or not ranges:
+        return None
+    iterators = _iterators(op)
+    tiles = cpu_tiles.generic_tiles(ranges, iterators, threads if parallel else 1,
+                                    transposing=_transposing(op))
+    lines = []
+    current = "%op"
+    bound = list(ranges)
+    if tiles.thread:
+        lines.append(f"    %t, %forall = transform.structured.tile_using_forall %op tile_sizes "
+                     f"{_ints(tiles.thread)} : ({ANY}) -> ({ANY}, {ANY})")
+        current = "%t"
+        bound = _clip(tiles.thread, ranges)
+    sizes = [0 if v >= b else v for v, b in zip(tiles.vector, bound)]
+    vector = [min(v, b) for v, b in zip(tiles.vector, bound)]
+    lines += _tile_for(current, sizes, "%r")
+    lines.append(f"    transform.structured.vectorize %r vector_sizes {_ints(vector)} : {ANY}")
+    return "\n".join(lines)
+
+
+def fill_script(op: ir.Operation, threads: int, parallel: bool) -> str | None:
+    shape = _static_shape(op.results[0])
+    if not shape:
+        return None
+    tiles = cpu_tiles.generic_tiles(shape, ["parallel"] * len(shape), 1)
+    sizes = [0 if v >= d else v for v, d in zip(tiles.vector, shape)]
+    return "\n".join(_tile_for("%op", sizes, "%r") + [
+        f"    transform.structured.vectorize %r vector_sizes {_ints(tiles.vector)} : {ANY}"])
+
+
+# (vector.broadcast, transpose and shape_cast lowering is left to
+# convert-vector-to-llvm: their patterns and canonicalization undo each other forever.)
+FINISH = f"""    %f = transform.structured.match ops{{["func.func"]}} in %root : ({ANY}) -> {ANY}
+    transform.apply_patterns to %f {{
+      transform.apply_patterns.vector.transfer_permutation_patterns
+      transform.apply_patterns.vector.reduction_to_contract
+    }} : {ANY}
+    transform.apply_patterns to %f {{
+      transform.apply_patterns.canonicalization
+      transform.apply_patterns.linalg.tiling_canonicalization
+      transform.apply_patterns.tensor.fold_tensor_subset_ops_into_vector_transfers
+    }} : {ANY}
+    transform.apply_cse to %f : {ANY}
+    %loops = transform.structured.match ops{{["scf.for"]}} in %f : ({ANY}) -> {ANY}
+    transform.foreach %loops : {ANY} {{
+    ^bb0(%lp: {ANY}):
+      transform.loop.hoist_loop_invariant_subsets %lp : {ANY}
+    }}
+    transform.apply_patterns to %f {{
+      transform.apply_patterns.vector.cast_away_vector_leading_one_dim
+      transform.apply_patterns.vector.lower_masked_transfers
+      transform.apply_patterns.canonicalization
+    }} : {ANY}
+    transform.apply_patterns to %f {{
+      transform.apply_patterns.vector.lower_contraction lowering_strategy = "outerproduct"
+      transform.apply_patterns.vector.lower_outerproduct
+      transform.apply_patterns.vector.lower_multi_reduction lowering_strategy = "innerreduction"
+    }} : {ANY}
+    transform.apply_patterns to %f {{
+      transform.apply_patterns.vector.transfer_permutation_patterns
+      transform.apply_patterns.vector.lower_transfer max_transfer_rank = 1
+    }} : {ANY}
+
+    transform.apply_patterns to %f {{
+      transform.apply_patterns.vector.unroll_from_elements
+      transform.apply_patterns.vector.unroll_to_elements
+    }} : {ANY}
+    transform.apply_cse to %f : {ANY}"""
+
+
+def _concat_to_copies(root: ir.Operation) -> None:
+    """`tensor.concat` -> `insert_slice`s -> `linalg.copy`s, which are then
+    vectorised like any generic (bufferized concats copy strided slices through
+    the scalar `memrefCopy` runtime otherwise)."""
+    if not walk_ops(root, "tensor.concat"):
+        return
+    if not _try(root,
+                f'    %f = transform.structured.match ops{{["func.func"]}} in %root : ({ANY}) -> {ANY}\n'
+                f"    transform.apply_patterns to %f {{\n"
+                f"      transform.apply_patterns.tensor.decompose_concat\n"
+                f"    }} : {ANY}"):
+        return
+    inserts = [op for op in walk_ops(root, "tensor.insert_slice")
+               if _static_shape(op.operands[0]) and not _in_loop(op)]
+    if not inserts:
+        return
+    for op in inserts:
+        op.attributes[TAG] = ir.UnitAttr.get()
+    try:
+        apply_transform(root, named_sequence(
+            f"    %ins = transform.structured.match attributes{{{TAG}}} in %root : ({ANY}) -> {ANY}\n"
+            f"    transform.foreach %ins : {ANY} {{\n"
+            f"    ^bb0(%i: {ANY}):\n"
+            f"      %c = transform.structured.insert_slice_to_copy %i : ({ANY}) -> {ANY}\n"
+            f"    }}"))
+    except (ir.MLIRError, ValueError):
+        pass  # the inserts stay; bufferization copies them
+    _clear_tags(root)
+
+
+def _try(root: ir.Operation, body: str) -> bool:
+    """Apply a script; a refusal leaves valid IR for the lowering that follows."""
+    try:
+        apply_transform(root, named_sequence(body))
+        return True
+    except (ir.MLIRError, ValueError):
+        return False
+
+
+def _generalize(root: ir.Operation) -> None:
+    ops = [op for name in GENERALIZABLE for op in walk_ops(root, name)]
+    if not ops:
+        return
+    names = ", ".join(f'"{n}"' for n in GENERALIZABLE)
+    _try(root, f"    %ops = transform.structured.match ops{{[{names}]}} in %root : ({ANY}) -> {ANY}\n"
+               f"    %g = transform.structured.generalize %ops : ({ANY}) -> {ANY}")
+
+
+def _tag_all(root: ir.Operation, names) -> list[tuple[int, ir.Operation]]:
+    """Number the ops named `names` (`TAG = i`): transforms replace ops, so
+    scripts find their op by this tag, never by a Python reference."""
+    ops = [op for op in walk_ops(root) if op.name in names]
+    i64 = ir.IntegerType.get_signless(64)
+    for i, op in enumerate(ops):
+        op.attributes[TAG] = ir.IntegerAttr.get(i64, i)
+    return list(enumerate(ops))
+
+
+def _clear_tags(root: ir.Operation) -> None:
+    for op in walk_ops(root):
+        if TAG in op.attributes:
+            del op.attributes[TAG]
+
+
+def _run(root: ir.Operation, tag: int, script: str) -> bool:
+    """Run one op's script; False (IR still valid) if a transform refused."""
+    match = (f"    %op = transform.structured.match attributes{{{TAG} = {tag} : i64}} in %root"
+             f" : ({ANY}) -> {ANY}\n")
+    try:
+        apply_transform(root, named_sequence(match + script))
+        return True
+    except (ir.MLIRError, ValueError):
+        return False
+
+
+def _plan(root: ir.Operation, names, builders, threads: int):
+    """(tag, name, function, script or None) for every op named `names`,
+    decided before anything is transformed."""
+    plans = []
+    for tag, op in _tag_all(root, names):
+        parallel = threads > 1 and not _in_loop(op)
+        script = builders[op.name](op, threads, parallel)
+        plans.append((tag, op.name, _function_of(op), script))
+    return plans
+
+
+def schedule(root: ir.Operation, threads: int) -> None:
+    """Apply the cpu schedule to every function under `root` (a module)."""
+    _concat_to_copies(root)
+    _generalize(root)
+    _fuse_rows(root, threads)
+    builders = {name: contraction_script for name in CONTRACTIONS}
+    builders["linalg.generic"] = generic_script
+    for tag, name, func_op, script in _plan(root, tuple(builders), builders, threads):
+        if script is None:
+            skipped("attn-cpu-schedule", func_op, f"{name}: dynamic or unsupported shape, left to loops")
+        elif _run(root, tag, script):
+            fired("attn-cpu-schedule", func_op, f"{name} tiled and vectorised")
+        else:
+            skipped("attn-cpu-schedule", func_op, f"{name}: transform failed, left to loops")
+    _clear_tags(root)
+    # Fills not fused into a contraction (reduction inits, for example) are vectorised too.
+    for tag, _, _, script in _plan(root, ("linalg.fill",), {"linalg.fill": fill_script}, threads):
+        if script is not None:
+            _run(root, tag, script)
+    _clear_tags(root)
+    _try(root, FINISH)
+    approximate_exp(root)
+
+
+def _fuse_rows(root: ir.Operation, threads: int) -> None:
+    """Softmax-like chains, row block by row block (lowering/row_fusion.py)."""
+    info = row_fusion._Info(_loop_ranges, _iterators, _in_loop, _static_shape)
+    scripts = [(group, row_fusion.group_script(group, info, threads))
+               for group in row_fusion.find_groups(root, info)]
+    for group, script in scripts:
+        func_op = _function_of(group[-1])
+        row_fusion.clear_tags(root)
+        # Re-find this group's ops: earlier scripts replaced ops, not these.
+        row_fusion.tag_group(group)
+        try:
+            apply_transform(root, named_sequence(script))
+            fired("attn-cpu-schedule", func_op, f"{len(group)} row-wise ops fused")
+        except (ir.MLIRError, ValueError):
+            skipped("attn-cpu-schedule", func_op, "row fusion failed; ops scheduled one by one")
+    row_fusion.clear_tags(root)
+
+
+def _function_of(op: ir.Operation) -> ir.Operation:
+    while op.parent is not None and op.name != "func.func":
+        op = op.parent
+    return op
+
+
+@register_pass("attn-cpu-schedule",
+               summary="Tile, vectorise and parallelise linalg ops for the host CPU (AVX-512 aware).",
+               options=(Option("threads", int, 0, "threads for scf.forall tiles (0: all cores)"),))
+def cpu_schedule_pass(op, threads=0):
+    """Tiling and vectorisation preserve the computation exactly (up to float
+    reassociation of reductions); ops it cannot handle are left unchanged."""
+    if threads < 0:
+        raise AttnError(f"attn-cpu-schedule: threads must be >= 0, got {threads}", usage=True)
+    schedule(op, threads or cpu_count())

@@ -1,0 +1,135 @@
+"""Tile sizes for the `cpu` schedule, chosen from an op's static shape.
+
+Pure arithmetic, no IR: a contraction gets a thread-level tile (one
+`scf.forall` iteration per tile), an optional cache-level K tile, and a
+register tile that becomes one vectorised micro-kernel; an elementwise or
+reduction generic gets a thread-level split of one outer parallel dimension
+and a vector tile along its innermost dimension.
+
+Register tiles are sized for AVX-512: a row of the accumulator is NR f32
+lanes (two 16-lane registers for NR=32), MR rows, so MR*NR/16 accumulators
+(16 for 8x32) hide the FMA latency while B's row and MR broadcasts of A
+stay in the remaining registers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+LANES = 16            # f32 lanes of one AVX-512 register
+VECTOR_TILE = 64      # innermost tile of elementwise/reduction generics (4 registers)
+CACHE_K = 256         # K block: a 256 x 32 panel of B (32 KiB) stays in L1 across a register tile
+# Below these sizes a parallel region (waking threads, a barrier, and on a busy
+# machine waiting for a descheduled thread) costs more than it saves.
+MIN_PARALLEL_WORK = 1 << 20        # elements of an elementwise/reduction generic
+MIN_PARALLEL_FLOPS = 8 << 20       # flops of a contraction
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def _round_up(a: int, b: int) -> int:
+    return _ceil_div(a, b) * b
+
+
+@dataclass(frozen=True)
+class ContractionTiles:
+    """Tiles of an (optionally batched) M x N x K contraction."""
+
+    thread: tuple[int, ...]    # scf.forall sizes over the parallel dims (0 = untiled)
+    cache_k: int               # K tile of the cache-level loop (0 = untiled)
+    register: tuple[int, ...]  # sizes of the vector micro-kernel over all loop dims
+
+
+def register_tile(m: int, n: int, threads: int = 1) -> tuple[int, int]:
+    """(MR, NR): 8x32 for wide problems, 16 rows of one register for narrow N,
+    and one row of up to 8 registers for M=1 (decode: a vector-matrix product)."""
+    if m == 1:
+        if n <= LANES:
+            return 1, n
+        per_thread = _round_up(_ceil_div(n, threads), LANES)
+        return 1, min(per_thread, 128, n - n % LANES)
+    nr = 32 if n >= 32 else (LANES if n >= LANES else n)
+    mr = min(8 if nr >= 32 else 16, m)
+    return mr, nr
+
+
+def _largest_divisor(units: int, limit: int) -> int:
+    """The largest d dividing `units` with d <= limit (at least 1)."""
+    for d in range(max(1, min(units, limit)), 0, -1):
+        if units % d == 0:
+            return d
+    return 1
+
+
+def _even_block(k: int, target: int) -> int:
+    """A K block of about `target` that divides `k` (0: no blocking)."""
+    if k <= target:
+        return 0
+    blocks = _ceil_div(k, target)
+    for count in range(blocks, 2 * blocks + 1):
+        if k % count == 0:
+            return k // count
+    return 0
+
+
+def contraction_tiles(batch: int, m: int, n: int, k: int, threads: int) -> ContractionTiles:
+    """Tiles for C[b?, m, n] += A[b?, m, k] * B[b?, k, n] (batch 0: unbatched) whose
+    M and N are multiples of the register tile (the schedule splits off the
+    rest first), so that every tile is full and no micro-kernel is masked."""
+    mr, nr = register_tile(m, n, threads)
+    if m % mr or n % nr:
+        raise ValueError(f"{m}x{n} is not a multiple of the register tile {mr}x{nr}")
+    if m == 1:
+        # Decode: split the columns across threads instead of the single row.
+        mt = 1
+        nt = nr * _largest_divisor(n // nr, max(1, _ceil_div(n, threads) // nr))
+    else:
+        # Cache level: a tile of C whose B panel (K x NT) stays in L2, M tiles
+        # small enough that several exist per thread.
+        nt = nr * _largest_divisor(n // nr, max(1, 256 // nr))
+        n_tiles = n // nt
+        per_batch = max(1, _ceil_div(4 * threads, max(batch, 1) * n_tiles))
+        target = max(mr, min(128, _round_up(_ceil_div(m, per_batch), mr)))
+        mt = mr * _largest_divisor(m // mr, target // mr)
+    cache_k = _even_block(k, CACHE_K) if m > 1 else 0
+    if batch:
+        return ContractionTiles((1, mt, nt), cache_k, (1, mr, nr, 1))
+    return ContractionTiles((mt, nt), cache_k, (mr, nr, 1))
+
+
+@dataclass(frozen=True)
+class GenericTiles:
+    thread: tuple[int, ...]   # scf.forall sizes, or () for no parallel split
+    vector: tuple[int, ...]   # tile and vector sizes over all loop dims
+
+
+TRANSPOSE_TILE = 16   # a 16x16 f32 block transposes in registers with AVX-512 shuffles
+
+
+def generic_tiles(ranges: list[int], iterators: list[str], threads: int,
+                  transposing: bool = False) -> GenericTiles:
+    """Thread split on the outermost parallel dim that has enough iterations;
+    vector tiles of 1 on every dim but the innermost, which gets up to 64 lanes.
+    A `transposing` generic (an operand whose fastest-varying dim is not the
+    innermost loop) gets 16x16 tiles on its two innermost dims instead."""
+    rank = len(ranges)
+    thread = [0] * rank
+    bound = list(ranges)
+    total = 1
+    for r in ranges:
+        total *= r
+    if threads > 1 and total >= MIN_PARALLEL_WORK:
+        for d in range(rank - 1):
+            if iterators[d] == "parallel" and ranges[d] >= threads:
+                thread[d] = _ceil_div(ranges[d], threads)
+                bound[d] = thread[d]
+                break
+    vector = [1] * rank
+    if transposing and rank >= 2:
+        vector[-2] = min(bound[-2], TRANSPOSE_TILE)
+        vector[-1] = min(bound[-1], TRANSPOSE_TILE)
+    elif rank:
+        vector[-1] = min(bound[-1], VECTOR_TILE)
+    return GenericTiles(tuple(thread) if any(thread) else (), tuple(vector))

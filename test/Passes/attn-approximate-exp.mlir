@@ -1,0 +1,32 @@
+// RUN: %attn_opt %s --split-input-file --attn-approximate-exp | FileCheck %s
+
+// exp(x) = 2^n (1 + r + r^2 P(r)): a floor, the polynomial, and 2^n from its bits.
+// CHECK-LABEL: func @exp_vector
+// CHECK-NOT: math.exp
+// CHECK: math.floor {{.*}} : vector<16xf32>
+// CHECK: arith.shli {{.*}} : vector<16xi32>
+// CHECK: arith.bitcast {{.*}} : vector<16xi32> to vector<16xf32>
+func.func @exp_vector(%x: vector<16xf32>) -> vector<16xf32> {
+  %y = math.exp %x : vector<16xf32>
+  return %y : vector<16xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @exp_scalar
+// CHECK-NOT: math.exp
+// CHECK: arith.bitcast {{.*}} : i32 to f32
+func.func @exp_scalar(%x: f32) -> f32 {
+  %y = math.exp %x : f32
+  return %y : f32
+}
+
+// -----
+
+// Only f32 is rewritten.
+// CHECK-LABEL: func @exp_f64_not_applicable
+// CHECK: math.exp {{.*}} : f64
+func.func @exp_f64_not_applicable(%x: f64) -> f64 {
+  %y = math.exp %x : f64
+  return %y : f64
+}

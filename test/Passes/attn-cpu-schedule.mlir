@@ -1,0 +1,87 @@
+// RUN: %attn_opt %s --split-input-file -p 'builtin.module(attn-decompose-softmax,attn-cpu-schedule{threads=2})' | FileCheck %s
+
+// A large matmul becomes parallel thread tiles (scf.forall) around an 8x32
+// register tile whose K loop carries the accumulator in registers and
+// computes it with broadcast FMAs on 32-lane vectors.
+// CHECK-LABEL: func @matmul
+// CHECK: scf.forall
+// CHECK: scf.for {{.*}} -> (vector<8x32xf32>)
+// CHECK: vector.fma {{.*}} : vector<32xf32>
+// CHECK-NOT: linalg.matmul
+func.func @matmul(%a: tensor<256x128xf32>, %b: tensor<128x256xf32>) -> tensor<256x256xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<256x256xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<256x256xf32>) -> tensor<256x256xf32>
+  %r = linalg.matmul ins(%a, %b : tensor<256x128xf32>, tensor<128x256xf32>) outs(%z : tensor<256x256xf32>) -> tensor<256x256xf32>
+  return %r : tensor<256x256xf32>
+}
+
+// -----
+
+// A matmul too small to pay for a parallel region stays on one thread.
+// CHECK-LABEL: func @small_matmul
+// CHECK-NOT: scf.forall (
+// CHECK: vector.fma
+func.func @small_matmul(%a: tensor<16x32xf32>, %b: tensor<32x32xf32>, %c: tensor<16x32xf32>) -> tensor<16x32xf32> {
+  %r = linalg.matmul ins(%a, %b : tensor<16x32xf32>, tensor<32x32xf32>) outs(%c : tensor<16x32xf32>) -> tensor<16x32xf32>
+  return %r : tensor<16x32xf32>
+}
+
+// -----
+
+// Rows that do not fill a register tile are split off statically: every
+// micro-kernel has a static shape and needs no mask.
+// CHECK-LABEL: func @matmul_remainder
+// CHECK-NOT: vector.mask
+// CHECK-NOT: linalg.matmul
+func.func @matmul_remainder(%a: tensor<9x16xf32>, %b: tensor<16x32xf32>, %c: tensor<9x32xf32>) -> tensor<9x32xf32> {
+  %r = linalg.matmul ins(%a, %b : tensor<9x16xf32>, tensor<16x32xf32>) outs(%c : tensor<9x32xf32>) -> tensor<9x32xf32>
+  return %r : tensor<9x32xf32>
+}
+
+// -----
+
+// Elementwise generics are vectorised along their innermost dim; exp becomes
+// the polynomial (no math.exp left for LLVM to scalarise).
+// CHECK-LABEL: func @exp_rows
+// CHECK: vector.transfer_read {{.*}} vector<64xf32>
+// CHECK-NOT: math.exp
+// CHECK: math.floor {{.*}} : vector<64xf32>
+#id = affine_map<(d0, d1) -> (d0, d1)>
+func.func @exp_rows(%x: tensor<8x64xf32>) -> tensor<8x64xf32> {
+  %e = tensor.empty() : tensor<8x64xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<8x64xf32>) outs(%e : tensor<8x64xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %y = math.exp %in : f32
+    linalg.yield %y : f32
+  } -> tensor<8x64xf32>
+  return %r : tensor<8x64xf32>
+}
+
+// -----
+
+// Dynamic shapes are left to the loop lowering.
+// CHECK-LABEL: func @dynamic_not_applicable
+// CHECK: linalg.matmul
+func.func @dynamic_not_applicable(%a: tensor<?x16xf32>, %b: tensor<16x32xf32>, %c: tensor<?x32xf32>) -> tensor<?x32xf32> {
+  %r = linalg.matmul ins(%a, %b : tensor<?x16xf32>, tensor<16x32xf32>) outs(%c : tensor<?x32xf32>) -> tensor<?x32xf32>
+  return %r : tensor<?x32xf32>
+}
+
+// -----
+
+// A decomposed softmax runs row block by row block: its max, exp, sum and
+// div are fused into one scf.forall (rows stay in cache between the ops).
+// CHECK-LABEL: func @softmax_rows
+// CHECK: scf.forall
+// CHECK: vector.reduction <maxnumf>
+// CHECK: vector.reduction <add>
+// CHECK: arith.divf {{.*}} : vector<64xf32>
+// CHECK-NOT: scf.forall (
+// CHECK: return
+func.func @softmax_rows(%x: tensor<64x128xf32>) -> tensor<64x128xf32> {
+  %e = tensor.empty() : tensor<64x128xf32>
+  %s = linalg.softmax dimension(1) ins(%x : tensor<64x128xf32>) outs(%e : tensor<64x128xf32>) -> tensor<64x128xf32>
+  return %s : tensor<64x128xf32>
+}
