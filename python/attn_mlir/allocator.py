@@ -7,7 +7,10 @@ fault per 4 KiB page touched, which costs more than the arithmetic for
 attention-sized temporaries. Serving every block from the heap (no mmap) and
 trimming the heap only above 1 GiB of free memory keeps such blocks in the
 process between calls: a process that JIT-runs kernels keeps its peak heap.
-Glibc only; a no-op elsewhere.
+This changes malloc for the whole process, so it is opt-in: call
+`reuse_large_allocations()` in a process that mainly runs compiled kernels
+(the benchmark harness does, in its own worker process). Glibc only; a no-op
+elsewhere.
 """
 
 from __future__ import annotations

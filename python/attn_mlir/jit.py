@@ -17,7 +17,6 @@ from mlir import ir
 from mlir.execution_engine import ExecutionEngine
 
 from . import toolchain
-from .allocator import reuse_large_allocations
 from .constants import numpy_dtype
 from .context import make_context
 from .diagnostics import AttnError, Diagnostic, location_parts
@@ -155,7 +154,7 @@ class CompiledFunction:
 
 
 # Dialects that translate to LLVM IR as they are.
-_TRANSLATABLE = ("llvm.", "builtin.")
+_TRANSLATABLE = ("llvm.", "builtin.", "omp.")
 
 
 def check_lowered(module: ir.Module, limit: int = 5) -> None:

@@ -1,9 +1,14 @@
 // attn-to-llvm raises attention to attn.sdpa and lowers it to the online-softmax
-// kernel (exp2, loops over key/value blocks); raise=false compiles the chain as
-// written (exp over the full score matrix). attn ops are lowered either way.
-// RUN: %attn_opt %examples/single_head_512.mlir --attn-to-llvm | FileCheck %s --check-prefix=FUSED
-// RUN: %attn_opt %examples/single_head_512.mlir -p 'builtin.module(attn-to-llvm{raise=false})' | FileCheck %s --check-prefix=ASWRITTEN
-// RUN: %attn_opt %s -p 'builtin.module(attn-to-llvm{raise=false})' | FileCheck %s --check-prefix=OPS
+// kernel (exp2, loops over key/value blocks) when its score tensor exceeds
+// max-score-bytes (16 MiB by default; 0 fuses every head); smaller heads and
+// raise=false compile the chain as written (exp over the full score matrix).
+// attn ops are lowered either way.
+// RUN: %attn_opt %examples/single_head_512.mlir -p 'builtin.module(attn-to-llvm{max-score-bytes=0})' | FileCheck %s --check-prefix=FUSED
+// RUN: %attn_opt %examples/single_head_512.mlir -p 'builtin.module(attn-to-llvm{max-score-bytes=1048575})' | FileCheck %s --check-prefix=FUSED
+// The cpu schedule turns exp into a polynomial: check the chain with plain loops.
+// RUN: %attn_opt %examples/single_head_512.mlir -p 'builtin.module(attn-to-llvm{schedule=loops})' | FileCheck %s --check-prefix=ASWRITTEN
+// RUN: %attn_opt %examples/single_head_512.mlir -p 'builtin.module(attn-to-llvm{schedule=loops raise=false max-score-bytes=0})' | FileCheck %s --check-prefix=ASWRITTEN
+// RUN: %attn_opt %s -p 'builtin.module(attn-to-llvm{raise=false max-score-bytes=0})' | FileCheck %s --check-prefix=OPS
 
 // FUSED: llvm.func @attention(
 // FUSED: llvm.intr.exp2

@@ -106,8 +106,6 @@ FIXTURE_NAMES = sorted(p.stem for p in FIXTURES.glob("*.mlir"))
 @pytest.mark.parametrize("threads", THREADS)
 @pytest.mark.parametrize("name", FIXTURE_NAMES)
 def test_fixture_matches_pytorch(name, threads):
-    if name == "causal_sdpa":
-        pytest.skip("i1 mask stores abort MLIR 22's memref-to-LLVM lowering (needs attn-widen-i1)")
     data = np.load(FIXTURES / f"{name}.npz")
     fn = am.compile((FIXTURES / f"{name}.mlir").read_text(), pipeline=cpu(threads))
     args = [data[f"arg{i}"] for i in range(len(fn.arg_specs))]

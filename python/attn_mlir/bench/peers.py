@@ -140,7 +140,11 @@ def iree_fn(text, inputs, threads):
 
 def ours_fn(text, threads):
     import attn_mlir as am
+    from attn_mlir.allocator import reuse_large_allocations
 
+    # This process only runs our kernels: let their temporaries reuse heap blocks
+    # between calls (see allocator.py; a process-wide setting, so opt-in).
+    reuse_large_allocations()
     start = time.perf_counter()
     fn = am.compile(text, entry="main", pipeline=f"builtin.module(attn-to-llvm{{threads={threads}}})")
     compile_s = time.perf_counter() - start

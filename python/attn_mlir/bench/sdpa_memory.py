@@ -6,7 +6,8 @@
 The head is written as linalg (Q K^T with a transposed K, scale, linalg.softmax,
 matmul with V; Q, K, V are arguments), so every variant starts from the same IR:
 
-  fused    attn-to-llvm (raises to attn.sdpa, lowers to the tiled online-softmax kernel)
+  fused    attn-to-llvm{max-score-bytes=0} (raises to attn.sdpa, lowers to the tiled
+           online-softmax kernel; the default does so for scores above 16 MiB)
   naive    attn-raise, attn-lower{naive}, attn-to-llvm{raise=false} (matmul/softmax/matmul)
   linalg   attn-to-llvm{raise=false}: the input chain as written
 
@@ -27,7 +28,7 @@ import sys
 import time
 
 PIPELINES = {
-    "fused": "builtin.module(attn-to-llvm)",
+    "fused": "builtin.module(attn-to-llvm{max-score-bytes=0})",
     "naive": "builtin.module(attn-raise, attn-lower{naive}, attn-to-llvm{raise=false})",
     "linalg": "builtin.module(attn-to-llvm{raise=false})",
 }

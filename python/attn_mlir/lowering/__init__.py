@@ -74,6 +74,10 @@ TO_LLVM = [
                           "how linalg becomes loops: " + ", ".join(schedules.NAMES)),
                    Option("raise", bool, True,
                           "raise linalg attention/rotary to attn ops (fused kernels) first"),
+                   Option("max-score-bytes", int, 16 << 20,
+                          "attention whose score tensor fits in this many bytes keeps the plain "
+                          "matmul/softmax/matmul chain; larger ones get the fused kernel "
+                          "(0: always fused)"),
                    Option("threads", int, 0,
                           "threads of the cpu schedule (0: all cores, 1: no OpenMP)"),
                ))
@@ -92,7 +96,10 @@ class AttnToLLVM(Pass):
         # attn-widen-i1 comes before the schedule so that tiled or vectorised code never
         # carries i1 tensors (the widening handles linalg and tensor ops, not scf/vector).
         threads = self.threads if self.threads > 0 else cpu_count()
-        attn = ([make_pass("attn-raise")] if self.values["raise"] else []) + [make_pass("attn-lower")]
+        # Small attention stays linalg: its matmuls are what the cpu schedule tiles best.
+        small = {"max-score-bytes": self.max_score_bytes}
+        attn = ([make_pass("attn-raise", {"min-score-bytes": self.max_score_bytes})]
+                if self.values["raise"] else []) + [make_pass("attn-lower", small)]
         return ([make_pass("attn-inline-dense-resources")]
                 + attn
                 + [make_pass("attn-decompose-softmax"),

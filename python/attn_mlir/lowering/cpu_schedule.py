@@ -38,7 +38,7 @@ from __future__ import annotations
 from mlir import ir
 
 from ..diagnostics import AttnError
-from ..ir_utils import walk_ops
+from ..ir_utils import functions, symbol_name, walk_ops
 from ..passes import Option, register_pass
 from ..rewrite_log import fired, skipped
 from ..toolchain import cpu_count
@@ -369,7 +369,8 @@ def _generalize(root: ir.Operation) -> None:
 def _tag_all(root: ir.Operation, names) -> list[tuple[int, ir.Operation]]:
     """Number the ops named `names` (`TAG = i`): transforms replace ops, so
     scripts find their op by this tag, never by a Python reference."""
-    ops = [op for op in walk_ops(root) if op.name in names]
+    # Only ops on tensors: the schedule works before bufferization.
+    ops = [op for op in walk_ops(root) if op.name in names and len(op.results) > 0]
     i64 = ir.IntegerType.get_signless(64)
     for i, op in enumerate(ops):
         op.attributes[TAG] = ir.IntegerAttr.get(i64, i)
@@ -382,15 +383,36 @@ def _clear_tags(root: ir.Operation) -> None:
             del op.attributes[TAG]
 
 
-def _run(root: ir.Operation, tag: int, script: str) -> bool:
-    """Run one op's script; False (IR still valid) if a transform refused."""
-    match = (f"    %op = transform.structured.match attributes{{{TAG} = {tag} : i64}} in %root"
-             f" : ({ANY}) -> {ANY}\n")
+def _function_named(root: ir.Operation, name: str) -> ir.Operation:
+    if root.name == "func.func":
+        return root
+    return next(f for f in functions(root) if symbol_name(f) == name)
+
+
+def _apply_or_restore(root: ir.Operation, func_name: str, script: str) -> bool:
+    """Apply a script; if a transform refuses, or leaves IR that does not verify
+    (the masked vectoriser can), put the function back as it was: the op is then
+    left to the loop lowering. False if it was put back."""
+    # A pass may not replace the op it runs on: under func.func(...) there is no undo.
+    snapshot = _function_named(root, func_name).clone() if root.name != "func.func" else None
     try:
-        apply_transform(root, named_sequence(match + script))
+        apply_transform(root, named_sequence(script))
+        _function_named(root, func_name).verify()
         return True
     except (ir.MLIRError, ValueError):
+        if snapshot is None:
+            return False
+        current = _function_named(root, func_name)
+        ir.InsertionPoint(current).insert(snapshot)
+        current.erase()
         return False
+
+
+def _run(root: ir.Operation, tag: int, func_name: str, script: str) -> bool:
+    """Run one op's script; False (function restored) if it failed."""
+    match = (f"    %op = transform.structured.match attributes{{{TAG} = {tag} : i64}} in %root"
+             f" : ({ANY}) -> {ANY}\n")
+    return _apply_or_restore(root, func_name, match + script)
 
 
 def _plan(root: ir.Operation, names, builders, threads: int):
@@ -400,7 +422,7 @@ def _plan(root: ir.Operation, names, builders, threads: int):
     for tag, op in _tag_all(root, names):
         parallel = threads > 1 and not _in_loop(op)
         script = builders[op.name](op, threads, parallel)
-        plans.append((tag, op.name, _function_of(op), script))
+        plans.append((tag, op.name, symbol_name(_function_of(op)), script))
     return plans
 
 
@@ -411,18 +433,21 @@ def schedule(root: ir.Operation, threads: int) -> None:
     _fuse_rows(root, threads)
     builders = {name: contraction_script for name in CONTRACTIONS}
     builders["linalg.generic"] = generic_script
-    for tag, name, func_op, script in _plan(root, tuple(builders), builders, threads):
+    for tag, name, func_name, script in _plan(root, tuple(builders), builders, threads):
         if script is None:
-            skipped("attn-cpu-schedule", func_op, f"{name}: dynamic or unsupported shape, left to loops")
-        elif _run(root, tag, script):
-            fired("attn-cpu-schedule", func_op, f"{name} tiled and vectorised")
+            skipped("attn-cpu-schedule", _function_named(root, func_name),
+                    f"{name}: dynamic or unsupported shape, left to loops")
+        elif _run(root, tag, func_name, script):
+            fired("attn-cpu-schedule", _function_named(root, func_name), f"{name} tiled and vectorised")
         else:
-            skipped("attn-cpu-schedule", func_op, f"{name}: transform failed, left to loops")
+            skipped("attn-cpu-schedule", _function_named(root, func_name),
+                    f"{name}: transform failed, left to loops")
     _clear_tags(root)
     # Fills not fused into a contraction (reduction inits, for example) are vectorised too.
-    for tag, _, _, script in _plan(root, ("linalg.fill",), {"linalg.fill": fill_script}, threads):
+    for tag, _, func_name, script in _plan(root, ("linalg.fill",), {"linalg.fill": fill_script},
+                                           threads):
         if script is not None:
-            _run(root, tag, script)
+            _run(root, tag, func_name, script)
     _clear_tags(root)
     _try(root, FINISH)
     approximate_exp(root)
@@ -433,16 +458,21 @@ def _fuse_rows(root: ir.Operation, threads: int) -> None:
     info = row_fusion._Info(_loop_ranges, _iterators, _in_loop, _static_shape)
     scripts = [(group, row_fusion.group_script(group, info, threads))
                for group in row_fusion.find_groups(root, info)]
+    restored: set[str] = set()
     for group, script in scripts:
-        func_op = _function_of(group[-1])
+        func_name = symbol_name(_function_of(group[-1]))
+        if func_name in restored:
+            continue  # the function was put back: this group's ops are gone
         row_fusion.clear_tags(root)
         # Re-find this group's ops: earlier scripts replaced ops, not these.
         row_fusion.tag_group(group)
-        try:
-            apply_transform(root, named_sequence(script))
-            fired("attn-cpu-schedule", func_op, f"{len(group)} row-wise ops fused")
-        except (ir.MLIRError, ValueError):
-            skipped("attn-cpu-schedule", func_op, "row fusion failed; ops scheduled one by one")
+        if _apply_or_restore(root, func_name, script):
+            fired("attn-cpu-schedule", _function_named(root, func_name),
+                  f"{len(group)} row-wise ops fused")
+        else:
+            restored.add(func_name)
+            skipped("attn-cpu-schedule", _function_named(root, func_name),
+                    "row fusion failed; ops scheduled one by one")
     row_fusion.clear_tags(root)
 
 

@@ -42,7 +42,9 @@ def buffer_stage(name: str, threads: int = 1) -> list:
         stage += ["scf-forall-to-parallel", f"convert-scf-to-openmp{{num-threads={threads}}}"]
     else:
         stage += ["scf-forall-to-for"]
-    return stage + ["convert-vector-to-scf{full-unroll=true}"]
+    # vector.mask regions are lowered first: unrolling a masked transfer inside one
+    # would put several ops under a single mask, which does not verify.
+    return stage + ["func.func(lower-vector-mask)", "convert-vector-to-scf{full-unroll=true}"]
 
 
 def to_llvm(name: str, threads: int, default: list) -> list:

@@ -7,7 +7,10 @@ running sum and the output accumulator, exp2 with log2(e) folded into the
 scale, one division at the end; causal skips the blocks above the diagonal).
 Peak memory is O(tile-q * tile-kv) per query tile instead of O(Sq * Skv).
 With `naive`, it becomes the plain chain S = scale * Q K^T (+ mask),
-softmax(S), S V, which materialises the score tensor.
+softmax(S), S V, which materialises the score tensor. So does an op whose
+score tensor (batch x heads x Sq x Skv elements) fits in `max-score-bytes`:
+small scores stay in cache, and the chain's large matmuls are what the CPU
+schedule tiles best; above that size the fused kernel bounds the memory.
 
 attn.rotary becomes one elementwise linalg.generic over the rotated pairs and
 two insert_slices (kernels/rotary.py).
@@ -45,9 +48,18 @@ def sdpa_shapes(op) -> SdpaShapes:
                       s.scale, s.causal)
 
 
-def lower_sdpa(op, *, naive: bool = False, tile_q: int = 64, tile_kv: int = 64) -> None:
+def score_bytes(sh: SdpaShapes) -> int:
+    """Bytes of the score tensor the plain chain would materialise."""
+    return sh.G * sh.Sq * sh.Skv * max(1, ir.Type.parse(sh.elem).width // 8)
+
+
+def lower_sdpa(op, *, naive: bool = False, tile_q: int = 64, tile_kv: int = 64,
+               max_score_bytes: int = 0) -> None:
     sh = sdpa_shapes(op)
-    text = sdpa_naive(sh) if naive else sdpa_online(sh, tile_q, tile_kv)
+    if naive or score_bytes(sh) <= max_score_bytes:
+        text = sdpa_naive(sh)
+    else:
+        text = sdpa_online(sh, tile_q, tile_kv)
     inline_kernel(op, text)
 
 
@@ -57,14 +69,15 @@ def lower_rotary(op) -> None:
                                    r.rotary_dim))
 
 
-def attn_lower(op, naive=False, tile_q=64, tile_kv=64):
+def attn_lower(op, naive=False, tile_q=64, tile_kv=64, max_score_bytes=0):
     if tile_q < 1 or tile_kv < 1:
         raise AttnError(f"attn-lower: tile sizes must be positive, got tile-q={tile_q} "
                         f"tile-kv={tile_kv}", usage=True)
     for found in walk_ops(op, SDPA) + walk_ops(op, ROTARY):
         verify_op(found)
     for found in walk_ops(op, SDPA):
-        lower_sdpa(found, naive=naive, tile_q=tile_q, tile_kv=tile_kv)
+        lower_sdpa(found, naive=naive, tile_q=tile_q, tile_kv=tile_kv,
+                   max_score_bytes=max_score_bytes)
     for found in walk_ops(op, ROTARY):
         lower_rotary(found)
 
@@ -77,4 +90,7 @@ register_pass("attn-lower", summary="Lower attn.sdpa (online-softmax kernel) and
                           "lower attn.sdpa to matmul/softmax/matmul (materialises the scores)"),
                    Option("tile-q", int, 64, "query rows per tile of the online-softmax kernel"),
                    Option("tile-kv", int, 64, "key/value rows per block of the online-softmax kernel"),
+                   Option("max-score-bytes", int, 0,
+                          "materialise score tensors up to this size (the plain chain); "
+                          "0: always the fused kernel"),
                ))(attn_lower)

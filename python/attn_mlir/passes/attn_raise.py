@@ -46,11 +46,11 @@ from ..const_eval import evaluate
 from ..diagnostics import AttnError
 from ..ir_utils import functions, walk_ops
 from ..linalg_match import (as_generic, body_pair, elementwise, is_leading_reshape,
-                            is_row_broadcast, is_zero_fill, permutation, producer,
+                            is_row_broadcast, is_zero_fill, nbytes, permutation, producer,
                             reassociation, reduction_over_last, single_body_op, static_shape,
                             strip_leading_reshapes)
 from ..rewrite_log import fired, skipped
-from . import register_pass
+from . import Option, register_pass
 from .attn_verify import verify_op
 
 NAME = "attn-raise"
@@ -357,8 +357,10 @@ def is_causal_mask(mask_value, sq, skv) -> bool:
     return bool(np.all(array[keep] == 0.0) and np.all(array[~keep] <= -1e30))
 
 
-def raise_attention(pv) -> str | None:
-    """Replace the matmul `pv` = P V by attn.sdpa; returns a skip reason or None on success."""
+def raise_attention(pv, min_score_bytes: int = 0) -> str | None:
+    """Replace the matmul `pv` = P V by attn.sdpa; returns a skip reason or None on success.
+
+    Attention whose score tensor P holds at most `min_score_bytes` is left as it is."""
     if not is_zero_fill(pv.operands[2]) or _matmul_kind(pv) != "kt":
         return "not a plain matmul"
     p3, v3 = pv.operands[0], pv.operands[1]
@@ -390,6 +392,8 @@ def raise_attention(pv) -> str | None:
             return "K^T is not a transpose of K"
         scale *= key_parts[3]
     sq, skv = static_shape(p3)[-2], static_shape(p3)[-1]
+    if nbytes(p3) <= min_score_bytes:
+        return f"the score tensor ({nbytes(p3)} bytes) is within min-score-bytes"
     with ir.InsertionPoint(pv), pv.location:
         if key_parts and static_shape(key_parts[0].operands[0]) is None:
             return "K has a dynamic shape"
@@ -576,7 +580,7 @@ def _guarded(rewrite, op, no_match):
         return no_match
 
 
-def attn_raise(op):
+def attn_raise(op, min_score_bytes=0):
     funcs = [op] if op.name == "func.func" else functions(op)  # also under func.func(...)
     for func in funcs:
         if not func.regions[0].blocks:
@@ -591,7 +595,8 @@ def attn_raise(op):
                 fired(NAME, func, "partial rotary raised to attn.rotary with rotary_dim")
                 touched = True
         for pv in [m for name in MATMULS for m in walk_ops(func, name)]:
-            reason = _guarded(raise_attention, pv, "unexpected IR form")
+            reason = _guarded(lambda m: raise_attention(m, min_score_bytes), pv,
+                              "unexpected IR form")
             if reason is None:
                 fired(NAME, func, "attention raised to attn.sdpa")
                 touched = True
@@ -604,4 +609,7 @@ def attn_raise(op):
 
 attn_raise.__doc__ = __doc__
 register_pass(NAME, summary="Raise linalg attention and rotary embedding to attn.sdpa / "
-                            "attn.rotary.")(attn_raise)
+                            "attn.rotary.",
+              options=(Option("min-score-bytes", int, 0,
+                              "leave attention whose score tensor fits in this many bytes "
+                              "as linalg"),))(attn_raise)
