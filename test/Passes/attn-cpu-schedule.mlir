@@ -85,3 +85,20 @@ func.func @softmax_rows(%x: tensor<64x128xf32>) -> tensor<64x128xf32> {
   %s = linalg.softmax dimension(1) ins(%x : tensor<64x128xf32>) outs(%e : tensor<64x128xf32>) -> tensor<64x128xf32>
   return %s : tensor<64x128xf32>
 }
+
+// -----
+
+// A matmul reading B through a transposed map (as attn-fold-transposes leaves
+// QK^T) gets B packed into the plain layout by one transpose, then the same
+// register-tile kernel.
+// CHECK-LABEL: func @matmul_transposed_b
+// CHECK: vector.fma {{.*}} : vector<32xf32>
+// CHECK-NOT: linalg.matmul
+func.func @matmul_transposed_b(%a: tensor<64x32xf32>, %bt: tensor<48x32xf32>) -> tensor<64x48xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<64x48xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<64x48xf32>) -> tensor<64x48xf32>
+  %r = linalg.matmul indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>]
+      ins(%a, %bt : tensor<64x32xf32>, tensor<48x32xf32>) outs(%z : tensor<64x48xf32>) -> tensor<64x48xf32>
+  return %r : tensor<64x48xf32>
+}

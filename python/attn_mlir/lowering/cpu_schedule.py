@@ -45,6 +45,7 @@ from ..toolchain import cpu_count
 from ..transform_script import apply_transform, named_sequence
 from . import cpu_tiles, row_fusion
 from .approximate_exp import approximate_exp
+from .pack_operands import pack_transposed_operands
 
 TAG = "__attn_cpu_schedule"
 ANY = "!transform.any_op"
@@ -429,6 +430,7 @@ def _plan(root: ir.Operation, names, builders, threads: int):
 def schedule(root: ir.Operation, threads: int) -> None:
     """Apply the cpu schedule to every function under `root` (a module)."""
     _concat_to_copies(root)
+    pack_transposed_operands(root)
     _generalize(root)
     _fuse_rows(root, threads)
     builders = {name: contraction_script for name in CONTRACTIONS}
