@@ -29,8 +29,10 @@ from ..rewrite_cost import clear_baselines, constant_bytes, set_baselines
 from ..rewriting import MAX_WEIGHT_GROWTH
 from . import Option, Pass, lookup, register_pass
 
-REWRITES = ("attn-fold-rotate-half", "attn-fold-mul-into-matmul", "attn-merge-adds",
-            "attn-fold-score-scale", "attn-fold-transposes", "attn-fuse-projections")
+# Transposes first (they expose constant weights); the score scale before the
+# rotary fusion turns rotate_half into selects that it cannot see through.
+REWRITES = ("attn-fold-transposes", "attn-fold-score-scale", "attn-fold-rotate-half",
+            "attn-fold-mul-into-matmul", "attn-merge-adds", "attn-fuse-projections")
 CLEANUP = "canonicalize,cse"
 
 
