@@ -2,19 +2,24 @@
 // RUN: %attn_opt %s --split-input-file -p 'builtin.module(attn-lower{tile-q=16 tile-kv=32})' | FileCheck %s --check-prefix=TILES
 // RUN: %attn_opt %s --split-input-file -p 'builtin.module(attn-lower{naive})' | FileCheck %s --check-prefix=NAIVE
 
-// The online-softmax kernel: a loop over query groups, a loop over query
-// tiles, a loop over key/value blocks carrying (max, sum, accumulator), exp2,
-// then the tails (Sq = 100 = 64 + 36; Skv = 100 = 64 + 36) with static sizes.
+// The online-softmax kernel: K transposed once, an scf.forall over (group,
+// query tile), a loop over key/value blocks carrying (max, sum, accumulator)
+// whose two products are plain matmuls, exp2, then the tails (Sq = 100 = 64 +
+// 36: a second forall; Skv = 100 = 64 + 36: a last block) with static sizes.
 // CHECK-LABEL: func.func @sdpa
 // CHECK-NOT: attn.sdpa
-// CHECK: scf.for
-// CHECK: scf.for {{.*}} -> (tensor<2x100x32xf32>)
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<2x100x64xf32>) outs(%{{.*}} : tensor<2x64x100xf32>) permutation = [0, 2, 1]
+// CHECK: scf.forall ({{.*}}) in (2, 1) shared_outs({{.*}}) -> (tensor<2x100x32xf32>)
 // CHECK: tensor.extract_slice {{.*}} to tensor<64x64xf32>
 // CHECK: scf.for {{.*}} iter_args({{.*}}) -> (tensor<64xf32>, tensor<64xf32>, tensor<64x32xf32>)
+// CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<64x64xf32>, tensor<64x64xf32>) outs(%{{.*}} : tensor<64x64xf32>)
 // CHECK: math.exp2
-// CHECK: tensor<64x36xf32>
-// CHECK: tensor.insert_slice {{.*}} [1, 64, 32] [1, 1, 1] : tensor<64x32xf32> into tensor<2x100x32xf32>
-// CHECK: tensor.insert_slice {{.*}} [1, 36, 32] [1, 1, 1] : tensor<36x32xf32> into tensor<2x100x32xf32>
+// CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<64x64xf32>, tensor<64x32xf32>) outs(%{{.*}} : tensor<64x32xf32>)
+// CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<64x64xf32>, tensor<64x36xf32>)
+// CHECK: scf.forall.in_parallel
+// CHECK: tensor.parallel_insert_slice {{.*}} [1, 64, 32] [1, 1, 1] : tensor<64x32xf32> into tensor<2x100x32xf32>
+// CHECK: scf.forall ({{.*}}) in (2, 1) shared_outs
+// CHECK: tensor.parallel_insert_slice {{.*}} [1, 36, 32] [1, 1, 1] : tensor<36x32xf32> into tensor<2x100x32xf32>
 // CHECK: return {{.*}} : tensor<2x100x32xf32>
 // TILES-LABEL: func.func @sdpa
 // TILES: scf.for {{.*}} -> (tensor<16xf32>, tensor<16xf32>, tensor<16x32xf32>)
@@ -39,6 +44,7 @@ func.func @sdpa(%q: tensor<2x100x64xf32>, %k: tensor<2x100x64xf32>, %v: tensor<2
 // CHECK: arith.divui %{{.*}}, %c4
 // CHECK: arith.minsi
 // CHECK: scf.for
+// CHECK: linalg.matmul
 // CHECK: arith.cmpi sle
 // CHECK: scf.if
 // CHECK: return {{.*}} : tensor<1x8x10x16xf32>
