@@ -8,9 +8,10 @@ scale, one division at the end; causal skips the blocks above the diagonal).
 Peak memory is O(tile-q * tile-kv) per query tile instead of O(Sq * Skv).
 With `naive`, it becomes the plain chain S = scale * Q K^T (+ mask),
 softmax(S), S V, which materialises the score tensor. So does an op whose
-score tensor (batch x heads x Sq x Skv elements) fits in `max-score-bytes`:
-small scores stay in cache, and the chain's large matmuls are what the CPU
-schedule tiles best; above that size the fused kernel bounds the memory.
+score tensor (batch x heads x Sq x Skv elements) fits in `max-score-bytes`
+(attn-to-llvm passes 256 KiB): for tiny scores the chain is as fast, and its
+matmuls spread even a single query row's keys over threads; above that the
+fused kernel is faster under the cpu schedule and bounds the memory.
 
 attn.rotary becomes one elementwise linalg.generic over the rotated pairs and
 two insert_slices (kernels/rotary.py).
