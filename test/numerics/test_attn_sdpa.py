@@ -37,6 +37,8 @@ CASES = {
     "padding_mask": ([2, 4, 7, 8], [2, 2, 10, 8], [2, 2, 10, 6], [2, 1, 1, 10], False, (3, 4)),
     "per_head_mask": ([2, 3, 5, 8], [2, 3, 6, 8], [2, 3, 6, 8], [3, 5, 6], False, (2, 4)),
     "causal_square": ([4, 9, 8], [4, 9, 8], [4, 9, 8], None, True, (4, 4)),
+    # Five full query tiles per group, visited 0, 4, 1, 3, 2, and a tail of one row.
+    "causal_reordered_tiles": ([2, 21, 8], [2, 21, 8], [2, 21, 8], None, True, (4, 8)),
     "causal_decode": ([2, 3, 8], [2, 11, 8], [2, 11, 8], None, True, (2, 4)),
     "causal_mask_gqa": ([2, 4, 7, 8], [2, 2, 10, 8], [2, 2, 10, 6], [7, 10], True, (4, 4)),
     "gqa_4_over_1": ([1, 4, 5, 16], [1, 1, 9, 16], [1, 1, 9, 16], None, False, (2, 4)),

@@ -26,7 +26,9 @@ tensors. Tails: Sq and Skv need not be multiples of the tiles; the last
 query tiles (a second forall over groups) and the last key/value block are
 emitted with their own static sizes. Causal: the key/value loop of a query
 tile stops after the block holding its last allowed key, so blocks above
-the diagonal are never visited.
+the diagonal are never visited, and the forall visits query tiles in the
+order 0, n-1, 1, n-2, ... so that threads given contiguous iterations get
+equal work.
 """
 
 from __future__ import annotations
@@ -244,7 +246,16 @@ def sdpa_online(sh: SdpaShapes, tile_q: int, tile_kv: int, name: str = "sdpa") -
         g, qi, o, res = e.fresh("g"), e.fresh("qi"), e.fresh("o"), e.fresh("res")
         e.line(f"{res} = scf.forall ({g}, {qi}) in ({G}, {count}) shared_outs({o} = {init}) "
                f"-> ({out_t}) {{")
-        qs = e.op(f"arith.muli {qi}, {e.index(tq)} : index")
+        t = qi
+        if sh.causal and count > 2:
+            # Causal tiles cost more the later they are; threads take contiguous
+            # chunks of iterations, so visit tiles 0, n-1, 1, n-2, ... to balance them.
+            half = e.op(f"arith.shrui {qi}, {c1} : index")
+            odd = e.op(f"arith.andi {qi}, {c1} : index")
+            is_odd = e.op(f"arith.cmpi ne, {odd}, {c0} : index")
+            mirror = e.op(f"arith.subi {e.index(count - 1)}, {half} : index")
+            t = e.op(f"arith.select {is_odd}, {mirror}, {half} : index")
+        qs = e.op(f"arith.muli {t}, {e.index(tq)} : index")
         qs = e.op(f"arith.addi {qs}, {first} : index")
         o_t = q_tile(tq, g, qs)
         e.line("scf.forall.in_parallel {")
