@@ -1,6 +1,7 @@
 // RUN: %attn_opt %s --split-input-file --attn-lower | FileCheck %s
 // RUN: %attn_opt %s --split-input-file -p 'builtin.module(attn-lower{tile-q=16 tile-kv=32})' | FileCheck %s --check-prefix=TILES
 // RUN: %attn_opt %s --split-input-file -p 'builtin.module(attn-lower{naive})' | FileCheck %s --check-prefix=NAIVE
+// RUN: %attn_opt %s --split-input-file -p 'builtin.module(attn-lower{max-score-bytes=1})' | FileCheck %s --check-prefix=AUTO
 
 // The online-softmax kernel: K transposed once, an scf.forall over (group,
 // query tile), a loop over key/value blocks carrying (max, sum, accumulator)
@@ -85,4 +86,29 @@ func.func @rotary_half_partial(%x: tensor<2x6x16xf32>, %cos: tensor<6x8xf32>, %s
 func.func @rotary_interleaved(%x: tensor<2x6x16xf32>, %cos: tensor<6x16xf32>, %sin: tensor<6x16xf32>) -> tensor<2x6x16xf32> {
   %r = "attn.rotary"(%x, %cos, %sin) {style = "interleaved", rotary_dim = 16 : i64} : (tensor<2x6x16xf32>, tensor<6x16xf32>, tensor<6x16xf32>) -> tensor<2x6x16xf32>
   return %r : tensor<2x6x16xf32>
+}
+
+// -----
+
+// With a nonzero max-score-bytes, a decode step (one query row per head, no
+// grouped-query sharing) takes the chain: no key block would be reused.
+// AUTO-LABEL: func.func @decode_step
+// AUTO-NOT: scf.forall
+// AUTO: linalg.softmax
+// CHECK-LABEL: func.func @decode_step
+// CHECK: scf.forall
+func.func @decode_step(%q: tensor<4x1x16xf32>, %k: tensor<4x50x16xf32>, %v: tensor<4x50x16xf32>) -> tensor<4x1x16xf32> {
+  %o = "attn.sdpa"(%q, %k, %v) {scale = 0.25 : f32, causal = false} : (tensor<4x1x16xf32>, tensor<4x50x16xf32>, tensor<4x50x16xf32>) -> tensor<4x1x16xf32>
+  return %o : tensor<4x1x16xf32>
+}
+
+// -----
+
+// Grouped-query decode keeps the fused kernel (the chain would repeat K and V).
+// AUTO-LABEL: func.func @decode_step_gqa_negative
+// AUTO: scf.forall
+// AUTO-NOT: linalg.softmax
+func.func @decode_step_gqa_negative(%q: tensor<4x1x16xf32>, %k: tensor<1x50x16xf32>, %v: tensor<1x50x16xf32>) -> tensor<4x1x16xf32> {
+  %o = "attn.sdpa"(%q, %k, %v) {scale = 0.25 : f32, causal = false} : (tensor<4x1x16xf32>, tensor<1x50x16xf32>, tensor<1x50x16xf32>) -> tensor<4x1x16xf32>
+  return %o : tensor<4x1x16xf32>
 }
