@@ -17,7 +17,7 @@ key/value block (Kb, Vb) [tk, D], [tk, Dv], with c = scale * log2(e):
 Shape of the code, for the cpu schedule: the (group, query tile) pairs are
 independent, so they form one `scf.forall` (threads over tiles, each with its
 own [tq, tk] score block: memory is O(threads * tq * tk), never O(Sq * Skv));
-K is transposed once ([G, D, Skv], the size of K) so that both products are
+K is transposed once ([Gk, D, Skv], the size of K) so that both products are
 plain `linalg.matmul`s (Qt [tq, D] x Kb^T [D, tk] and p [tq, tk] x Vb
 [tk, Dv]), which the schedule turns into register-tiled FMA kernels; the
 scale is folded into the query tile once; the row updates are one-result
