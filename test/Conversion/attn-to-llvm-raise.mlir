@@ -1,18 +1,37 @@
 // attn-to-llvm raises attention to attn.sdpa and lowers it to the online-softmax
 // kernel (exp2, loops over key/value blocks) when its score tensor exceeds
-// max-score-bytes (16 MiB by default; 0 fuses every head); smaller heads and
+// max-score-bytes (256 KiB by default; 0 fuses every head); smaller heads and
 // raise=false compile the chain as written (exp over the full score matrix).
+// single_head_512 has 1 MiB of scores: fused by default, as written up to 1 MiB.
 // attn ops are lowered either way.
-// RUN: %attn_opt %examples/single_head_512.mlir -p 'builtin.module(attn-to-llvm{max-score-bytes=0})' | FileCheck %s --check-prefix=FUSED
-// RUN: %attn_opt %examples/single_head_512.mlir -p 'builtin.module(attn-to-llvm{max-score-bytes=1048575})' | FileCheck %s --check-prefix=FUSED
-// The cpu schedule turns exp into a polynomial: check the chain with plain loops.
-// RUN: %attn_opt %examples/single_head_512.mlir -p 'builtin.module(attn-to-llvm{schedule=loops})' | FileCheck %s --check-prefix=ASWRITTEN
+// The cpu schedule turns exp and exp2 into polynomials: check with plain loops.
+// RUN: %attn_opt %examples/single_head_512.mlir -p 'builtin.module(attn-to-llvm{schedule=loops max-score-bytes=0})' | FileCheck %s --check-prefix=FUSED
+// RUN: %attn_opt %examples/single_head_512.mlir -p 'builtin.module(attn-to-llvm{schedule=loops max-score-bytes=1048575})' | FileCheck %s --check-prefix=FUSED
+// RUN: %attn_opt %examples/single_head_512.mlir -p 'builtin.module(attn-to-llvm{schedule=loops})' | FileCheck %s --check-prefix=FUSED
+// RUN: %attn_opt %examples/single_head_512.mlir -p 'builtin.module(attn-to-llvm{schedule=loops max-score-bytes=1048576})' | FileCheck %s --check-prefix=ASWRITTEN
 // RUN: %attn_opt %examples/single_head_512.mlir -p 'builtin.module(attn-to-llvm{schedule=loops raise=false max-score-bytes=0})' | FileCheck %s --check-prefix=ASWRITTEN
-// RUN: %attn_opt %s -p 'builtin.module(attn-to-llvm{raise=false max-score-bytes=0})' | FileCheck %s --check-prefix=OPS
+// RUN: %attn_opt %s -p 'builtin.module(attn-to-llvm{schedule=loops raise=false max-score-bytes=0})' | FileCheck %s --check-prefix=OPS
+// Under the cpu schedule the fused kernel is threads over query tiles, FMA
+// micro-kernels for both products and polynomial exp2, with no linalg left.
+// RUN: %attn_opt %examples/single_head_512.mlir -p 'builtin.module(attn-raise{min-score-bytes=0}, attn-lower, attn-cpu-schedule{threads=2})' | FileCheck %s --check-prefix=CPU
+// RUN: %attn_opt %examples/single_head_512.mlir -p 'builtin.module(attn-to-llvm{max-score-bytes=0 threads=2})' | FileCheck %s --check-prefix=CPULLVM
 
 // FUSED: llvm.func @attention(
 // FUSED: llvm.intr.exp2
 // FUSED-NOT: attn.
+// CPU-LABEL: func.func @attention
+// CPU-NOT: linalg.
+// CPU-NOT: math.exp
+// CPU: scf.forall (%{{.*}}) in (8) shared_outs
+// CPU: vector.fma
+// CPU: math.floor
+// CPU: vector.fma
+// CPU: scf.forall.in_parallel
+// CPU-NOT: linalg.
+// CPU-NOT: math.exp
+// CPULLVM: llvm.func @attention(
+// CPULLVM-NOT: attn.
+// CPULLVM-NOT: llvm.intr.exp
 // ASWRITTEN: llvm.func @attention(
 // ASWRITTEN-NOT: llvm.intr.exp2
 // ASWRITTEN: llvm.intr.exp(

@@ -1,20 +1,26 @@
 // RUN: %attn_opt %s --split-input-file --attn-lower | FileCheck %s
 // RUN: %attn_opt %s --split-input-file -p 'builtin.module(attn-lower{tile-q=16 tile-kv=32})' | FileCheck %s --check-prefix=TILES
 // RUN: %attn_opt %s --split-input-file -p 'builtin.module(attn-lower{naive})' | FileCheck %s --check-prefix=NAIVE
+// RUN: %attn_opt %s --split-input-file -p 'builtin.module(attn-lower{max-score-bytes=1})' | FileCheck %s --check-prefix=AUTO
 
-// The online-softmax kernel: a loop over query groups, a loop over query
-// tiles, a loop over key/value blocks carrying (max, sum, accumulator), exp2,
-// then the tails (Sq = 100 = 64 + 36; Skv = 100 = 64 + 36) with static sizes.
+// The online-softmax kernel: K transposed once, an scf.forall over (group,
+// query tile), a loop over key/value blocks carrying (max, sum, accumulator)
+// whose two products are plain matmuls, exp2, then the tails (Sq = 100 = 64 +
+// 36: a second forall; Skv = 100 = 64 + 36: a last block) with static sizes.
 // CHECK-LABEL: func.func @sdpa
 // CHECK-NOT: attn.sdpa
-// CHECK: scf.for
-// CHECK: scf.for {{.*}} -> (tensor<2x100x32xf32>)
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<2x100x64xf32>) outs(%{{.*}} : tensor<2x64x100xf32>) permutation = [0, 2, 1]
+// CHECK: scf.forall ({{.*}}) in (2, 1) shared_outs({{.*}}) -> (tensor<2x100x32xf32>)
 // CHECK: tensor.extract_slice {{.*}} to tensor<64x64xf32>
 // CHECK: scf.for {{.*}} iter_args({{.*}}) -> (tensor<64xf32>, tensor<64xf32>, tensor<64x32xf32>)
+// CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<64x64xf32>, tensor<64x64xf32>) outs(%{{.*}} : tensor<64x64xf32>)
 // CHECK: math.exp2
-// CHECK: tensor<64x36xf32>
-// CHECK: tensor.insert_slice {{.*}} [1, 64, 32] [1, 1, 1] : tensor<64x32xf32> into tensor<2x100x32xf32>
-// CHECK: tensor.insert_slice {{.*}} [1, 36, 32] [1, 1, 1] : tensor<36x32xf32> into tensor<2x100x32xf32>
+// CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<64x64xf32>, tensor<64x32xf32>) outs(%{{.*}} : tensor<64x32xf32>)
+// CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<64x64xf32>, tensor<64x36xf32>)
+// CHECK: scf.forall.in_parallel
+// CHECK: tensor.parallel_insert_slice {{.*}} [1, 64, 32] [1, 1, 1] : tensor<64x32xf32> into tensor<2x100x32xf32>
+// CHECK: scf.forall ({{.*}}) in (2, 1) shared_outs
+// CHECK: tensor.parallel_insert_slice {{.*}} [1, 36, 32] [1, 1, 1] : tensor<36x32xf32> into tensor<2x100x32xf32>
 // CHECK: return {{.*}} : tensor<2x100x32xf32>
 // TILES-LABEL: func.func @sdpa
 // TILES: scf.for {{.*}} -> (tensor<16xf32>, tensor<16xf32>, tensor<16x32xf32>)
@@ -39,6 +45,7 @@ func.func @sdpa(%q: tensor<2x100x64xf32>, %k: tensor<2x100x64xf32>, %v: tensor<2
 // CHECK: arith.divui %{{.*}}, %c4
 // CHECK: arith.minsi
 // CHECK: scf.for
+// CHECK: linalg.matmul
 // CHECK: arith.cmpi sle
 // CHECK: scf.if
 // CHECK: return {{.*}} : tensor<1x8x10x16xf32>
@@ -79,4 +86,29 @@ func.func @rotary_half_partial(%x: tensor<2x6x16xf32>, %cos: tensor<6x8xf32>, %s
 func.func @rotary_interleaved(%x: tensor<2x6x16xf32>, %cos: tensor<6x16xf32>, %sin: tensor<6x16xf32>) -> tensor<2x6x16xf32> {
   %r = "attn.rotary"(%x, %cos, %sin) {style = "interleaved", rotary_dim = 16 : i64} : (tensor<2x6x16xf32>, tensor<6x16xf32>, tensor<6x16xf32>) -> tensor<2x6x16xf32>
   return %r : tensor<2x6x16xf32>
+}
+
+// -----
+
+// With a nonzero max-score-bytes, a decode step (one query row per head, no
+// grouped-query sharing) takes the chain: no key block would be reused.
+// AUTO-LABEL: func.func @decode_step
+// AUTO-NOT: scf.forall
+// AUTO: linalg.softmax
+// CHECK-LABEL: func.func @decode_step
+// CHECK: scf.forall
+func.func @decode_step(%q: tensor<4x1x16xf32>, %k: tensor<4x50x16xf32>, %v: tensor<4x50x16xf32>) -> tensor<4x1x16xf32> {
+  %o = "attn.sdpa"(%q, %k, %v) {scale = 0.25 : f32, causal = false} : (tensor<4x1x16xf32>, tensor<4x50x16xf32>, tensor<4x50x16xf32>) -> tensor<4x1x16xf32>
+  return %o : tensor<4x1x16xf32>
+}
+
+// -----
+
+// Grouped-query decode keeps the fused kernel (the chain would repeat K and V).
+// AUTO-LABEL: func.func @decode_step_gqa_negative
+// AUTO: scf.forall
+// AUTO-NOT: linalg.softmax
+func.func @decode_step_gqa_negative(%q: tensor<4x1x16xf32>, %k: tensor<1x50x16xf32>, %v: tensor<1x50x16xf32>) -> tensor<4x1x16xf32> {
+  %o = "attn.sdpa"(%q, %k, %v) {scale = 0.25 : f32, causal = false} : (tensor<4x1x16xf32>, tensor<1x50x16xf32>, tensor<1x50x16xf32>) -> tensor<4x1x16xf32>
+  return %o : tensor<4x1x16xf32>
 }

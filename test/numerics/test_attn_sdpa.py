@@ -37,6 +37,8 @@ CASES = {
     "padding_mask": ([2, 4, 7, 8], [2, 2, 10, 8], [2, 2, 10, 6], [2, 1, 1, 10], False, (3, 4)),
     "per_head_mask": ([2, 3, 5, 8], [2, 3, 6, 8], [2, 3, 6, 8], [3, 5, 6], False, (2, 4)),
     "causal_square": ([4, 9, 8], [4, 9, 8], [4, 9, 8], None, True, (4, 4)),
+    # Five full query tiles per group, visited 0, 4, 1, 3, 2, and a tail of one row.
+    "causal_reordered_tiles": ([2, 21, 8], [2, 21, 8], [2, 21, 8], None, True, (4, 8)),
     "causal_decode": ([2, 3, 8], [2, 11, 8], [2, 11, 8], None, True, (2, 4)),
     "causal_mask_gqa": ([2, 4, 7, 8], [2, 2, 10, 8], [2, 2, 10, 6], [7, 10], True, (4, 4)),
     "gqa_4_over_1": ([1, 4, 5, 16], [1, 1, 9, 16], [1, 1, 9, 16], None, False, (2, 4)),
@@ -100,3 +102,14 @@ def test_attn_ops_example_matches_numpy():
     kr = rotary_reference(k, cos, sin, "interleaved", 32)
     np.testing.assert_allclose(fn(q, k, v, cos, sin), reference(qr, kr, v, 0.125, causal=True),
                                rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("kv_heads", [3, 1])
+def test_decode_step_either_lowering_matches_numpy(kv_heads):
+    """max-score-bytes > 0: a decode step without grouped-query sharing takes the
+    chain, with sharing the fused kernel; both agree with numpy."""
+    fn = compile_text(sdpa_module([3, 1, 16], [kv_heads, 40, 16], [kv_heads, 40, 16], None,
+                                  scale=0.3, causal=False),
+                      pipeline="builtin.module(attn-lower{max-score-bytes=1}, attn-to-llvm)")
+    inputs = random_inputs(fn, seed=kv_heads)
+    np.testing.assert_allclose(fn(*inputs), reference(*inputs, 0.3), rtol=1e-4, atol=1e-5)

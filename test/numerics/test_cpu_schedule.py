@@ -149,18 +149,21 @@ def test_cpu_is_the_default_schedule_and_matches_loops():
     np.testing.assert_allclose(default, loops, rtol=1e-5, atol=1e-6)
 
 
-def test_approximate_exp_accuracy():
-    text = """func.func @main(%x: tensor<4096xf32>) -> tensor<4096xf32> {
+def _exp_function(op: str) -> str:
+    return f"""func.func @main(%x: tensor<4096xf32>) -> tensor<4096xf32> {{
   %e = tensor.empty() : tensor<4096xf32>
-  %r = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>],
-                       iterator_types = ["parallel"]} ins(%x : tensor<4096xf32>) outs(%e : tensor<4096xf32>) {
+  %r = linalg.generic {{indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>],
+                       iterator_types = ["parallel"]}} ins(%x : tensor<4096xf32>) outs(%e : tensor<4096xf32>) {{
   ^bb0(%in: f32, %out: f32):
-    %y = math.exp %in : f32
+    %y = {op} %in : f32
     linalg.yield %y : f32
-  } -> tensor<4096xf32>
+  }} -> tensor<4096xf32>
   return %r : tensor<4096xf32>
-}"""
-    fn = am.compile(text, pipeline=cpu(1))
+}}"""
+
+
+def test_approximate_exp_accuracy():
+    fn = am.compile(_exp_function("math.exp"), pipeline=cpu(1))
     x = np.linspace(-87.0, 88.0, 4096).astype(np.float32)
     np.testing.assert_allclose(fn(x), np.exp(x.astype(np.float64)), rtol=3e-7 * 4, atol=0)
     special = np.full(4096, 0.0, np.float32)
@@ -169,6 +172,22 @@ def test_approximate_exp_accuracy():
     assert got[0] == 0.0 and got[1] == np.inf and np.isnan(got[2])
     assert got[3] == 0.0 and got[4] == np.inf
     assert np.all(got[5:] == 1.0)
+
+
+def test_approximate_exp2_accuracy():
+    fn = am.compile(_exp_function("math.exp2"), pipeline=cpu(1))
+    x = np.linspace(-126.0, 127.0, 4096).astype(np.float32)
+    np.testing.assert_allclose(fn(x), np.exp2(x.astype(np.float64)), rtol=3e-7 * 4, atol=0)
+    ints = np.arange(-126, 128, dtype=np.float32)
+    special = np.zeros(4096, np.float32)
+    special[:5] = [-np.inf, np.inf, np.nan, -130.0, 130.0]
+    special[5:5 + ints.size] = ints
+    got = fn(special)
+    assert got[0] == 0.0 and got[1] == np.inf and np.isnan(got[2])
+    assert got[3] == 0.0 and got[4] == np.inf
+    np.testing.assert_array_equal(got[5:5 + ints.size],  # powers of two exactly
+                                  np.ldexp(np.float32(1.0), ints.astype(np.int32)))
+    assert np.all(got[5 + ints.size:] == 1.0)
 
 
 def test_contraction_tiles_fit_avx512():

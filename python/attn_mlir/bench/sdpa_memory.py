@@ -7,7 +7,7 @@ The head is written as linalg (Q K^T with a transposed K, scale, linalg.softmax,
 matmul with V; Q, K, V are arguments), so every variant starts from the same IR:
 
   fused    attn-to-llvm{max-score-bytes=0} (raises to attn.sdpa, lowers to the tiled
-           online-softmax kernel; the default does so for scores above 16 MiB)
+           online-softmax kernel; the default does so for scores above 256 KiB)
   naive    attn-raise, attn-lower{naive}, attn-to-llvm{raise=false} (matmul/softmax/matmul)
   linalg   attn-to-llvm{raise=false}: the input chain as written
 

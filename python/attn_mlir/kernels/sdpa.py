@@ -7,17 +7,28 @@ grouped-query rule on the collapsed dims), rank-2 operands get a unit G.
 Online softmax (FlashAttention-2 forward). Per query tile Qt [tq, D] and per
 key/value block (Kb, Vb) [tk, D], [tk, Dv], with c = scale * log2(e):
 
-    t    = c * Qt Kb^T + log2(e) * mask        (causal: -inf where key > query + Skv - Sq)
+    t    = (c Qt) Kb^T + log2(e) * mask        (causal: -inf where key > query + Skv - Sq)
     m'   = max(m, rowmax(t))                   running max (base-2 logits)
     a    = exp2(m - m'),  p = exp2(t - m')     (m' = -inf is read as 0: no NaN)
     l'   = a * l + rowsum(p)                   running sum
     acc' = a * acc + p Vb                      output accumulator
     O    = acc / l  after the last block       (l = 0, a fully masked row: O = 0)
 
-Tails: Sq and Skv need not be multiples of the tiles; the last query tile and
-the last key/value block are emitted with their own static sizes. Causal:
-the key/value loop of a query tile stops after the block holding its last
-allowed key, so blocks above the diagonal are never visited.
+Shape of the code, for the cpu schedule: the (group, query tile) pairs are
+independent, so they form one `scf.forall` (threads over tiles, each with its
+own [tq, tk] score block: memory is O(threads * tq * tk), never O(Sq * Skv));
+K is transposed once ([Gk, D, Skv], the size of K) so that both products are
+plain `linalg.matmul`s (Qt [tq, D] x Kb^T [D, tk] and p [tq, tk] x Vb
+[tk, Dv]), which the schedule turns into register-tiled FMA kernels; the
+scale is folded into the query tile once; the row updates are one-result
+elementwise/row-reduction generics written in place into their loop-carried
+tensors. Tails: Sq and Skv need not be multiples of the tiles; the last
+query tiles (a second forall over groups) and the last key/value block are
+emitted with their own static sizes. Causal: the key/value loop of a query
+tile stops after the block holding its last allowed key, so blocks above
+the diagonal are never visited, and the forall visits query tiles in the
+order 0, n-1, 1, n-2, ... so that threads given contiguous iterations get
+equal work.
 """
 
 from __future__ import annotations
@@ -85,30 +96,33 @@ def sdpa_online(sh: SdpaShapes, tile_q: int, tile_kv: int, name: str = "sdpa") -
     c_scale = e.float(sh.scale * LOG2E, et)
     c_log2e = e.float(LOG2E, et)
     off = Skv - Sq  # causal: key j is allowed for query i iff j <= i + off
+    # K^T once ([Gk, D, Skv], the size of K): every Q K^T block is then a plain matmul.
+    kt_t = tensor([sh.Gk, D, Skv], et)
+    kt3 = e.op(f"linalg.transpose ins({k3} : {tensor([sh.Gk, Skv, D], et)}) "
+               f"outs({e.op(f'tensor.empty() : {kt_t}')} : {kt_t}) permutation = [0, 2, 1]")
 
-    init = e.op(f"tensor.empty() : {out_t}")
-    g, out = e.fresh("g"), e.fresh("out")
-    res = e.fresh("res")
-    e.line(f"{res} = scf.for {g} = {c0} to {e.index(G)} step {c1} "
-           f"iter_args({out} = {init}) -> ({out_t}) {{")
-    gk = e.op(f"arith.divui {g}, {e.index(sh.rep)} : index") if sh.rep > 1 else g
-    gm = None
-    if mask3 is not None:
-        gm = g if mask3[1][0] != 1 else c0
+    def fill(value: str, t: str) -> str:
+        return e.op(f"linalg.fill ins({value} : {et}) outs({e.op(f'tensor.empty() : {t}')} : "
+                    f"{t}) -> {t}")
 
-    def q_tile(tq: int, qs: str, out_in: str) -> str:
+    def q_tile(tq: int, g: str, qs: str) -> str:
+        """The [tq, Dv] output rows qs.. of group g."""
+        gk = e.op(f"arith.divui {g}, {e.index(sh.rep)} : index") if sh.rep > 1 else g
+        gm = None
+        if mask3 is not None:
+            gm = g if mask3[1][0] != 1 else c0
+        qd_t = tensor([tq, D], et)
         qt = e.op(f"tensor.extract_slice {q3}[{g}, {qs}, 0] [1, {tq}, {D}] [1, 1, 1] : "
-                  f"{tensor([G, Sq, D], et)} to {tensor([tq, D], et)}")
+                  f"{tensor([G, Sq, D], et)} to {qd_t}")
+        # The scale goes into the query tile once, not into every score block.
+        qt = generic(e, [(qt, qd_t)], [(e.op(f"tensor.empty() : {qd_t}"), qd_t)],
+                     [affine_map(2, [0, 1])] * 2, ["parallel", "parallel"],
+                     lambda a: [e.op(f"arith.mulf {a[0]}, {c_scale} : {et}")])[0]
         row_t, acc_t = tensor([tq], et), tensor([tq, Dv], et)
-        m0 = e.op(f"linalg.fill ins({ninf} : {et}) outs({e.op(f'tensor.empty() : {row_t}')} : "
-                  f"{row_t}) -> {row_t}")
-        l0 = e.op(f"linalg.fill ins({zero} : {et}) outs({e.op(f'tensor.empty() : {row_t}')} : "
-                  f"{row_t}) -> {row_t}")
-        a0 = e.op(f"linalg.fill ins({zero} : {et}) outs({e.op(f'tensor.empty() : {acc_t}')} : "
-                  f"{acc_t}) -> {acc_t}")
+        m0, l0, a0 = fill(ninf, row_t), fill(zero, row_t), fill(zero, acc_t)
         state_t = f"{row_t}, {row_t}, {acc_t}"
         full_end = (Skv // TK) * TK
-        qoff = None
+        qoff = ub = None
         if sh.causal:
             qoff = e.op(f"arith.addi {qs}, {e.index(off)} : index")
             last = e.op(f"arith.addi {qoff}, {e.index(tq)} : index")
@@ -117,6 +131,7 @@ def sdpa_online(sh: SdpaShapes, tile_q: int, tile_kv: int, name: str = "sdpa") -
             ub_full = e.op(f"arith.minsi {ub}, {e.index(full_end)} : index")
         else:
             ub_full = e.index(full_end)
+        ctx = (tq, qt, qs, qoff, gk, gm)
         state = [m0, l0, a0]
         if full_end > 0:
             ks = e.fresh("ks")
@@ -124,7 +139,7 @@ def sdpa_online(sh: SdpaShapes, tile_q: int, tile_kv: int, name: str = "sdpa") -
             loop = e.fresh("kv")
             e.line(f"{loop}:3 = scf.for {ks} = {c0} to {ub_full} step {e.index(TK)} "
                    f"iter_args({m} = {m0}, {l} = {l0}, {acc} = {a0}) -> ({state_t}) {{")
-            new = kv_block(tq, TK, qt, qs, qoff, ks, [m, l, acc])
+            new = kv_block(ctx, TK, ks, [m, l, acc])
             e.line(f"scf.yield {', '.join(new)} : {state_t}")
             e.line("}")
             state = [f"{loop}#{i}" for i in range(3)]
@@ -134,14 +149,14 @@ def sdpa_online(sh: SdpaShapes, tile_q: int, tile_kv: int, name: str = "sdpa") -
                 cond = e.op(f"arith.cmpi sgt, {ub}, {tail_ks} : index")
                 branch = e.fresh("tail")
                 e.line(f"{branch}:3 = scf.if {cond} -> ({state_t}) {{")
-                new = kv_block(tq, Skv - full_end, qt, qs, qoff, tail_ks, state)
+                new = kv_block(ctx, Skv - full_end, tail_ks, state)
                 e.line(f"scf.yield {', '.join(new)} : {state_t}")
                 e.line("} else {")
                 e.line(f"scf.yield {', '.join(state)} : {state_t}")
                 e.line("}")
                 state = [f"{branch}#{i}" for i in range(3)]
             else:
-                state = kv_block(tq, Skv - full_end, qt, qs, qoff, tail_ks, state)
+                state = kv_block(ctx, Skv - full_end, tail_ks, state)
         _, l_fin, acc_fin = state
 
         def finish(a):
@@ -149,80 +164,68 @@ def sdpa_online(sh: SdpaShapes, tile_q: int, tile_kv: int, name: str = "sdpa") -
             div = e.op(f"arith.divf {a[0]}, {a[1]} : {et}")
             return [e.op(f"arith.select {is_zero}, {zero}, {div} : {et}")]
 
-        o_t = generic(e, [(acc_fin, acc_t), (l_fin, row_t)],
-                      [(e.op(f"tensor.empty() : {acc_t}"), acc_t)],
-                      [affine_map(2, [0, 1]), affine_map(2, [0]), affine_map(2, [0, 1])],
-                      ["parallel", "parallel"], finish)[0]
-        return e.op(f"tensor.insert_slice {o_t} into {out_in}[{g}, {qs}, 0] [1, {tq}, {Dv}] "
-                    f"[1, 1, 1] : {acc_t} into {out_t}")
+        # In place into the accumulator: no second [tq, Dv] buffer.
+        return generic(e, [(l_fin, row_t)], [(acc_fin, acc_t)],
+                       [affine_map(2, [0]), affine_map(2, [0, 1])],
+                       ["parallel", "parallel"], lambda a: finish([a[1], a[0]]))[0]
 
-    def kv_block(tq: int, tk: int, qt: str, qs: str, qoff, ks: str, state) -> list[str]:
+    def kv_block(ctx, tk: int, ks: str, state) -> list[str]:
+        tq, qt, qs, qoff, gk, gm = ctx
         m, l, acc = state
         row_t, acc_t, s_t = tensor([tq], et), tensor([tq, Dv], et), tensor([tq, tk], et)
-        kb = e.op(f"tensor.extract_slice {k3}[{gk}, {ks}, 0] [1, {tk}, {D}] [1, 1, 1] : "
-                  f"{tensor([sh.Gk, Skv, D], et)} to {tensor([tk, D], et)}")
+        kb = e.op(f"tensor.extract_slice {kt3}[{gk}, 0, {ks}] [1, {D}, {tk}] [1, 1, 1] : "
+                  f"{kt_t} to {tensor([D, tk], et)}")
         vb = e.op(f"tensor.extract_slice {v3}[{gk}, {ks}, 0] [1, {tk}, {Dv}] [1, 1, 1] : "
                   f"{tensor([sh.Gk, Skv, Dv], et)} to {tensor([tk, Dv], et)}")
-        s0 = e.op(f"linalg.fill ins({zero} : {et}) outs({e.op(f'tensor.empty() : {s_t}')} : "
-                  f"{s_t}) -> {s_t}")
-
-        def mac(a):
-            prod = e.op(f"arith.mulf {a[0]}, {a[1]} : {et}")
-            return [e.op(f"arith.addf {a[2]}, {prod} : {et}")]
-
-        s = generic(e, [(qt, tensor([tq, D], et)), (kb, tensor([tk, D], et))], [(s0, s_t)],
-                    [affine_map(3, [0, 2]), affine_map(3, [1, 2]), affine_map(3, [0, 1])],
-                    ["parallel", "parallel", "reduction"], mac)[0]
-        ins, maps = [(s, s_t)], [affine_map(2, [0, 1])]
-        if mask3 is not None:
-            mname, (Gm, Sqm, Skvm) = mask3
-            rows, cols = (tq if Sqm != 1 else 1), (tk if Skvm != 1 else 1)
-            mo = (qs if Sqm != 1 else c0, ks if Skvm != 1 else c0)
-            mb = e.op(f"tensor.extract_slice {mname}[{gm}, {mo[0]}, {mo[1]}] [1, {rows}, {cols}] "
-                      f"[1, 1, 1] : {tensor([Gm, Sqm, Skvm], et)} to {tensor([rows, cols], et)}")
-            ins.append((mb, tensor([rows, cols], et)))
-            maps.append(affine_map(2, [0 if Sqm != 1 else "0", 1 if Skvm != 1 else "0"]))
-
-        def logits(a):
-            x = e.op(f"arith.mulf {a[0]}, {c_scale} : {et}")
+        s = e.op(f"linalg.matmul ins({qt}, {kb} : {tensor([tq, D], et)}, {tensor([D, tk], et)}) "
+                 f"outs({fill(zero, s_t)} : {s_t}) -> {s_t}")
+        if mask3 is not None or sh.causal:
+            ins, maps = [], []
             if mask3 is not None:
-                bias = e.op(f"arith.mulf {a[1]}, {c_log2e} : {et}")
-                x = e.op(f"arith.addf {x}, {bias} : {et}")
-            if sh.causal:
-                i = e.op("linalg.index 0 : index")
-                j = e.op("linalg.index 1 : index")
-                qi = e.op(f"arith.addi {i}, {qoff} : index")
-                kj = e.op(f"arith.addi {j}, {ks} : index")
-                ok = e.op(f"arith.cmpi sle, {kj}, {qi} : index")
-                x = e.op(f"arith.select {ok}, {x}, {ninf} : {et}")
-            return [x]
+                mname, (Gm, Sqm, Skvm) = mask3
+                rows, cols = (tq if Sqm != 1 else 1), (tk if Skvm != 1 else 1)
+                mo = (qs if Sqm != 1 else c0, ks if Skvm != 1 else c0)
+                mb = e.op(f"tensor.extract_slice {mname}[{gm}, {mo[0]}, {mo[1]}] [1, {rows}, {cols}] "
+                          f"[1, 1, 1] : {tensor([Gm, Sqm, Skvm], et)} to {tensor([rows, cols], et)}")
+                ins.append((mb, tensor([rows, cols], et)))
+                maps.append(affine_map(2, [0 if Sqm != 1 else "0", 1 if Skvm != 1 else "0"]))
 
-        maps.append(affine_map(2, [0, 1]))
-        t = generic(e, ins, [(e.op(f"tensor.empty() : {s_t}"), s_t)], maps,
-                    ["parallel", "parallel"], logits)[0]
-        # Each new state value is written in place into its loop-carried tensor
-        # (one-shot bufferization wants loop results equivalent to their iter_args).
-        mx0 = e.op(f"linalg.fill ins({ninf} : {et}) outs({e.op(f'tensor.empty() : {row_t}')} : "
-                   f"{row_t}) -> {row_t}")
-        mx = generic(e, [(t, s_t)], [(mx0, row_t)],
+            def logits(a):
+                x = a[-1]
+                if mask3 is not None:
+                    bias = e.op(f"arith.mulf {a[0]}, {c_log2e} : {et}")
+                    x = e.op(f"arith.addf {x}, {bias} : {et}")
+                if sh.causal:
+                    i = e.op("linalg.index 0 : index")
+                    j = e.op("linalg.index 1 : index")
+                    qi = e.op(f"arith.addi {i}, {qoff} : index")
+                    kj = e.op(f"arith.addi {j}, {ks} : index")
+                    ok = e.op(f"arith.cmpi sle, {kj}, {qi} : index")
+                    x = e.op(f"arith.select {ok}, {x}, {ninf} : {et}")
+                return [x]
+
+            maps.append(affine_map(2, [0, 1]))
+            s = generic(e, ins, [(s, s_t)], maps, ["parallel", "parallel"], logits)[0]
+        mx = generic(e, [(s, s_t)], [(fill(ninf, row_t), row_t)],
                      [affine_map(2, [0, 1]), affine_map(2, [0])], ["parallel", "reduction"],
                      lambda a: [e.op(f"arith.maximumf {a[0]}, {a[1]} : {et}")])[0]
 
-        def update_max(a):
-            new = e.op(f"arith.maximumf {a[1]}, {a[0]} : {et}")
-            is_ninf = e.op(f"arith.cmpf oeq, {new}, {ninf} : {et}")
-            safe = e.op(f"arith.select {is_ninf}, {zero}, {new} : {et}")
-            diff = e.op(f"arith.subf {a[1]}, {safe} : {et}")
-            return [new, safe, e.op(f"math.exp2 {diff} : {et}")]
+        def safe(x):  # a running max of -inf (no key seen yet) is read as 0: no NaN
+            is_ninf = e.op(f"arith.cmpf oeq, {x}, {ninf} : {et}")
+            return e.op(f"arith.select {is_ninf}, {zero}, {x} : {et}")
 
-        m_new, safe, alpha = generic(e, [(mx, row_t)],
-                                     [(m, row_t), (e.op(f"tensor.empty() : {row_t}"), row_t),
-                                      (e.op(f"tensor.empty() : {row_t}"), row_t)],
-                                     [affine_map(1, [0])] * 4, ["parallel"], update_max)
-        p = generic(e, [(t, s_t), (safe, row_t)], [(e.op(f"tensor.empty() : {s_t}"), s_t)],
-                    [affine_map(2, [0, 1]), affine_map(2, [0]), affine_map(2, [0, 1])],
-                    ["parallel", "parallel"],
-                    lambda a: [e.op(f"math.exp2 {e.op(f'arith.subf {a[0]}, {a[1]} : {et}')} : {et}")])[0]
+        def rescale(a):  # a = exp2(m - m'), before m is overwritten by m'
+            new = e.op(f"arith.maximumf {a[0]}, {a[1]} : {et}")
+            return [e.op(f"math.exp2 {e.op(f'arith.subf {a[0]}, {safe(new)} : {et}')} : {et}")]
+
+        alpha = generic(e, [(m, row_t), (mx, row_t)], [(e.op(f"tensor.empty() : {row_t}"), row_t)],
+                        [affine_map(1, [0])] * 3, ["parallel"], rescale)[0]
+        m_new = generic(e, [(mx, row_t)], [(m, row_t)], [affine_map(1, [0])] * 2, ["parallel"],
+                        lambda a: [e.op(f"arith.maximumf {a[1]}, {a[0]} : {et}")])[0]
+        # p = exp2(t - m'), in place into the score block.
+        p = generic(e, [(m_new, row_t)], [(s, s_t)],
+                    [affine_map(2, [0]), affine_map(2, [0, 1])], ["parallel", "parallel"],
+                    lambda a: [e.op(f"math.exp2 {e.op(f'arith.subf {a[1]}, {safe(a[0])} : {et}')} : {et}")])[0]
         l_scaled = generic(e, [(alpha, row_t)], [(l, row_t)],
                            [affine_map(1, [0])] * 2, ["parallel"],
                            lambda a: [e.op(f"arith.mulf {a[1]}, {a[0]} : {et}")])[0]
@@ -233,26 +236,42 @@ def sdpa_online(sh: SdpaShapes, tile_q: int, tile_kv: int, name: str = "sdpa") -
                              [affine_map(2, [0]), affine_map(2, [0, 1])],
                              ["parallel", "parallel"],
                              lambda a: [e.op(f"arith.mulf {a[1]}, {a[0]} : {et}")])[0]
-        acc_new = generic(e, [(p, s_t), (vb, tensor([tk, Dv], et))], [(acc_scaled, acc_t)],
-                          [affine_map(3, [0, 2]), affine_map(3, [2, 1]), affine_map(3, [0, 1])],
-                          ["parallel", "parallel", "reduction"], mac)[0]
+        acc_new = e.op(f"linalg.matmul ins({p}, {vb} : {s_t}, {tensor([tk, Dv], et)}) "
+                       f"outs({acc_scaled} : {acc_t}) -> {acc_t}")
         return [m_new, l_new, acc_new]
 
-    full_q = (Sq // TQ) * TQ
-    cur = out
-    if full_q > 0:
-        qs, o = e.fresh("qs"), e.fresh("o")
-        loop = e.fresh("qloop")
-        e.line(f"{loop} = scf.for {qs} = {c0} to {e.index(full_q)} step {e.index(TQ)} "
-               f"iter_args({o} = {cur}) -> ({out_t}) {{")
-        e.line(f"scf.yield {q_tile(TQ, qs, o)} : {out_t}")
+    def tiles(count: int, tq: int, first: str, init: str) -> str:
+        """An scf.forall over (group, query tile): tiles are independent, so they
+        run in parallel, each with its own [tq, tk] score block."""
+        g, qi, o, res = e.fresh("g"), e.fresh("qi"), e.fresh("o"), e.fresh("res")
+        e.line(f"{res} = scf.forall ({g}, {qi}) in ({G}, {count}) shared_outs({o} = {init}) "
+               f"-> ({out_t}) {{")
+        t = qi
+        if sh.causal and count > 2:
+            # Causal tiles cost more the later they are; threads take contiguous
+            # chunks of iterations, so visit tiles 0, n-1, 1, n-2, ... to balance them.
+            half = e.op(f"arith.shrui {qi}, {c1} : index")
+            odd = e.op(f"arith.andi {qi}, {c1} : index")
+            is_odd = e.op(f"arith.cmpi ne, {odd}, {c0} : index")
+            mirror = e.op(f"arith.subi {e.index(count - 1)}, {half} : index")
+            t = e.op(f"arith.select {is_odd}, {mirror}, {half} : index")
+        qs = e.op(f"arith.muli {t}, {e.index(tq)} : index")
+        qs = e.op(f"arith.addi {qs}, {first} : index")
+        o_t = q_tile(tq, g, qs)
+        e.line("scf.forall.in_parallel {")
+        e.line(f"tensor.parallel_insert_slice {o_t} into {o}[{g}, {qs}, 0] [1, {tq}, {Dv}] "
+               f"[1, 1, 1] : {tensor([tq, Dv], et)} into {out_t}")
         e.line("}")
-        cur = loop
+        e.line("}")
+        return res
+
+    cur = e.op(f"tensor.empty() : {out_t}")
+    full_q = (Sq // TQ) * TQ
+    if full_q > 0:
+        cur = tiles(Sq // TQ, TQ, c0, cur)
     if full_q < Sq:
-        cur = q_tile(Sq - full_q, e.index(full_q), cur)
-    e.line(f"scf.yield {cur} : {out_t}")
-    e.line("}")
-    result = from_rank3(e, res, [G, Sq, Dv], sh.result, et)
+        cur = tiles(1, Sq - full_q, e.index(full_q), cur)
+    result = from_rank3(e, cur, [G, Sq, Dv], sh.result, et)
     return function(name, _arg_types(sh), tensor(sh.result, et), e, result)
 
 

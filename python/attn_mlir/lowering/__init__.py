@@ -74,10 +74,10 @@ TO_LLVM = [
                           "how linalg becomes loops: " + ", ".join(schedules.NAMES)),
                    Option("raise", bool, True,
                           "raise linalg attention/rotary to attn ops (fused kernels) first"),
-                   Option("max-score-bytes", int, 16 << 20,
+                   Option("max-score-bytes", int, 256 << 10,
                           "attention whose score tensor fits in this many bytes keeps the plain "
-                          "matmul/softmax/matmul chain; larger ones get the fused kernel "
-                          "(0: always fused)"),
+                          "matmul/softmax/matmul chain, and so do decode steps; larger ones "
+                          "get the fused kernel (0: always fused)"),
                    Option("threads", int, 0,
                           "threads of the cpu schedule (0: all cores, 1: no OpenMP)"),
                ))
@@ -96,7 +96,8 @@ class AttnToLLVM(Pass):
         # attn-widen-i1 comes before the schedule so that tiled or vectorised code never
         # carries i1 tensors (the widening handles linalg and tensor ops, not scf/vector).
         threads = self.threads if self.threads > 0 else cpu_count()
-        # Small attention stays linalg: its matmuls are what the cpu schedule tiles best.
+        # Tiny attention (one head up to seq 256) stays linalg, where the fused kernel only
+        # ties; attn-lower also gives decode steps (Sq = 1, no key reuse) the plain chain.
         small = {"max-score-bytes": self.max_score_bytes}
         attn = ([make_pass("attn-raise", {"min-score-bytes": self.max_score_bytes})]
                 if self.values["raise"] else []) + [make_pass("attn-lower", small)]

@@ -1,4 +1,4 @@
-"""`attn-approximate-exp`: f32 `math.exp` as a vectorisable polynomial.
+"""`attn-approximate-exp`: f32 `math.exp` and `math.exp2` as a vectorisable polynomial.
 
 LLVM has no vector `expf`: `llvm.exp` on a vector is split into one libm
 call per lane, which makes a vectorised softmax slower than a scalar one.
@@ -11,8 +11,14 @@ with `ln(2)` split in two constants so `r` is exact, and `2^n` built from its
 bits `(n + 127) << 23`. Relative error is ~1 ulp over the normal range.
 Inputs are clamped to [-87.34, 88.38] so `n` is a valid exponent; below that
 range the result is 0 (where the exact value would be a denormal), above it
-+inf, and NaN stays NaN. Legality: f32 element type only; other widths and
-`math.exp` with fastmath flags are handled the same way regardless of flags.
++inf, and NaN stays NaN. `math.exp2` is the same polynomial after a
+different reduction (Cephes' `exp2f`):
+
+    2^x = 2^n * exp(r),  n = floor(x + 1/2),  r = (x - n) ln(2)  (x - n exact)
+
+with inputs clamped to [-126, 127] (0 below, +inf above). Legality: f32
+element type only; other widths are left alone, and ops with fastmath flags
+are handled the same way regardless of flags.
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ POLY = (1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2,
         1.6666665459e-1, 5.0000001201e-1)
 LOWEST = -87.33654475  # exp(LOWEST) is the smallest normal f32
 HIGHEST = 88.3762626647949
+LN2 = 0.693147180559945309
+LOWEST2, HIGHEST2 = -126.0, 127.0  # the normal exponents of f32
 
 
 def _splat(value: float, like: ir.Type, element: ir.Type) -> ir.Value:
@@ -64,11 +72,13 @@ def _with_element(t: ir.Type, element: ir.Type) -> ir.Type:
 
 
 def expand_exp(op: ir.Operation) -> bool:
-    """Replace one f32 `math.exp` by the polynomial; False if not applicable."""
+    """Replace one f32 `math.exp` or `math.exp2` by the polynomial; False if not applicable."""
     x = op.operands[0]
     t = x.type
     if not _is_f32(_element(t)):
         return False
+    base2 = op.name == "math.exp2"
+    low, high = (LOWEST2, HIGHEST2) if base2 else (LOWEST, HIGHEST)
     # A masked exp (from masked vectorisation) is pure: computing every lane
     # is allowed, so the polynomial replaces the whole vector.mask.
     replaced = op
@@ -80,9 +90,13 @@ def expand_exp(op: ir.Operation) -> bool:
         i32 = ir.IntegerType.get_signless(32)
         it = _with_element(t, i32)
         c = lambda v: _splat(v, t, f32)  # noqa: E731
-        xc = arith.minimumf(arith.maximumf(x, c(LOWEST)), c(HIGHEST))
-        n = math.floor(arith.addf(arith.mulf(xc, c(LOG2E)), c(0.5)))
-        r = arith.subf(arith.subf(xc, arith.mulf(n, c(LN2_HI))), arith.mulf(n, c(LN2_LO)))
+        xc = arith.minimumf(arith.maximumf(x, c(low)), c(high))
+        if base2:
+            n = math.floor(arith.addf(xc, c(0.5)))
+            r = arith.mulf(arith.subf(xc, n), c(LN2))
+        else:
+            n = math.floor(arith.addf(arith.mulf(xc, c(LOG2E)), c(0.5)))
+            r = arith.subf(arith.subf(xc, arith.mulf(n, c(LN2_HI))), arith.mulf(n, c(LN2_LO)))
         p = c(POLY[0])
         for coeff in POLY[1:]:
             p = arith.addf(arith.mulf(p, r), c(coeff))
@@ -90,8 +104,8 @@ def expand_exp(op: ir.Operation) -> bool:
         bits = arith.shli(arith.addi(arith.fptosi(it, n), _splat(127, it, i32)),
                           _splat(23, it, i32))
         result = arith.mulf(y, arith.bitcast(t, bits))
-        result = arith.select(arith.cmpf(arith.CmpFPredicate.OLT, x, c(LOWEST)), c(0.0), result)
-        result = arith.select(arith.cmpf(arith.CmpFPredicate.OGT, x, c(HIGHEST)),
+        result = arith.select(arith.cmpf(arith.CmpFPredicate.OLT, x, c(low)), c(0.0), result)
+        result = arith.select(arith.cmpf(arith.CmpFPredicate.OGT, x, c(high)),
                               c(float("inf")), result)
         result = arith.select(arith.cmpf(arith.CmpFPredicate.UNO, x, x), x, result)
     replaced.results[0].replace_all_uses_with(result)
@@ -100,12 +114,14 @@ def expand_exp(op: ir.Operation) -> bool:
 
 
 def approximate_exp(root: ir.Operation) -> int:
-    """Rewrite every f32 `math.exp` under `root`; returns how many."""
-    return sum(1 for op in walk_ops(root, "math.exp") if expand_exp(op))
+    """Rewrite every f32 `math.exp` and `math.exp2` under `root`; returns how many."""
+    ops = walk_ops(root, "math.exp") + walk_ops(root, "math.exp2")
+    return sum(1 for op in ops if expand_exp(op))
 
 
 @register_pass("attn-approximate-exp",
-               summary="Rewrite f32 math.exp as a vectorisable Cephes polynomial (~1 ulp).")
+               summary="Rewrite f32 math.exp and math.exp2 as a vectorisable Cephes polynomial (~1 ulp).")
 def approximate_exp_pass(op):
-    """exp(x) = 2^n (1 + r + r^2 P(r)), n = round(x/ln 2), r = x - n ln 2; f32 only."""
+    """exp(x) = 2^n (1 + r + r^2 P(r)), n = round(x/ln 2), r = x - n ln 2;
+    exp2(x) the same with n = round(x), r = (x - n) ln 2; f32 only."""
     approximate_exp(op)

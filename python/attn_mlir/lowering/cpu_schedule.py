@@ -21,7 +21,7 @@ Then one function-wide script cleans up, hoists the accumulator's
 read/write out of the K loop (`hoist_loop_invariant_subsets`, so the
 accumulators live in registers), and lowers `vector.contract` to
 broadcast-FMA outer products and reductions to vector reductions. Finally
-`math.exp` becomes a polynomial (lowering/approximate_exp.py), since LLVM
+`math.exp` and `math.exp2` become polynomials (lowering/approximate_exp.py), since LLVM
 would otherwise call the scalar `expf` once per lane.
 
 Only ops big enough to pay for a parallel region get threads; ops nested

@@ -8,9 +8,12 @@ scale, one division at the end; causal skips the blocks above the diagonal).
 Peak memory is O(tile-q * tile-kv) per query tile instead of O(Sq * Skv).
 With `naive`, it becomes the plain chain S = scale * Q K^T (+ mask),
 softmax(S), S V, which materialises the score tensor. So does an op whose
-score tensor (batch x heads x Sq x Skv elements) fits in `max-score-bytes`:
-small scores stay in cache, and the chain's large matmuls are what the CPU
-schedule tiles best; above that size the fused kernel bounds the memory.
+score tensor (batch x heads x Sq x Skv elements) fits in `max-score-bytes`
+(attn-to-llvm passes 256 KiB): for tiny scores the chain is as fast, and its
+matmuls spread even a single query row's keys over threads; above that the
+fused kernel is faster under the cpu schedule and bounds the memory. With a
+nonzero `max-score-bytes`, a decode step (one query row per head, no
+grouped-query sharing; its scores are 1/D of K's size) also takes the chain.
 
 attn.rotary becomes one elementwise linalg.generic over the rotated pairs and
 two insert_slices (kernels/rotary.py).
@@ -53,10 +56,17 @@ def score_bytes(sh: SdpaShapes) -> int:
     return sh.G * sh.Sq * sh.Skv * max(1, ir.Type.parse(sh.elem).width // 8)
 
 
+def decode_step(sh: SdpaShapes) -> bool:
+    """One query row per head and no grouped-query sharing: no key block is
+    reused, so the fused kernel's K^T copy and per-block loop cost more than
+    the chain's matrix-vector products (whose scores are 1/D of K's size)."""
+    return sh.Sq == 1 and sh.rep == 1
+
+
 def lower_sdpa(op, *, naive: bool = False, tile_q: int = 64, tile_kv: int = 64,
                max_score_bytes: int = 0) -> None:
     sh = sdpa_shapes(op)
-    if naive or score_bytes(sh) <= max_score_bytes:
+    if naive or score_bytes(sh) <= max_score_bytes or (max_score_bytes and decode_step(sh)):
         text = sdpa_naive(sh)
     else:
         text = sdpa_online(sh, tile_q, tile_kv)
@@ -91,6 +101,7 @@ register_pass("attn-lower", summary="Lower attn.sdpa (online-softmax kernel) and
                    Option("tile-q", int, 64, "query rows per tile of the online-softmax kernel"),
                    Option("tile-kv", int, 64, "key/value rows per block of the online-softmax kernel"),
                    Option("max-score-bytes", int, 0,
-                          "materialise score tensors up to this size (the plain chain); "
-                          "0: always the fused kernel"),
+                          "materialise score tensors up to this size (the plain chain), and "
+                          "when nonzero also decode steps (Sq = 1 without grouped-query "
+                          "sharing); 0: always the fused kernel"),
                ))(attn_lower)
