@@ -1,4 +1,6 @@
 // RUN: %attn_opt %s --split-input-file --attn-fold-transposes | FileCheck %s
+// RUN: %attn_opt %s --split-input-file --attn-fold-transposes=max-weight-growth=2 | FileCheck %s --check-prefix=GROW
+// RUN: %attn_opt %s --split-input-file --attn-fold-transposes 2>&1 >/dev/null | FileCheck %s --check-prefix=REMARK
 // RUN: %attn_opt %fixtures/llama_mha.mlir --attn-fold-transposes --mlir-elide-elementsattrs-if-larger=4 | FileCheck %s --check-prefix=MHA
 
 // A constant weight [out, in] behind a transpose becomes a constant [in, out].
@@ -19,12 +21,17 @@ func.func @constant_weight(%x: tensor<3x2xf32>) -> tensor<3x2xf32> {
 
 // -----
 
-// The original constant has another user: it stays, the transpose still folds.
+// The original constant has another user, so folding adds a copy of its bytes:
+// under the default budget (max-weight-growth=1, no growth) the transpose
+// stays and a remark says why; a budget of 2 lets it fold.
 // CHECK-LABEL: func.func @shared_constant
-// CHECK-DAG: %[[W:.*]] = arith.constant dense<{{\[}}[1.000000e+00, 2.000000e+00], [3.000000e+00, 4.000000e+00]]>
-// CHECK-DAG: %[[WT:.*]] = arith.constant dense<{{\[}}[1.000000e+00, 3.000000e+00], [2.000000e+00, 4.000000e+00]]>
-// CHECK-NOT: linalg.transpose
-// CHECK: return %[[WT]], %[[W]]
+// CHECK: linalg.transpose
+// REMARK: remark: attn-fold-transposes: would grow constants by 16 bytes
+// GROW-LABEL: func.func @shared_constant
+// GROW-DAG: %[[W:.*]] = arith.constant dense<{{\[}}[1.000000e+00, 2.000000e+00], [3.000000e+00, 4.000000e+00]]>
+// GROW-DAG: %[[WT:.*]] = arith.constant dense<{{\[}}[1.000000e+00, 3.000000e+00], [2.000000e+00, 4.000000e+00]]>
+// GROW-NOT: linalg.transpose
+// GROW: return %[[WT]], %[[W]]
 func.func @shared_constant() -> (tensor<2x2xf32>, tensor<2x2xf32>) {
   %w = arith.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
   %e = tensor.empty() : tensor<2x2xf32>

@@ -48,6 +48,8 @@ from ..linalg_match import (MATMUL_OPS, all_parallel, block_arg_index, body_ops,
                             erase_if_dead, erase_with_init, generic_body, is_zero_fill, nbytes,
                             num_inputs, numel, operand_maps, producer, producer_named,
                             scalar_constant, users)
+from ..rewrite_cost import WeightBudget, enclosing_function
+from ..rewriting import MAX_WEIGHT_GROWTH
 from . import register_pass
 
 NAME = "attn-fold-score-scale"
@@ -263,7 +265,8 @@ def scaled_weight_array(projection: Projection, factor: float) -> np.ndarray | N
     return out
 
 
-def fold_scale(scale: ir.Operation, scaled: ir.Value, factor: float) -> None:
+def fold_scale(scale: ir.Operation, scaled: ir.Value, factor: float,
+               max_weight_growth: float = 1.0) -> None:
     """`f(x @ W) * factor == f(x @ (factor * W))` for the nearest legal projection."""
     candidates = query_projections(scaled)
     if not candidates:
@@ -284,6 +287,12 @@ def fold_scale(scale: ir.Operation, scaled: ir.Value, factor: float) -> None:
     array = scaled_weight_array(projection, factor)
     if array is None:
         return
+    # The scaled copy replaces the weight only if nothing else uses the weight.
+    growth = nbytes(weight) if len(users(weight)) > 1 else 0
+    budget = WeightBudget(enclosing_function(matmul), max_weight_growth)
+    if not budget.allows(growth):
+        rewrite_log.skipped(NAME, scale, budget.describe(growth), remark=True)
+        return
     with ir.InsertionPoint(matmul), matmul.location:
         scaled_weight = create_constant(array, weight.type)
     weight_op, weight_bytes = producer(weight), nbytes(weight)
@@ -298,12 +307,12 @@ def fold_scale(scale: ir.Operation, scaled: ir.Value, factor: float) -> None:
 
 
 @register_pass(NAME, summary="Fold a constant scale on attention scores (or on q and k) into "
-                             "the query/key projection weight.")
-def fold_score_scale(op: ir.Operation) -> None:
+                             "the query/key projection weight.", options=(MAX_WEIGHT_GROWTH,))
+def fold_score_scale(op: ir.Operation, max_weight_growth: float = 1.0) -> None:
     for generic in walk_ops(op, "linalg.generic"):
         match = scale_of(generic)
         if match is not None:
-            fold_scale(generic, *match)
+            fold_scale(generic, *match, max_weight_growth=max_weight_growth)
 
 
 __all__ = ["fold_score_scale", "scale_of", "check_linear_cone"]

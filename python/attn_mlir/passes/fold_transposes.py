@@ -5,8 +5,9 @@ Two rewrites, applied in this order:
 1. Constant transpose:  `transpose(C, p)  ==  C'` with `C' = numpy.transpose(C, p)`,
    a new `arith.constant`. Legal for any permutation of any constant. The old
    constant is erased only when nothing else uses it (never edited in place), so
-   a constant shared with another op grows the module's constants; the growth
-   is logged as `constant_bytes_delta`.
+   a constant shared with another op grows the module's constants: the fold
+   fires only within `max-weight-growth` (default 1.0: no growth; a skip is a
+   remark) and the growth is logged as `constant_bytes_delta`.
 
 2. Transposed matmul operand:  `matmul(A, transpose(B, [1,0]))  ==  matmul(A, B)`
    read through the map `(m, n, k) -> (n, k)` instead of `(k, n)` (the same for
@@ -29,7 +30,9 @@ from .. import rewrite_log
 from ..constants import constant_array, create_constant
 from ..ir_utils import walk_ops
 from ..linalg_match import (MATMUL_OPS, dims_of, erase_if_dead, erase_with_init, nbytes,
-                            operand_maps, producer, producer_named, set_operand_map)
+                            operand_maps, producer, producer_named, set_operand_map, users)
+from ..rewrite_cost import WeightBudget, enclosing_function
+from ..rewriting import MAX_WEIGHT_GROWTH
 from . import register_pass
 
 NAME = "attn-fold-transposes"
@@ -57,12 +60,18 @@ def constant_transpose_groups(root: ir.Operation) -> list[list[ir.Operation]]:
     return groups
 
 
-def fold_constant_transposes(transposes: list[ir.Operation]) -> None:
+def fold_constant_transposes(transposes: list[ir.Operation], max_weight_growth: float = 1.0) -> None:
     """`transpose(C, p) == numpy.transpose(C, p)` as one new constant for the group."""
     first = transposes[0]
     source = first.operands[0]
     array = constant_array(source)
     if array is None:
+        return
+    # C stays alive for its other users: then the folded copy is extra bytes.
+    growth = nbytes(first.results[0]) if len(users(source)) > len(transposes) else 0
+    budget = WeightBudget(enclosing_function(first), max_weight_growth)
+    if not budget.allows(growth):
+        rewrite_log.skipped(NAME, first, budget.describe(growth), remark=True)
         return
     permutation = list(first.opview.permutation)
     with ir.InsertionPoint(first), first.location:
@@ -127,10 +136,10 @@ def fold_operand_transpose(matmul: ir.Operation, index: int) -> None:
 
 
 @register_pass(NAME, summary="Fold constant transposes into constants and transposed matmul "
-                             "operands into indexing maps.")
-def fold_transposes(op: ir.Operation) -> None:
+                             "operands into indexing maps.", options=(MAX_WEIGHT_GROWTH,))
+def fold_transposes(op: ir.Operation, max_weight_growth: float = 1.0) -> None:
     for group in constant_transpose_groups(op):
-        fold_constant_transposes(group)
+        fold_constant_transposes(group, max_weight_growth)
     for matmul in [m for name in MATMUL_OPS for m in walk_ops(op, name)]:
         for index in (0, 1):
             fold_operand_transpose(matmul, index)
