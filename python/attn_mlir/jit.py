@@ -36,6 +36,8 @@ class TensorSpec:
     mlir_type: str
 
     def check(self, array: np.ndarray, what: str) -> None:
+        if array.shape == self.shape and array.dtype == self.dtype:
+            return  # the common case, checked first: calls are on the hot path
         if array.dtype != self.dtype:
             raise AttnError(f"{what}: expected dtype {self.dtype} ({self.mlir_type}), "
                             f"got {array.dtype}")
@@ -94,28 +96,65 @@ def find_entry(module: ir.Module, entry: str | None) -> ir.Operation:
     raise AttnError(f"the module has several public functions ({names}); choose one with entry=")
 
 
-_DESCRIPTORS: dict[tuple[int, type], type] = {}
+def _address(array: np.ndarray) -> int:
+    """The data pointer of `array` (the ctypes buffer route is ~4x faster than .ctypes.data)."""
+    try:
+        return ctypes.addressof(ctypes.c_char.from_buffer(array))
+    except (TypeError, ValueError):  # read-only or empty arrays
+        return array.ctypes.data
 
 
-def _descriptor_class(rank: int, ctype) -> type:
-    key = (rank, ctype)
-    if key not in _DESCRIPTORS:
-        fields = [("allocated", ctypes.c_void_p), ("aligned", ctypes.c_void_p),
-                  ("offset", ctypes.c_longlong)]
-        if rank:
-            fields += [("shape", ctypes.c_longlong * rank), ("strides", ctypes.c_longlong * rank)]
-        _DESCRIPTORS[key] = type(f"MemRef{rank}D", (ctypes.Structure,), {"_fields_": fields})
-    return _DESCRIPTORS[key]
+class _CallFrame:
+    """The memref descriptors of one call, laid out in a single int64 buffer.
 
+    A ranked memref descriptor is `{allocated, aligned, offset, shape[r],
+    strides[r]}`, all 64-bit on x86-64. The buffer holds every argument's and
+    result's descriptor, then the array of pointers to them (the C interface
+    takes descriptors by pointer), then the packed argument array that the
+    ExecutionEngine's wrapper reads. Static shapes and strides are written once
+    here; a call only writes the data pointers (and dynamic dims).
+    """
 
-def _descriptor(array: np.ndarray):
-    desc = _descriptor_class(array.ndim, np.ctypeslib.as_ctypes_type(array.dtype))()
-    desc.allocated = desc.aligned = array.ctypes.data
-    desc.offset = 0
-    if array.ndim:
-        desc.shape[:] = array.shape
-        desc.strides[:] = [s // array.itemsize for s in array.strides]
-    return desc
+    def __init__(self, specs: list[TensorSpec]):
+        self.count = len(specs)
+        offsets, words = [], 0
+        for spec in specs:
+            offsets.append(words)
+            words += 3 + 2 * len(spec.shape)
+        self.pointers_at = words
+        self.packed_at = words + self.count
+        self.template = np.zeros(words + 2 * self.count, np.int64)
+        self.dynamic = []
+        for i, (spec, at) in enumerate(zip(specs, offsets)):
+            rank = len(spec.shape)
+            if None in spec.shape:
+                self.dynamic.append((i, at, rank))
+                continue
+            shape = np.array(spec.shape, np.int64)
+            strides = np.ones(rank, np.int64)
+            if rank:
+                strides[:-1] = np.cumprod(shape[::-1])[:-1][::-1]
+            self.template[at + 3:at + 3 + rank] = shape
+            self.template[at + 3 + rank:at + 3 + 2 * rank] = strides
+        at = np.array(offsets, np.int64)
+        self.data_words = np.stack([at, at + 1], axis=1).reshape(-1)
+        self.descriptor_bytes = at * 8
+        self.pointer_bytes = (self.pointers_at + np.arange(self.count, dtype=np.int64)) * 8
+
+    def fill(self, arrays: list[np.ndarray]) -> np.ndarray:
+        words = self.template.copy()
+        words[self.data_words] = np.repeat([_address(a) for a in arrays], 2)
+        for i, at, rank in self.dynamic:
+            array = arrays[i]
+            words[at + 3:at + 3 + rank] = array.shape
+            words[at + 3 + rank:at + 3 + 2 * rank] = [s // array.itemsize for s in array.strides]
+        base = _address(words)
+        words[self.pointers_at:self.packed_at] = base + self.descriptor_bytes
+        words[self.packed_at:] = base + self.pointer_bytes
+        return words
+
+    def packed_address(self, words: np.ndarray) -> int:
+        return _address(words) + self.packed_at * 8
 
 
 class CompiledFunction:
@@ -130,7 +169,7 @@ class CompiledFunction:
         if not address:
             raise AttnError(f"compiled module has no C interface for @{name}")
         self._fn = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(address)
-        self._count = len(args) + len(results)
+        self._frame = _CallFrame(args + results)
 
     def __call__(self, *arrays):
         if len(arrays) != len(self.arg_specs):
@@ -142,12 +181,8 @@ class CompiledFunction:
             spec.check(array, f"argument {i} of @{self.name}")
             inputs.append(np.ascontiguousarray(array))
         outputs = [np.empty(r.shape, r.dtype) for r in self.result_specs]
-        descs = [_descriptor(a) for a in inputs + outputs]
-        pointers = (ctypes.c_void_p * self._count)(*[ctypes.addressof(d) for d in descs])
-        size = ctypes.sizeof(ctypes.c_void_p)
-        base = ctypes.addressof(pointers)
-        packed = (ctypes.c_void_p * self._count)(*[base + i * size for i in range(self._count)])
-        self._fn(packed)
+        words = self._frame.fill(inputs + outputs)  # kept alive until the call returns
+        self._fn(self._frame.packed_address(words))
         if len(outputs) == 1:
             return outputs[0]
         return tuple(outputs)

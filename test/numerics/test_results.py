@@ -64,3 +64,37 @@ def test_other_element_types(dtype, mlir):
     }}""")
     a, b = A.astype(dtype), B.astype(dtype)
     np.testing.assert_array_equal(fn(a, b), a + b)
+
+
+DYNAMIC_ROWS = """
+func.func @column_sums(%a: tensor<?x4xf32>) -> tensor<4xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<4xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<4xf32>) -> tensor<4xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (j)>],
+                       iterator_types = ["reduction", "parallel"]}
+      ins(%a : tensor<?x4xf32>) outs(%z : tensor<4xf32>) {
+  ^bb0(%x: f32, %acc: f32):
+    %s = arith.addf %x, %acc : f32
+    linalg.yield %s : f32
+  } -> tensor<4xf32>
+  return %r : tensor<4xf32>
+}
+"""
+
+
+@pytest.mark.parametrize("rows", [1, 3, 17])
+def test_dynamic_argument_dims_come_from_each_call(rows):
+    fn = am.compile(DYNAMIC_ROWS)
+    a = np.random.default_rng(rows).standard_normal((rows, 4)).astype(np.float32)
+    np.testing.assert_allclose(fn(a), a.sum(axis=0), rtol=1e-5, atol=1e-5)
+
+
+def test_non_contiguous_and_read_only_inputs():
+    fn = am.compile(DYNAMIC_ROWS)
+    a = np.random.default_rng(0).standard_normal((4, 8)).astype(np.float32)
+    view = a[:, ::2]  # strided view: copied to a contiguous array
+    frozen = a[:3, :4].copy()
+    frozen.setflags(write=False)
+    np.testing.assert_allclose(fn(view), view.sum(axis=0), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(fn(frozen), frozen.sum(axis=0), rtol=1e-5, atol=1e-5)
