@@ -20,11 +20,27 @@ def cpu(threads):
     return f"builtin.module(attn-to-llvm{{schedule=cpu threads={threads}}})"
 
 
-def matmul_text(m, n, k, batch=None):
+TRANSPOSED_MAPS = {
+    "b": ("affine_map<(d0, d1, d2) -> (d0, d2)>", "affine_map<(d0, d1, d2) -> (d1, d2)>"),
+    "a": ("affine_map<(d0, d1, d2) -> (d2, d0)>", "affine_map<(d0, d1, d2) -> (d2, d1)>"),
+}
+
+
+def matmul_text(m, n, k, batch=None, transposed=None):
+    """A (batch_)matmul function; `transposed` ("a" or "b") stores that operand
+    transposed and reads it through an indexing map."""
     if batch is None:
         a, b, c, op = f"{m}x{k}", f"{k}x{n}", f"{m}x{n}", "linalg.matmul"
     else:
         a, b, c, op = f"{batch}x{m}x{k}", f"{batch}x{k}x{n}", f"{batch}x{m}x{n}", "linalg.batch_matmul"
+    if transposed is not None:
+        assert batch is None
+        if transposed == "a":
+            a = f"{k}x{m}"
+        else:
+            b = f"{n}x{k}"
+        amap, bmap = TRANSPOSED_MAPS[transposed]
+        op += (f" indexing_maps = [{amap}, {bmap}, affine_map<(d0, d1, d2) -> (d0, d1)>]")
     return f"""func.func @main(%a: tensor<{a}xf32>, %b: tensor<{b}xf32>) -> tensor<{c}xf32> {{
   %zero = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<{c}xf32>
@@ -55,29 +71,13 @@ def test_batch_matmul_odd_shapes(threads):
     np.testing.assert_allclose(fn(a, b), a.astype(np.float64) @ b, rtol=1e-4, atol=1e-4)
 
 
-TRANSPOSED_MAPS = {
-    "b": ("affine_map<(d0, d1, d2) -> (d0, d2)>", "affine_map<(d0, d1, d2) -> (d1, d2)>"),
-    "a": ("affine_map<(d0, d1, d2) -> (d2, d0)>", "affine_map<(d0, d1, d2) -> (d2, d1)>"),
-}
 
 
 @pytest.mark.parametrize("threads", THREADS)
 @pytest.mark.parametrize("which", sorted(TRANSPOSED_MAPS))
 def test_matmul_with_transposed_operand_is_packed(which, threads):
     """Operands read through transposed maps are packed, then tiled like any matmul."""
-    m, n, k = 37, 45, 29
-    a_shape, b_shape = ((m, k), (n, k)) if which == "b" else ((k, m), (k, n))
-    amap, bmap = TRANSPOSED_MAPS[which]
-    text = f"""func.func @main(%a: tensor<{a_shape[0]}x{a_shape[1]}xf32>, %b: tensor<{b_shape[0]}x{b_shape[1]}xf32>) -> tensor<{m}x{n}xf32> {{
-  %zero = arith.constant 0.0 : f32
-  %e = tensor.empty() : tensor<{m}x{n}xf32>
-  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<{m}x{n}xf32>) -> tensor<{m}x{n}xf32>
-  %r = linalg.matmul indexing_maps = [{amap}, {bmap}, affine_map<(d0, d1, d2) -> (d0, d1)>]
-      ins(%a, %b : tensor<{a_shape[0]}x{a_shape[1]}xf32>, tensor<{b_shape[0]}x{b_shape[1]}xf32>)
-      outs(%z : tensor<{m}x{n}xf32>) -> tensor<{m}x{n}xf32>
-  return %r : tensor<{m}x{n}xf32>
-}}"""
-    fn = am.compile(text, pipeline=cpu(threads))
+    fn = am.compile(matmul_text(37, 45, 29, transposed=which), pipeline=cpu(threads))
     a, b = random_inputs(fn)
     want = (a.astype(np.float64) @ b.T) if which == "b" else (a.T.astype(np.float64) @ b)
     np.testing.assert_allclose(fn(a, b), want, rtol=1e-4, atol=1e-4)

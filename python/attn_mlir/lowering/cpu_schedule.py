@@ -42,13 +42,13 @@ from ..ir_utils import functions, symbol_name, walk_ops
 from ..passes import Option, register_pass
 from ..rewrite_log import fired, skipped
 from ..toolchain import cpu_count
-from ..transform_script import apply_transform, named_sequence
+from ..transform_script import (ANY, apply_transform, ints, named_sequence, tile_and_vectorize,
+                                tile_using_for)
 from . import cpu_tiles, row_fusion
 from .approximate_exp import approximate_exp
 from .pack_operands import pack_transposed_operands
 
 TAG = "__attn_cpu_schedule"
-ANY = "!transform.any_op"
 
 CONTRACTIONS = ("linalg.matmul", "linalg.batch_matmul")
 # Named structured ops that are plain generics in disguise.
@@ -75,20 +75,6 @@ def _in_loop(op: ir.Operation) -> bool:
             return True
         parent = parent.parent
     return False
-
-
-def _ints(values) -> str:
-    return "[" + ", ".join(str(v) for v in values) + "]"
-
-
-def _tile_for(handle: str, sizes, out: str) -> list[str]:
-    """`tile_using_for`, naming the tiled op `out`; loops for nonzero sizes."""
-    loops = sum(1 for s in sizes if s)
-    if not loops:
-        return [f"    {out} = transform.merge_handles {handle} : {ANY}"]
-    names = ", ".join([out] + [f"{out}_{i}" for i in range(loops)])
-    return [f"    {names} = transform.structured.tile_using_for {handle} tile_sizes {_ints(sizes)}"
-            f" : ({ANY}) -> ({', '.join([ANY] * (loops + 1))})"]
 
 
 def _loop_ranges(op: ir.Operation) -> list[int] | None:
@@ -193,7 +179,7 @@ class _ContractionPlan:
                 lines.append(f"    {producer} = transform.get_producer_of_operand {handle}[2]"
                              f" : ({ANY}) -> {ANY}")
             lines.append(f"    {tiled}, {forall} = transform.structured.tile_using_forall {handle} "
-                         f"tile_sizes {_ints(tiles.thread)} : ({ANY}) -> ({ANY}, {ANY})")
+                         f"tile_sizes {ints(tiles.thread)} : ({ANY}) -> ({ANY}, {ANY})")
             if fill:
                 fused, rows = self._name("ff"), self._name("ffr")
                 lines.append(f"    {fused}, {self._name('fl')} = transform.structured.fuse_into_containing_op"
@@ -203,17 +189,17 @@ class _ContractionPlan:
                 bound = list(tiles.thread)
                 vector = [1] * (len(bound) - 1) + [min(bound[-1], cpu_tiles.VECTOR_TILE)]
                 sizes = [0 if v >= b else v for v, b in zip(vector, bound)]
-                lines += _tile_for(fused, sizes, rows)
-                lines.append(f"    transform.structured.vectorize {rows} vector_sizes {_ints(vector)} : {ANY}")
+                lines += tile_using_for(fused, sizes, rows)
+                lines.append(f"    transform.structured.vectorize {rows} vector_sizes {ints(vector)} : {ANY}")
         else:
-            lines += _tile_for(handle, tiles.thread + (0,), tiled)
+            lines += tile_using_for(handle, tiles.thread + (0,), tiled)
         if tiles.cache_k:
             blocked = self._name("tk")
-            lines += _tile_for(tiled, [0] * (len(tiles.register) - 1) + [tiles.cache_k], blocked)
+            lines += tile_using_for(tiled, [0] * (len(tiles.register) - 1) + [tiles.cache_k], blocked)
             tiled = blocked
         kernel = self._name("r")
-        lines += _tile_for(tiled, tiles.register, kernel)
-        lines.append(f"    transform.structured.vectorize {kernel} vector_sizes {_ints(tiles.register)} : {ANY}")
+        lines += tile_using_for(tiled, tiles.register, kernel)
+        lines.append(f"    transform.structured.vectorize {kernel} vector_sizes {ints(tiles.register)} : {ANY}")
         return lines
 
 
@@ -259,13 +245,12 @@ def generic_script(op: ir.Operation, threads: int, parallel: bool) -> str | None
     bound = list(ranges)
     if tiles.thread:
         lines.append(f"    %t, %forall = transform.structured.tile_using_forall %op tile_sizes "
-                     f"{_ints(tiles.thread)} : ({ANY}) -> ({ANY}, {ANY})")
+                     f"{ints(tiles.thread)} : ({ANY}) -> ({ANY}, {ANY})")
         current = "%t"
         bound = _clip(tiles.thread, ranges)
     sizes = [0 if v >= b else v for v, b in zip(tiles.vector, bound)]
     vector = [min(v, b) for v, b in zip(tiles.vector, bound)]
-    lines += _tile_for(current, sizes, "%r")
-    lines.append(f"    transform.structured.vectorize %r vector_sizes {_ints(vector)} : {ANY}")
+    lines += tile_and_vectorize(current, sizes, vector, "%r")
     return "\n".join(lines)
 
 
@@ -275,8 +260,7 @@ def fill_script(op: ir.Operation, threads: int, parallel: bool) -> str | None:
         return None
     tiles = cpu_tiles.generic_tiles(shape, ["parallel"] * len(shape), 1)
     sizes = [0 if v >= d else v for v, d in zip(tiles.vector, shape)]
-    return "\n".join(_tile_for("%op", sizes, "%r") + [
-        f"    transform.structured.vectorize %r vector_sizes {_ints(tiles.vector)} : {ANY}"])
+    return "\n".join(tile_and_vectorize("%op", sizes, tiles.vector, "%r"))
 
 
 # (vector.broadcast, transpose and shape_cast lowering is left to

@@ -20,9 +20,8 @@ from __future__ import annotations
 from mlir import ir
 
 from ..ir_utils import walk_ops
+from ..transform_script import ANY, tile_and_vectorize
 from . import cpu_tiles
-
-ANY = "!transform.any_op"
 TAG = "__attn_row_group"
 L2_BUDGET = 512 * 1024   # bytes of one row block's tensors kept in cache
 
@@ -170,17 +169,9 @@ def group_script(group: list[ir.Operation], info: _Info, threads: int) -> str:
         else:
             vector = [1] * (len(bound) - 1) + [min(bound[-1], _lanes(last))]
         sizes = [0 if v >= b else v for v, b in zip(vector, bound)]
-        loops = sum(1 for s in sizes if s)
         lines.append(f"    %in{i} = transform.structured.match attributes{{{TAG} = {i} : i64}} in %forall"
                      f" : ({ANY}) -> {ANY}")
-        target = f"%in{i}"
-        if loops:
-            names = ", ".join([f"%v{i}"] + [f"%vl{i}_{j}" for j in range(loops)])
-            lines.append(f"    {names} = transform.structured.tile_using_for %in{i} tile_sizes "
-                         f"[{', '.join(map(str, sizes))}] : ({ANY}) -> ({', '.join([ANY] * (loops + 1))})")
-            target = f"%v{i}"
-        lines.append(f"    transform.structured.vectorize {target} vector_sizes "
-                     f"[{', '.join(map(str, vector))}] : {ANY}")
+        lines += tile_and_vectorize(f"%in{i}", sizes, vector, f"%v{i}")
     return "\n".join(lines)
 
 

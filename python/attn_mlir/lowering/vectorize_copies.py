@@ -16,11 +16,10 @@ from mlir.dialects import linalg
 
 from ..ir_utils import walk_ops
 from ..passes import register_pass
-from ..transform_script import apply_transform, named_sequence
+from ..transform_script import ANY, apply_transform, named_sequence, tile_and_vectorize
 from . import cpu_tiles
 
 TAG = "__attn_strided_copy"
-ANY = "!transform.any_op"
 
 
 def _static_memref(t: ir.Type):
@@ -62,17 +61,9 @@ def vectorize_strided_copies(root: ir.Operation) -> int:
     for i, shape in enumerate(by_shape):
         tile = [1] * (len(shape) - 1) + [min(shape[-1], cpu_tiles.VECTOR_TILE)]
         sizes = [0 if t >= s else t for t, s in zip(tile, shape)]
-        loops = sum(1 for s in sizes if s)
         body.append(f"    %c{i} = transform.structured.match attributes{{{TAG}{i}}} in %root"
                     f" : ({ANY}) -> {ANY}")
-        target = f"%c{i}"
-        if loops:
-            names = ", ".join([f"%t{i}"] + [f"%l{i}_{j}" for j in range(loops)])
-            body.append(f"    {names} = transform.structured.tile_using_for %c{i} tile_sizes "
-                        f"[{', '.join(map(str, sizes))}] : ({ANY}) -> ({', '.join([ANY] * (loops + 1))})")
-            target = f"%t{i}"
-        body.append(f"    transform.structured.vectorize {target} vector_sizes "
-                    f"[{', '.join(map(str, tile))}] : {ANY}")
+        body += tile_and_vectorize(f"%c{i}", sizes, tile, f"%t{i}")
     try:
         apply_transform(root, named_sequence("\n".join(body)))
     except (ir.MLIRError, ValueError):
