@@ -83,6 +83,13 @@ def test_matmul_with_transposed_operand_is_packed(which, threads):
     np.testing.assert_allclose(fn(a, b), want, rtol=1e-4, atol=1e-4)
 
 
+def _check_workload(w, threads):
+    """A benchmark workload under the cpu schedule against its numpy reference."""
+    fn = am.compile(w.text, entry="main", pipeline=cpu(threads))
+    inputs = w.inputs()
+    np.testing.assert_allclose(fn(*inputs), w.reference(inputs), rtol=1e-4, atol=1e-5)
+
+
 HEADS = {
     "seq1000_d80": (1000, 80, 80),
     "seq1": (1, 64, 16),
@@ -93,27 +100,18 @@ HEADS = {
 @pytest.mark.parametrize("threads", THREADS)
 @pytest.mark.parametrize("name", sorted(HEADS))
 def test_head(name, threads):
-    w = wl.head(name, *HEADS[name])
-    fn = am.compile(w.text, entry="main", pipeline=cpu(threads))
-    inputs = w.inputs()
-    np.testing.assert_allclose(fn(*inputs), w.reference(inputs), rtol=1e-4, atol=1e-5)
+    _check_workload(wl.head(name, *HEADS[name]), threads)
 
 
 @pytest.mark.parametrize("threads", THREADS)
 def test_decode_step(threads):
     """M=1 projections, a KV cache whose length (77 + 1) divides no tile."""
-    w = wl.decode("decode", 96, 40, 77)
-    fn = am.compile(w.text, entry="main", pipeline=cpu(threads))
-    inputs = w.inputs()
-    np.testing.assert_allclose(fn(*inputs), w.reference(inputs), rtol=1e-4, atol=1e-5)
+    _check_workload(wl.decode("decode", 96, 40, 77), threads)
 
 
 @pytest.mark.parametrize("threads", THREADS)
 def test_mha_with_rotary(threads):
-    w = wl.mha("mha", 24, 64, 4)
-    fn = am.compile(w.text, entry="main", pipeline=cpu(threads))
-    inputs = w.inputs()
-    np.testing.assert_allclose(fn(*inputs), w.reference(inputs), rtol=1e-4, atol=1e-5)
+    _check_workload(wl.mha("mha", 24, 64, 4), threads)
 
 
 @pytest.mark.parametrize("threads", THREADS)
