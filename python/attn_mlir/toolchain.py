@@ -71,10 +71,3 @@ def cpu_count() -> int:
     except AttributeError:  # pragma: no cover - non-Linux
         return os.cpu_count() or 1
 
-
-if __name__ == "__main__":  # `python -m attn_mlir.toolchain`: where the installed tools are
-    for tool in ("mlir-opt", "mlir-translate", "mlir-runner"):
-        print(f"{tool}: {mlir_tool(tool)}")
-    print(f"FileCheck: {llvm_tool('FileCheck')}")
-    print(f"libmlir_c_runner_utils.so: {runtime_library('libmlir_c_runner_utils.so')}")
-    print(f"libiomp5.so: {openmp_library()}")
