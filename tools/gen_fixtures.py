@@ -91,117 +91,125 @@ class LlamaSingleHead(nn.Module):
     """One Llama head: x[B,S,E] -> q/k/v [B,S,D], RoPE from constant buffers,
     softmax(q k^T / sqrt(D)) v. Output [B,S,D]."""
 
-    def __init__(self, seq: int = 16, d_model: int = 32, head_dim: int = 16):
+    def __init__(self, seq: int = 16, d_model: int = 32, head_dim: int = 16,
+                 rope_buffers: bool = True):
         super().__init__()
         self.head_dim = head_dim
         self.q_proj = nn.Linear(d_model, head_dim, bias=False)
         self.k_proj = nn.Linear(d_model, head_dim, bias=False)
         self.v_proj = nn.Linear(d_model, head_dim, bias=False)
-        cos, sin = rope_cos_sin(range(seq), head_dim)
-        self.register_buffer("cos", cos)  # [S, D]
-        self.register_buffer("sin", sin)
+        if rope_buffers:
+            cos, sin = rope_cos_sin(range(seq), head_dim)
+            self.register_buffer("cos", cos)  # [S, D]
+            self.register_buffer("sin", sin)
 
-    def forward(self, x):
+    def attend(self, x, cos, sin):
         q = self.q_proj(x)
         k = self.k_proj(x)
         v = self.v_proj(x)
-        q, k = apply_rotary_pos_emb(q, k, self.cos, self.sin)
+        q, k = apply_rotary_pos_emb(q, k, cos, sin)
         scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(self.head_dim)
         probs = torch.softmax(scores, dim=-1)
         return torch.matmul(probs, v)
 
+    def forward(self, x):
+        return self.attend(x, self.cos, self.sin)
 
-class LlamaMHA(nn.Module):
+
+class RopeCosSinInputs(LlamaSingleHead):
+    """LlamaSingleHead, but cos and sin [S, D] are forward() arguments instead
+    of constant buffers."""
+
+    def __init__(self, seq: int = 16, d_model: int = 32, head_dim: int = 16):
+        super().__init__(seq, d_model, head_dim, rope_buffers=False)
+
+    def forward(self, x, cos, sin):
+        return self.attend(x, cos, sin)
+
+
+class MultiHead(nn.Module):
+    """What the multi-head fixtures share: bias-free q/k/v/o projections (HF's
+    [out, in] weights), heads split as [B, H, S, D] and merged back through
+    o_proj, and RoPE tables as constant [1, 1, S, D] buffers."""
+
+    def __init__(self, d_model: int, n_heads: int, head_dim: int, n_kv_heads: int | None = None):
+        super().__init__()
+        n_kv_heads = n_kv_heads or n_heads
+        self.head_dim = head_dim
+        self.q_proj = nn.Linear(d_model, n_heads * head_dim, bias=False)
+        self.k_proj = nn.Linear(d_model, n_kv_heads * head_dim, bias=False)
+        self.v_proj = nn.Linear(d_model, n_kv_heads * head_dim, bias=False)
+        self.o_proj = nn.Linear(n_heads * head_dim, d_model, bias=False)
+
+    def rope_buffers(self, positions, dim: int) -> None:
+        cos, sin = rope_cos_sin(positions, dim)
+        # HF: cos[B, S, D].unsqueeze(1) -> [B, 1, S, D]
+        self.register_buffer("cos", cos[None, None])
+        self.register_buffer("sin", sin[None, None])
+
+    def split_heads(self, x):
+        bsz, q_len, _ = x.shape
+        shape = (bsz, q_len, -1, self.head_dim)
+        return tuple(proj(x).view(shape).transpose(1, 2)
+                     for proj in (self.q_proj, self.k_proj, self.v_proj))
+
+    def merge_heads(self, out):
+        bsz, _, q_len, _ = out.shape
+        return self.o_proj(out.transpose(1, 2).contiguous().reshape(bsz, q_len, -1))
+
+
+class LlamaMHA(MultiHead):
     """Llama multi-head attention (no mask): projections, view/transpose to
     [B,H,S,D], RoPE, scores * head_dim**-0.5 (HF's ``scaling``), softmax, @v,
     transpose back, reshape, o_proj."""
 
     def __init__(self, seq: int = 16, d_model: int = 64, n_heads: int = 4, head_dim: int = 16):
-        super().__init__()
-        self.n_heads, self.head_dim = n_heads, head_dim
+        super().__init__(d_model, n_heads, head_dim)
         self.scaling = head_dim**-0.5
-        self.q_proj = nn.Linear(d_model, n_heads * head_dim, bias=False)
-        self.k_proj = nn.Linear(d_model, n_heads * head_dim, bias=False)
-        self.v_proj = nn.Linear(d_model, n_heads * head_dim, bias=False)
-        self.o_proj = nn.Linear(n_heads * head_dim, d_model, bias=False)
-        cos, sin = rope_cos_sin(range(seq), head_dim)
-        # HF: cos[B, S, D].unsqueeze(1) -> [B, 1, S, D]
-        self.register_buffer("cos", cos[None, None])
-        self.register_buffer("sin", sin[None, None])
+        self.rope_buffers(range(seq), head_dim)
 
     def forward(self, x):
-        bsz, q_len, _ = x.shape
-        shape = (bsz, q_len, -1, self.head_dim)
-        q = self.q_proj(x).view(shape).transpose(1, 2)
-        k = self.k_proj(x).view(shape).transpose(1, 2)
-        v = self.v_proj(x).view(shape).transpose(1, 2)
+        q, k, v = self.split_heads(x)
         q, k = apply_rotary_pos_emb(q, k, self.cos, self.sin)
         attn = torch.matmul(q, k.transpose(2, 3)) * self.scaling
         attn = F.softmax(attn, dim=-1)
-        out = torch.matmul(attn, v)
-        out = out.transpose(1, 2).contiguous()
-        out = out.reshape(bsz, q_len, -1)
-        return self.o_proj(out)
+        return self.merge_heads(torch.matmul(attn, v))
 
 
-class GQA(nn.Module):
+class GQA(MultiHead):
     """Llama grouped-query attention: 4 query heads share 2 kv heads
     (repeat_kv via expand + reshape), RoPE, no mask, o_proj."""
 
     def __init__(self, seq: int = 16, d_model: int = 64, n_heads: int = 4,
                  n_kv_heads: int = 2, head_dim: int = 16):
-        super().__init__()
-        self.head_dim = head_dim
+        super().__init__(d_model, n_heads, head_dim, n_kv_heads)
         self.n_rep = n_heads // n_kv_heads
         self.scaling = head_dim**-0.5
-        self.q_proj = nn.Linear(d_model, n_heads * head_dim, bias=False)
-        self.k_proj = nn.Linear(d_model, n_kv_heads * head_dim, bias=False)
-        self.v_proj = nn.Linear(d_model, n_kv_heads * head_dim, bias=False)
-        self.o_proj = nn.Linear(n_heads * head_dim, d_model, bias=False)
-        cos, sin = rope_cos_sin(range(seq), head_dim)
-        self.register_buffer("cos", cos[None, None])
-        self.register_buffer("sin", sin[None, None])
+        self.rope_buffers(range(seq), head_dim)
 
     def forward(self, x):
-        bsz, q_len, _ = x.shape
-        shape = (bsz, q_len, -1, self.head_dim)
-        q = self.q_proj(x).view(shape).transpose(1, 2)
-        k = self.k_proj(x).view(shape).transpose(1, 2)
-        v = self.v_proj(x).view(shape).transpose(1, 2)
+        q, k, v = self.split_heads(x)
         q, k = apply_rotary_pos_emb(q, k, self.cos, self.sin)
         k = repeat_kv(k, self.n_rep)
         v = repeat_kv(v, self.n_rep)
         attn = torch.matmul(q, k.transpose(2, 3)) * self.scaling
         attn = F.softmax(attn, dim=-1)
-        out = torch.matmul(attn, v)
-        out = out.transpose(1, 2).contiguous().reshape(bsz, q_len, -1)
-        return self.o_proj(out)
+        return self.merge_heads(torch.matmul(attn, v))
 
 
-class CausalSDPA(nn.Module):
+class CausalSDPA(MultiHead):
     """Multi-head attention through F.scaled_dot_product_attention(is_causal=True)
     (no RoPE): projections, heads, SDPA, merge heads, o_proj."""
 
     def __init__(self, seq: int = 16, d_model: int = 64, n_heads: int = 4, head_dim: int = 16):
-        super().__init__()
-        self.head_dim = head_dim
-        self.q_proj = nn.Linear(d_model, n_heads * head_dim, bias=False)
-        self.k_proj = nn.Linear(d_model, n_heads * head_dim, bias=False)
-        self.v_proj = nn.Linear(d_model, n_heads * head_dim, bias=False)
-        self.o_proj = nn.Linear(n_heads * head_dim, d_model, bias=False)
+        super().__init__(d_model, n_heads, head_dim)
 
     def forward(self, x):
-        bsz, q_len, _ = x.shape
-        shape = (bsz, q_len, -1, self.head_dim)
-        q = self.q_proj(x).view(shape).transpose(1, 2)
-        k = self.k_proj(x).view(shape).transpose(1, 2)
-        v = self.v_proj(x).view(shape).transpose(1, 2)
-        out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-        out = out.transpose(1, 2).contiguous().reshape(bsz, q_len, -1)
-        return self.o_proj(out)
+        q, k, v = self.split_heads(x)
+        return self.merge_heads(F.scaled_dot_product_attention(q, k, v, is_causal=True))
 
 
-class NeoXPartialRotary(nn.Module):
+class NeoXPartialRotary(MultiHead):
     """GPT-NeoX-style partial rotary: only the first rot_dim = rotary_pct *
     head_dim channels of each q/k head are rotated; the rest pass through and
     are concatenated back. (Projections are separate bias-free Linears, as in
@@ -209,24 +217,13 @@ class NeoXPartialRotary(nn.Module):
 
     def __init__(self, seq: int = 16, d_model: int = 64, n_heads: int = 4,
                  head_dim: int = 16, rotary_pct: float = 0.5):
-        super().__init__()
-        self.head_dim = head_dim
+        super().__init__(d_model, n_heads, head_dim)
         self.rot_dim = int(head_dim * rotary_pct)
         self.norm_factor = math.sqrt(head_dim)
-        self.q_proj = nn.Linear(d_model, n_heads * head_dim, bias=False)
-        self.k_proj = nn.Linear(d_model, n_heads * head_dim, bias=False)
-        self.v_proj = nn.Linear(d_model, n_heads * head_dim, bias=False)
-        self.o_proj = nn.Linear(n_heads * head_dim, d_model, bias=False)
-        cos, sin = rope_cos_sin(range(seq), self.rot_dim)
-        self.register_buffer("cos", cos[None, None])  # [1, 1, S, rot_dim]
-        self.register_buffer("sin", sin[None, None])
+        self.rope_buffers(range(seq), self.rot_dim)  # [1, 1, S, rot_dim]
 
     def forward(self, x):
-        bsz, q_len, _ = x.shape
-        shape = (bsz, q_len, -1, self.head_dim)
-        q = self.q_proj(x).view(shape).transpose(1, 2)
-        k = self.k_proj(x).view(shape).transpose(1, 2)
-        v = self.v_proj(x).view(shape).transpose(1, 2)
+        q, k, v = self.split_heads(x)
         q_rot, q_pass = q[..., : self.rot_dim], q[..., self.rot_dim :]
         k_rot, k_pass = k[..., : self.rot_dim], k[..., self.rot_dim :]
         q_rot, k_rot = apply_rotary_pos_emb(q_rot, k_rot, self.cos, self.sin)
@@ -234,12 +231,10 @@ class NeoXPartialRotary(nn.Module):
         k = torch.cat((k_rot, k_pass), dim=-1)
         attn = torch.matmul(q, k.transpose(-1, -2)) / self.norm_factor
         attn = F.softmax(attn, dim=-1)
-        out = torch.matmul(attn, v)
-        out = out.transpose(1, 2).contiguous().reshape(bsz, q_len, -1)
-        return self.o_proj(out)
+        return self.merge_heads(torch.matmul(attn, v))
 
 
-class DecodeFixedPosition(nn.Module):
+class DecodeFixedPosition(MultiHead):
     """One decode step: a single new token x[B,1,E] at fixed position
     ``position`` (its RoPE cos/sin are [1,1,1,D] constants), KV cache
     past_k/past_v [B,H,P,D] passed as inputs (already rotated), new k/v
@@ -248,52 +243,18 @@ class DecodeFixedPosition(nn.Module):
     attention output after o_proj (not the updated cache)."""
 
     def __init__(self, past_len: int = 16, d_model: int = 32, n_heads: int = 2, head_dim: int = 16):
-        super().__init__()
-        self.head_dim = head_dim
+        super().__init__(d_model, n_heads, head_dim)
         self.scaling = head_dim**-0.5
-        self.q_proj = nn.Linear(d_model, n_heads * head_dim, bias=False)
-        self.k_proj = nn.Linear(d_model, n_heads * head_dim, bias=False)
-        self.v_proj = nn.Linear(d_model, n_heads * head_dim, bias=False)
-        self.o_proj = nn.Linear(n_heads * head_dim, d_model, bias=False)
-        cos, sin = rope_cos_sin([past_len], head_dim)
-        self.register_buffer("cos", cos[None, None])  # [1, 1, 1, D]
-        self.register_buffer("sin", sin[None, None])
+        self.rope_buffers([past_len], head_dim)  # [1, 1, 1, D]
 
     def forward(self, x, past_k, past_v):
-        bsz, q_len, _ = x.shape
-        shape = (bsz, q_len, -1, self.head_dim)
-        q = self.q_proj(x).view(shape).transpose(1, 2)
-        k = self.k_proj(x).view(shape).transpose(1, 2)
-        v = self.v_proj(x).view(shape).transpose(1, 2)
+        q, k, v = self.split_heads(x)
         q, k = apply_rotary_pos_emb(q, k, self.cos, self.sin)
         k = torch.cat((past_k, k), dim=-2)
         v = torch.cat((past_v, v), dim=-2)
         attn = torch.matmul(q, k.transpose(2, 3)) * self.scaling
         attn = F.softmax(attn, dim=-1)
-        out = torch.matmul(attn, v)
-        out = out.transpose(1, 2).contiguous().reshape(bsz, q_len, -1)
-        return self.o_proj(out)
-
-
-class RopeCosSinInputs(LlamaSingleHead):
-    """LlamaSingleHead, but cos and sin [S, D] are forward() arguments instead
-    of constant buffers."""
-
-    def __init__(self, seq: int = 16, d_model: int = 32, head_dim: int = 16):
-        nn.Module.__init__(self)
-        self.head_dim = head_dim
-        self.q_proj = nn.Linear(d_model, head_dim, bias=False)
-        self.k_proj = nn.Linear(d_model, head_dim, bias=False)
-        self.v_proj = nn.Linear(d_model, head_dim, bias=False)
-
-    def forward(self, x, cos, sin):
-        q = self.q_proj(x)
-        k = self.k_proj(x)
-        v = self.v_proj(x)
-        q, k = apply_rotary_pos_emb(q, k, cos, sin)
-        scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(self.head_dim)
-        probs = torch.softmax(scores, dim=-1)
-        return torch.matmul(probs, v)
+        return self.merge_heads(torch.matmul(attn, v))
 
 
 class MiniAttention(nn.Module):
