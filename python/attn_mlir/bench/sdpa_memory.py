@@ -27,6 +27,8 @@ import subprocess
 import sys
 import time
 
+from .workloads import attention_core, tensor_t
+
 PIPELINES = {
     "fused": "builtin.module(attn-to-llvm{max-score-bytes=0})",
     "naive": "builtin.module(attn-raise, attn-lower{naive}, attn-to-llvm{raise=false})",
@@ -36,27 +38,14 @@ PIPELINES = {
 
 def head_mlir(seq: int, d: int) -> str:
     """One attention head in linalg: softmax(Q K^T / sqrt(d)) V."""
-    t = lambda a, b: f"tensor<{a}x{b}xf32>"  # noqa: E731
+    t = tensor_t(seq, d)
     return f"""#id = affine_map<(d0, d1) -> (d0, d1)>
-func.func @head(%q: {t(seq, d)}, %k: {t(seq, d)}, %v: {t(seq, d)}) -> {t(seq, d)} {{
+func.func @head(%q: {t}, %k: {t}, %v: {t}) -> {t} {{
   %zero = arith.constant 0.0 : f32
   %scale = arith.constant {1.0 / d ** 0.5} : f32
-  %et = tensor.empty() : {t(d, seq)}
-  %kt = linalg.transpose ins(%k : {t(seq, d)}) outs(%et : {t(d, seq)}) permutation = [1, 0]
-  %es = tensor.empty() : {t(seq, seq)}
-  %zs = linalg.fill ins(%zero : f32) outs(%es : {t(seq, seq)}) -> {t(seq, seq)}
-  %s = linalg.matmul ins(%q, %kt : {t(seq, d)}, {t(d, seq)}) outs(%zs : {t(seq, seq)}) -> {t(seq, seq)}
-  %ss = linalg.generic {{indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}}
-      ins(%s : {t(seq, seq)}) outs(%es : {t(seq, seq)}) {{
-  ^bb0(%in: f32, %out: f32):
-    %m = arith.mulf %in, %scale : f32
-    linalg.yield %m : f32
-  }} -> {t(seq, seq)}
-  %p = linalg.softmax dimension(1) ins(%ss : {t(seq, seq)}) outs(%es : {t(seq, seq)}) -> {t(seq, seq)}
-  %eo = tensor.empty() : {t(seq, d)}
-  %zo = linalg.fill ins(%zero : f32) outs(%eo : {t(seq, d)}) -> {t(seq, d)}
-  %o = linalg.matmul ins(%p, %v : {t(seq, seq)}, {t(seq, d)}) outs(%zo : {t(seq, d)}) -> {t(seq, d)}
-  return %o : {t(seq, d)}
+  %eo = tensor.empty() : {t}
+  %zo = linalg.fill ins(%zero : f32) outs(%eo : {t}) -> {t}
+{attention_core(seq, d, "%zo")}  return %o : {t}
 }}
 """
 

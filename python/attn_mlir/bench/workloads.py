@@ -37,38 +37,44 @@ class Workload:
         return REFERENCES[self.kind](self.params, inputs)
 
 
-def _t(*shape) -> str:
+def tensor_t(*shape) -> str:
     return "tensor<" + "x".join(str(s) for s in shape) + "xf32>"
 
 
 # ---------------------------------------------------------------- one head
 
+def attention_core(s: int, k: int, out_init: str) -> str:
+    """`%o = softmax(%scale * %q %k^T) %v` for %q/%k/%v of type [s, k] (MLIR lines;
+    %zero and %scale must be defined, `out_init` is a zero [s, k] tensor)."""
+    return f"""  %et = tensor.empty() : {tensor_t(k, s)}
+  %kt = linalg.transpose ins(%k : {tensor_t(s, k)}) outs(%et : {tensor_t(k, s)}) permutation = [1, 0]
+  %es = tensor.empty() : {tensor_t(s, s)}
+  %zs = linalg.fill ins(%zero : f32) outs(%es : {tensor_t(s, s)}) -> {tensor_t(s, s)}
+  %sc = linalg.matmul ins(%q, %kt : {tensor_t(s, k)}, {tensor_t(k, s)}) outs(%zs : {tensor_t(s, s)}) -> {tensor_t(s, s)}
+  %scaled = linalg.generic {{indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}}
+      ins(%sc : {tensor_t(s, s)}) outs(%es : {tensor_t(s, s)}) {{
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.mulf %in, %scale : f32
+    linalg.yield %m : f32
+  }} -> {tensor_t(s, s)}
+  %p = linalg.softmax dimension(1) ins(%scaled : {tensor_t(s, s)}) outs(%es : {tensor_t(s, s)}) -> {tensor_t(s, s)}
+  %o = linalg.matmul ins(%p, %v : {tensor_t(s, s)}, {tensor_t(s, k)}) outs({out_init} : {tensor_t(s, k)}) -> {tensor_t(s, k)}
+"""
+
+
 def head_text(seq: int, d_model: int, d_k: int) -> str:
     s, d, k = seq, d_model, d_k
     scale = float(1.0 / np.sqrt(d_k))
     return f"""#id = affine_map<(d0, d1) -> (d0, d1)>
-func.func @main(%x: {_t(s, d)}, %wq: {_t(d, k)}, %wk: {_t(d, k)}, %wv: {_t(d, k)}) -> {_t(s, k)} {{
+func.func @main(%x: {tensor_t(s, d)}, %wq: {tensor_t(d, k)}, %wk: {tensor_t(d, k)}, %wv: {tensor_t(d, k)}) -> {tensor_t(s, k)} {{
   %zero = arith.constant 0.0 : f32
   %scale = arith.constant {scale!r} : f32
-  %e = tensor.empty() : {_t(s, k)}
-  %z = linalg.fill ins(%zero : f32) outs(%e : {_t(s, k)}) -> {_t(s, k)}
-  %q = linalg.matmul ins(%x, %wq : {_t(s, d)}, {_t(d, k)}) outs(%z : {_t(s, k)}) -> {_t(s, k)}
-  %k = linalg.matmul ins(%x, %wk : {_t(s, d)}, {_t(d, k)}) outs(%z : {_t(s, k)}) -> {_t(s, k)}
-  %v = linalg.matmul ins(%x, %wv : {_t(s, d)}, {_t(d, k)}) outs(%z : {_t(s, k)}) -> {_t(s, k)}
-  %et = tensor.empty() : {_t(k, s)}
-  %kt = linalg.transpose ins(%k : {_t(s, k)}) outs(%et : {_t(k, s)}) permutation = [1, 0]
-  %es = tensor.empty() : {_t(s, s)}
-  %zs = linalg.fill ins(%zero : f32) outs(%es : {_t(s, s)}) -> {_t(s, s)}
-  %sc = linalg.matmul ins(%q, %kt : {_t(s, k)}, {_t(k, s)}) outs(%zs : {_t(s, s)}) -> {_t(s, s)}
-  %scaled = linalg.generic {{indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}}
-      ins(%sc : {_t(s, s)}) outs(%es : {_t(s, s)}) {{
-  ^bb0(%in: f32, %out: f32):
-    %m = arith.mulf %in, %scale : f32
-    linalg.yield %m : f32
-  }} -> {_t(s, s)}
-  %p = linalg.softmax dimension(1) ins(%scaled : {_t(s, s)}) outs(%es : {_t(s, s)}) -> {_t(s, s)}
-  %o = linalg.matmul ins(%p, %v : {_t(s, s)}, {_t(s, k)}) outs(%z : {_t(s, k)}) -> {_t(s, k)}
-  return %o : {_t(s, k)}
+  %e = tensor.empty() : {tensor_t(s, k)}
+  %z = linalg.fill ins(%zero : f32) outs(%e : {tensor_t(s, k)}) -> {tensor_t(s, k)}
+  %q = linalg.matmul ins(%x, %wq : {tensor_t(s, d)}, {tensor_t(d, k)}) outs(%z : {tensor_t(s, k)}) -> {tensor_t(s, k)}
+  %k = linalg.matmul ins(%x, %wk : {tensor_t(s, d)}, {tensor_t(d, k)}) outs(%z : {tensor_t(s, k)}) -> {tensor_t(s, k)}
+  %v = linalg.matmul ins(%x, %wv : {tensor_t(s, d)}, {tensor_t(d, k)}) outs(%z : {tensor_t(s, k)}) -> {tensor_t(s, k)}
+{attention_core(s, k, "%z")}  return %o : {tensor_t(s, k)}
 }}
 """
 
@@ -99,20 +105,20 @@ def mha_text(seq: int, d_model: int, heads: int) -> str:
     hd = d // h
     half = hd // 2
     scale = float(1.0 / np.sqrt(hd))
-    hsd, shd = _t(h, s, hd), _t(s, h, hd)
-    rope = "\n".join(f"""  %{n}3 = tensor.expand_shape %{n} [[0], [1, 2]] output_shape [{s}, {h}, {hd}] : {_t(s, d)} into {shd}
+    hsd, shd = tensor_t(h, s, hd), tensor_t(s, h, hd)
+    rope = "\n".join(f"""  %{n}3 = tensor.expand_shape %{n} [[0], [1, 2]] output_shape [{s}, {h}, {hd}] : {tensor_t(s, d)} into {shd}
   %{n}h = linalg.transpose ins(%{n}3 : {shd}) outs(%ehsd : {hsd}) permutation = [1, 0, 2]
-  %{n}1 = tensor.extract_slice %{n}h[0, 0, 0] [{h}, {s}, {half}] [1, 1, 1] : {hsd} to {_t(h, s, half)}
-  %{n}2 = tensor.extract_slice %{n}h[0, 0, {half}] [{h}, {s}, {half}] [1, 1, 1] : {hsd} to {_t(h, s, half)}
+  %{n}1 = tensor.extract_slice %{n}h[0, 0, 0] [{h}, {s}, {half}] [1, 1, 1] : {hsd} to {tensor_t(h, s, half)}
+  %{n}2 = tensor.extract_slice %{n}h[0, 0, {half}] [{h}, {s}, {half}] [1, 1, 1] : {hsd} to {tensor_t(h, s, half)}
   %{n}2n = linalg.generic {{indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}}
-      ins(%{n}2 : {_t(h, s, half)}) outs(%ehalf : {_t(h, s, half)}) {{
+      ins(%{n}2 : {tensor_t(h, s, half)}) outs(%ehalf : {tensor_t(h, s, half)}) {{
   ^bb0(%in: f32, %out: f32):
     %n = arith.negf %in : f32
     linalg.yield %n : f32
-  }} -> {_t(h, s, half)}
-  %{n}rot = tensor.concat dim(2) %{n}2n, %{n}1 : ({_t(h, s, half)}, {_t(h, s, half)}) -> {hsd}
+  }} -> {tensor_t(h, s, half)}
+  %{n}rot = tensor.concat dim(2) %{n}2n, %{n}1 : ({tensor_t(h, s, half)}, {tensor_t(h, s, half)}) -> {hsd}
   %{n}r = linalg.generic {{indexing_maps = [#id3, #id3, #sd, #sd, #id3], iterator_types = ["parallel", "parallel", "parallel"]}}
-      ins(%{n}h, %{n}rot, %cos, %sin : {hsd}, {hsd}, {_t(s, hd)}, {_t(s, hd)}) outs(%ehsd : {hsd}) {{
+      ins(%{n}h, %{n}rot, %cos, %sin : {hsd}, {hsd}, {tensor_t(s, hd)}, {tensor_t(s, hd)}) outs(%ehsd : {hsd}) {{
   ^bb0(%a: f32, %b: f32, %c: f32, %sn: f32, %out: f32):
     %ac = arith.mulf %a, %c : f32
     %bs = arith.mulf %b, %sn : f32
@@ -122,38 +128,38 @@ def mha_text(seq: int, d_model: int, heads: int) -> str:
     return f"""#id = affine_map<(d0, d1) -> (d0, d1)>
 #id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
 #sd = affine_map<(d0, d1, d2) -> (d1, d2)>
-func.func @main(%x: {_t(s, d)}, %wq: {_t(d, d)}, %wk: {_t(d, d)}, %wv: {_t(d, d)}, %wo: {_t(d, d)}, %cos: {_t(s, hd)}, %sin: {_t(s, hd)}) -> {_t(s, d)} {{
+func.func @main(%x: {tensor_t(s, d)}, %wq: {tensor_t(d, d)}, %wk: {tensor_t(d, d)}, %wv: {tensor_t(d, d)}, %wo: {tensor_t(d, d)}, %cos: {tensor_t(s, hd)}, %sin: {tensor_t(s, hd)}) -> {tensor_t(s, d)} {{
   %zero = arith.constant 0.0 : f32
   %scale = arith.constant {scale!r} : f32
-  %e = tensor.empty() : {_t(s, d)}
-  %z = linalg.fill ins(%zero : f32) outs(%e : {_t(s, d)}) -> {_t(s, d)}
-  %q = linalg.matmul ins(%x, %wq : {_t(s, d)}, {_t(d, d)}) outs(%z : {_t(s, d)}) -> {_t(s, d)}
-  %k = linalg.matmul ins(%x, %wk : {_t(s, d)}, {_t(d, d)}) outs(%z : {_t(s, d)}) -> {_t(s, d)}
-  %v = linalg.matmul ins(%x, %wv : {_t(s, d)}, {_t(d, d)}) outs(%z : {_t(s, d)}) -> {_t(s, d)}
+  %e = tensor.empty() : {tensor_t(s, d)}
+  %z = linalg.fill ins(%zero : f32) outs(%e : {tensor_t(s, d)}) -> {tensor_t(s, d)}
+  %q = linalg.matmul ins(%x, %wq : {tensor_t(s, d)}, {tensor_t(d, d)}) outs(%z : {tensor_t(s, d)}) -> {tensor_t(s, d)}
+  %k = linalg.matmul ins(%x, %wk : {tensor_t(s, d)}, {tensor_t(d, d)}) outs(%z : {tensor_t(s, d)}) -> {tensor_t(s, d)}
+  %v = linalg.matmul ins(%x, %wv : {tensor_t(s, d)}, {tensor_t(d, d)}) outs(%z : {tensor_t(s, d)}) -> {tensor_t(s, d)}
   %ehsd = tensor.empty() : {hsd}
-  %ehalf = tensor.empty() : {_t(h, s, half)}
+  %ehalf = tensor.empty() : {tensor_t(h, s, half)}
 {rope}
-  %v3 = tensor.expand_shape %v [[0], [1, 2]] output_shape [{s}, {h}, {hd}] : {_t(s, d)} into {shd}
+  %v3 = tensor.expand_shape %v [[0], [1, 2]] output_shape [{s}, {h}, {hd}] : {tensor_t(s, d)} into {shd}
   %vh = linalg.transpose ins(%v3 : {shd}) outs(%ehsd : {hsd}) permutation = [1, 0, 2]
-  %ekt = tensor.empty() : {_t(h, hd, s)}
-  %kt = linalg.transpose ins(%kr : {hsd}) outs(%ekt : {_t(h, hd, s)}) permutation = [0, 2, 1]
-  %ess = tensor.empty() : {_t(h, s, s)}
-  %zss = linalg.fill ins(%zero : f32) outs(%ess : {_t(h, s, s)}) -> {_t(h, s, s)}
-  %sc = linalg.batch_matmul ins(%qr, %kt : {hsd}, {_t(h, hd, s)}) outs(%zss : {_t(h, s, s)}) -> {_t(h, s, s)}
+  %ekt = tensor.empty() : {tensor_t(h, hd, s)}
+  %kt = linalg.transpose ins(%kr : {hsd}) outs(%ekt : {tensor_t(h, hd, s)}) permutation = [0, 2, 1]
+  %ess = tensor.empty() : {tensor_t(h, s, s)}
+  %zss = linalg.fill ins(%zero : f32) outs(%ess : {tensor_t(h, s, s)}) -> {tensor_t(h, s, s)}
+  %sc = linalg.batch_matmul ins(%qr, %kt : {hsd}, {tensor_t(h, hd, s)}) outs(%zss : {tensor_t(h, s, s)}) -> {tensor_t(h, s, s)}
   %scaled = linalg.generic {{indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}}
-      ins(%sc : {_t(h, s, s)}) outs(%ess : {_t(h, s, s)}) {{
+      ins(%sc : {tensor_t(h, s, s)}) outs(%ess : {tensor_t(h, s, s)}) {{
   ^bb0(%in: f32, %out: f32):
     %m = arith.mulf %in, %scale : f32
     linalg.yield %m : f32
-  }} -> {_t(h, s, s)}
-  %p = linalg.softmax dimension(2) ins(%scaled : {_t(h, s, s)}) outs(%ess : {_t(h, s, s)}) -> {_t(h, s, s)}
+  }} -> {tensor_t(h, s, s)}
+  %p = linalg.softmax dimension(2) ins(%scaled : {tensor_t(h, s, s)}) outs(%ess : {tensor_t(h, s, s)}) -> {tensor_t(h, s, s)}
   %zo = linalg.fill ins(%zero : f32) outs(%ehsd : {hsd}) -> {hsd}
-  %o = linalg.batch_matmul ins(%p, %vh : {_t(h, s, s)}, {hsd}) outs(%zo : {hsd}) -> {hsd}
+  %o = linalg.batch_matmul ins(%p, %vh : {tensor_t(h, s, s)}, {hsd}) outs(%zo : {hsd}) -> {hsd}
   %eshd = tensor.empty() : {shd}
   %os = linalg.transpose ins(%o : {hsd}) outs(%eshd : {shd}) permutation = [1, 0, 2]
-  %o2 = tensor.collapse_shape %os [[0], [1, 2]] : {shd} into {_t(s, d)}
-  %out = linalg.matmul ins(%o2, %wo : {_t(s, d)}, {_t(d, d)}) outs(%z : {_t(s, d)}) -> {_t(s, d)}
-  return %out : {_t(s, d)}
+  %o2 = tensor.collapse_shape %os [[0], [1, 2]] : {shd} into {tensor_t(s, d)}
+  %out = linalg.matmul ins(%o2, %wo : {tensor_t(s, d)}, {tensor_t(d, d)}) outs(%z : {tensor_t(s, d)}) -> {tensor_t(s, d)}
+  return %out : {tensor_t(s, d)}
 }}
 """
 
@@ -203,30 +209,30 @@ def decode_text(d_model: int, d_k: int, cache: int) -> str:
     t = c + 1
     scale = float(1.0 / np.sqrt(d_k))
     return f"""#id = affine_map<(d0, d1) -> (d0, d1)>
-func.func @main(%x: {_t(1, d)}, %wq: {_t(d, k)}, %wk: {_t(d, k)}, %wv: {_t(d, k)}, %kc: {_t(c, k)}, %vc: {_t(c, k)}) -> {_t(1, k)} {{
+func.func @main(%x: {tensor_t(1, d)}, %wq: {tensor_t(d, k)}, %wk: {tensor_t(d, k)}, %wv: {tensor_t(d, k)}, %kc: {tensor_t(c, k)}, %vc: {tensor_t(c, k)}) -> {tensor_t(1, k)} {{
   %zero = arith.constant 0.0 : f32
   %scale = arith.constant {scale!r} : f32
-  %e = tensor.empty() : {_t(1, k)}
-  %z = linalg.fill ins(%zero : f32) outs(%e : {_t(1, k)}) -> {_t(1, k)}
-  %q = linalg.matmul ins(%x, %wq : {_t(1, d)}, {_t(d, k)}) outs(%z : {_t(1, k)}) -> {_t(1, k)}
-  %kn = linalg.matmul ins(%x, %wk : {_t(1, d)}, {_t(d, k)}) outs(%z : {_t(1, k)}) -> {_t(1, k)}
-  %vn = linalg.matmul ins(%x, %wv : {_t(1, d)}, {_t(d, k)}) outs(%z : {_t(1, k)}) -> {_t(1, k)}
-  %kall = tensor.concat dim(0) %kc, %kn : ({_t(c, k)}, {_t(1, k)}) -> {_t(t, k)}
-  %vall = tensor.concat dim(0) %vc, %vn : ({_t(c, k)}, {_t(1, k)}) -> {_t(t, k)}
-  %et = tensor.empty() : {_t(k, t)}
-  %kt = linalg.transpose ins(%kall : {_t(t, k)}) outs(%et : {_t(k, t)}) permutation = [1, 0]
-  %es = tensor.empty() : {_t(1, t)}
-  %zs = linalg.fill ins(%zero : f32) outs(%es : {_t(1, t)}) -> {_t(1, t)}
-  %sc = linalg.matmul ins(%q, %kt : {_t(1, k)}, {_t(k, t)}) outs(%zs : {_t(1, t)}) -> {_t(1, t)}
+  %e = tensor.empty() : {tensor_t(1, k)}
+  %z = linalg.fill ins(%zero : f32) outs(%e : {tensor_t(1, k)}) -> {tensor_t(1, k)}
+  %q = linalg.matmul ins(%x, %wq : {tensor_t(1, d)}, {tensor_t(d, k)}) outs(%z : {tensor_t(1, k)}) -> {tensor_t(1, k)}
+  %kn = linalg.matmul ins(%x, %wk : {tensor_t(1, d)}, {tensor_t(d, k)}) outs(%z : {tensor_t(1, k)}) -> {tensor_t(1, k)}
+  %vn = linalg.matmul ins(%x, %wv : {tensor_t(1, d)}, {tensor_t(d, k)}) outs(%z : {tensor_t(1, k)}) -> {tensor_t(1, k)}
+  %kall = tensor.concat dim(0) %kc, %kn : ({tensor_t(c, k)}, {tensor_t(1, k)}) -> {tensor_t(t, k)}
+  %vall = tensor.concat dim(0) %vc, %vn : ({tensor_t(c, k)}, {tensor_t(1, k)}) -> {tensor_t(t, k)}
+  %et = tensor.empty() : {tensor_t(k, t)}
+  %kt = linalg.transpose ins(%kall : {tensor_t(t, k)}) outs(%et : {tensor_t(k, t)}) permutation = [1, 0]
+  %es = tensor.empty() : {tensor_t(1, t)}
+  %zs = linalg.fill ins(%zero : f32) outs(%es : {tensor_t(1, t)}) -> {tensor_t(1, t)}
+  %sc = linalg.matmul ins(%q, %kt : {tensor_t(1, k)}, {tensor_t(k, t)}) outs(%zs : {tensor_t(1, t)}) -> {tensor_t(1, t)}
   %scaled = linalg.generic {{indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}}
-      ins(%sc : {_t(1, t)}) outs(%es : {_t(1, t)}) {{
+      ins(%sc : {tensor_t(1, t)}) outs(%es : {tensor_t(1, t)}) {{
   ^bb0(%in: f32, %out: f32):
     %m = arith.mulf %in, %scale : f32
     linalg.yield %m : f32
-  }} -> {_t(1, t)}
-  %p = linalg.softmax dimension(1) ins(%scaled : {_t(1, t)}) outs(%es : {_t(1, t)}) -> {_t(1, t)}
-  %o = linalg.matmul ins(%p, %vall : {_t(1, t)}, {_t(t, k)}) outs(%z : {_t(1, k)}) -> {_t(1, k)}
-  return %o : {_t(1, k)}
+  }} -> {tensor_t(1, t)}
+  %p = linalg.softmax dimension(1) ins(%scaled : {tensor_t(1, t)}) outs(%es : {tensor_t(1, t)}) -> {tensor_t(1, t)}
+  %o = linalg.matmul ins(%p, %vall : {tensor_t(1, t)}, {tensor_t(t, k)}) outs(%z : {tensor_t(1, k)}) -> {tensor_t(1, k)}
+  return %o : {tensor_t(1, k)}
 }}
 """
 

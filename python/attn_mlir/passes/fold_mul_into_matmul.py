@@ -24,7 +24,7 @@ Legality:
 from __future__ import annotations
 
 from ..ir_utils import walk_ops
-from ..projections import NotAProjection, analyze, elementwise_body
+from ..projections import NotAProjection, analyze, elementwise_body, projection_or_none
 from ..rewriting import MAX_WEIGHT_GROWTH, Skip, collapse_projection, rewrite_functions
 from . import register_pass
 
@@ -40,7 +40,7 @@ def fold_mul_into_matmul_rewrite(op, budget):
     """One candidate multiply: Fired, Skip, or None when no operand is a projection."""
     _, operands, maps = elementwise_body(op)
     projected = [i for where, i in operands if where == "in"
-                 and _is_projection(op.operands[i])]
+                 and projection_or_none(op.operands[i]) is not None]
     if not projected:
         return None
     try:
@@ -49,14 +49,6 @@ def fold_mul_into_matmul_rewrite(op, budget):
         return Skip(op, str(e))
     return collapse_projection(NAME, op, p, budget, "multiply by a per-column constant folded "
                                                     "into the matmul weights")
-
-
-def _is_projection(value) -> bool:
-    try:
-        analyze(value)
-        return True
-    except NotAProjection:
-        return False
 
 
 @register_pass(NAME, summary="Fold (x @ W) * c into x @ (W * c) for a token-invariant constant c.",

@@ -28,7 +28,7 @@ from mlir.dialects import arith
 from .. import rewrite_log
 from ..constants import constant_array, create_constant
 from ..ir_utils import walk_ops
-from ..projections import NotAProjection, analyze, elementwise_body
+from ..projections import NotAProjection, analyze, elementwise_body, projection_or_none
 from ..rewrite_cost import constant_bytes_of, dying_ops, erase_dead, op_flops, users
 from ..rewriting import MAX_WEIGHT_GROWTH, Fired, Skip, collapse_projection, rewrite_functions
 from . import register_pass
@@ -51,12 +51,9 @@ def merge_adds_rewrite(op, budget):
 
 
 def _merge_projections(op, budget):
-    sides = []
-    for value in op.operands[:-1]:
-        try:
-            sides.append(analyze(value))
-        except NotAProjection:
-            return None
+    sides = [projection_or_none(value) for value in op.operands[:-1]]
+    if None in sides:
+        return None
     if sides[0].x != sides[1].x:
         return Skip(op, "the two projections read different inputs")
     try:
