@@ -7,7 +7,9 @@ built from its shape (tile sizes: lowering/cpu_tiles.py):
   that do not fill a register tile are split off (`structured.split`, static
   parts, so no micro-kernel is masked); each part gets an `scf.forall` over
   thread tiles of C with its zero fill fused in, a K-block loop when K is
-  large, and a register tile vectorised into one `vector.contract`;
+  large, and a register tile vectorised into one `vector.contract`; an
+  operand read through a transposed map is first packed into the plain
+  layout by one transpose (lowering/pack_operands.py);
 * softmax-like chains (elementwise and last-dim reductions over the same
   rows) are fused into one `scf.forall` over row blocks
   (lowering/row_fusion.py);
@@ -30,7 +32,8 @@ parallel regions); ops with dynamic shapes, or that a transform refuses,
 are left as they are for the loop lowering that follows. The schedule never
 changes what is computed: tiling, splitting, fusion along parallel dims and
 vectorisation preserve every value (reductions are reassociated), and a
-failed script leaves valid IR behind.
+script that fails, or leaves IR that does not verify, is undone by restoring
+the function as it was before the script.
 """
 
 from __future__ import annotations
