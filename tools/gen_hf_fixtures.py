@@ -1,0 +1,397 @@
+#!/usr/bin/env python3
+"""Generate the real-model torch-mlir fixtures under ``test/fixtures/hf/``.
+
+A sibling of ``tools/gen_fixtures.py`` with the same file conventions, but the
+modules are ``transformers``' own classes (``LlamaAttention``,
+``LlamaDecoderLayer``, ``LlamaModel``, ``MistralAttention``, ...), built from
+config objects with random weights (no hub downloads), exported with
+``torch_mlir.fx.export_and_import(..., output_type="linalg-on-tensors")``:
+
+* ``NAME.mlir``: the module exactly as torch-mlir prints it (weights are
+  ``dense_resource`` constants), preceded by a one-line ``//`` header naming
+  this generator, the class and the versions; the function is ``@forward``;
+* ``NAME.npz``: the inputs as ``arg0, arg1, ...`` (``@forward``'s argument
+  order; float32, or int64 for token ids / 0-1 masks / positions) and the
+  PyTorch outputs as ``result0, ...``.
+
+Every parameter is re-drawn from a seed after construction: HF's own init
+(std 0.02, zero biases, unit norms) makes softmax nearly uniform and biases
+zero, which tests little. Weights are normal with a std that gives peaked
+softmax rows, biases and norm weights are nonzero.
+
+Each class is wrapped in a small ``nn.Module`` whose ``forward`` takes and
+returns tensors only. Things torch-mlir or MLIR 22 cannot take are avoided in
+the wrapper, not patched in transformers:
+
+* rotary ``inv_freq`` is a non-persistent buffer, which torch-mlir does not
+  see; it is re-registered persistent (cos/sin stay computed in the graph from
+  ``position_ids * inv_freq``);
+* ``position_ids`` are built from ``torch.arange`` in the graph (an iota in
+  the IR) and masks are built by the wrapper (``arange`` compares, or an
+  argument), so HF's packed-sequence detection (``cumsum``, lowered to
+  ``tm_tensor.scan``, which MLIR 22 cannot parse) never runs.
+
+``--decode-reference`` also writes ``llama_decode_kvcache_steps.npz``: 32
+greedy decode steps of the 2-layer model driven through HF's own forward with
+a ``DynamicCache``, the reference for a token loop around the
+``llama_decode_kvcache`` step function.
+
+Run it in an environment with torch, torch-mlir and transformers (never the
+project's venv: torch-mlir's MLIR bindings cannot share a process with the
+MLIR 22 ones)::
+
+    python tools/gen_hf_fixtures.py                     # all, to test/fixtures/hf
+    python tools/gen_hf_fixtures.py llama_attn_eager     # a subset
+    python tools/gen_hf_fixtures.py --decode-reference   # the 32-step reference
+
+Tested with torch==2.13.0 (CPU wheel), torch-mlir==20261001 and
+transformers==5.23.0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import io
+import math
+import os
+import sys
+import warnings
+import zipfile
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+FUNC_NAME = "forward"
+SEED = 0
+OUT_DIR = os.path.join("test", "fixtures", "hf")
+
+# Attention-only fixtures: hidden 64, 4 query heads x 16.
+SEQ = 12
+HIDDEN = 64
+HEADS = 4
+KV_HEADS = 2
+HEAD_DIM = HIDDEN // HEADS
+
+# Layer / model / decode fixtures: smaller, so a 2-layer model stays < 300 KB.
+L_HIDDEN = 32
+L_HEADS = 4
+L_KV_HEADS = 2
+L_INTER = 80
+L_VOCAB = 64
+L_SEQ = 8
+DECODE_CAP = 16
+DECODE_STEPS = 32
+DECODE_REF_CAP = DECODE_STEPS + 1
+
+WEIGHT_STD = 0.2
+
+
+# --------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------
+
+
+def reinit(module: nn.Module, seed: int, weight_std: float = WEIGHT_STD) -> None:
+    """Re-draw every parameter from ``seed``: weights N(0, weight_std), biases
+    N(0, 0.5), norm scales 1 + N(0, 0.2), embeddings N(0, 1)."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in module.named_parameters():
+            leaf = name.rsplit(".", 1)[-1]
+            owner = module.get_submodule(name.rsplit(".", 1)[0]) if "." in name else module
+            noise = torch.randn(p.shape, generator=gen, dtype=p.dtype)
+            if isinstance(owner, nn.Embedding):
+                p.copy_(noise)
+            elif leaf == "bias":
+                p.copy_(0.5 * noise)
+            elif p.dim() == 1:  # RMSNorm / LayerNorm scale
+                p.copy_(1.0 + 0.2 * noise)
+            else:
+                p.copy_(weight_std * noise)
+
+
+def persist_buffers(module: nn.Module) -> None:
+    """Re-register every non-persistent buffer (rotary ``inv_freq``) as
+    persistent: torch-mlir only sees buffers that are in ``state_dict``."""
+    for sub in module.modules():
+        for name in list(getattr(sub, "_non_persistent_buffers_set", ())):
+            sub._non_persistent_buffers_set.discard(name)
+
+
+def causal_bool(q_len: int, kv_len: int, window: int | None = None):
+    """Boolean mask [q, kv] (True = attend) from two aranges, the way HF's
+    sdpa mask functions build it; with ``window``, also ``q - kv < window``."""
+    q = torch.arange(q_len)[:, None]
+    kv = torch.arange(kv_len)[None, :]
+    allowed = kv <= q
+    if window is not None:
+        allowed = allowed & (q - kv < window)
+    return allowed
+
+
+def additive(mask_bool):
+    """Boolean (True = attend) -> additive float mask, 0 / finfo.min (HF's
+    eager convention), shape [1, 1, q, kv]."""
+    min_value = torch.finfo(torch.float32).min
+    zero = torch.zeros((), dtype=torch.float32)
+    return torch.where(mask_bool, zero, min_value)[None, None]
+
+
+def version(dist: str) -> str:
+    return importlib.metadata.version(dist)
+
+
+def set_impl(config, impl: str):
+    config._attn_implementation = impl
+    return config
+
+
+# --------------------------------------------------------------------------
+# Configs
+# --------------------------------------------------------------------------
+
+
+def llama_config(impl: str, small: bool = False, **extra):
+    from transformers import LlamaConfig
+
+    if small:
+        sizes = dict(hidden_size=L_HIDDEN, num_attention_heads=L_HEADS,
+                     num_key_value_heads=L_KV_HEADS, intermediate_size=L_INTER,
+                     vocab_size=L_VOCAB)
+    else:
+        sizes = dict(hidden_size=HIDDEN, num_attention_heads=HEADS,
+                     num_key_value_heads=KV_HEADS, intermediate_size=2 * HIDDEN,
+                     vocab_size=L_VOCAB)
+    sizes.update(extra)
+    config = LlamaConfig(num_hidden_layers=2, max_position_embeddings=128,
+                         rms_norm_eps=1e-5, pad_token_id=0, **sizes)
+    return set_impl(config, impl)
+
+
+# --------------------------------------------------------------------------
+# Wrappers
+# --------------------------------------------------------------------------
+
+
+class RotaryAttention(nn.Module):
+    """An HF attention class that takes (hidden_states, (cos, sin),
+    attention_mask), with the architecture's own rotary module. ``forward(x)``
+    or ``forward(x, mask)``: position_ids are ``arange(seq)`` in the graph,
+    cos/sin computed from them; ``mask`` is the additive float mask argument,
+    or (``in_graph``) a mask built here from aranges (boolean for sdpa,
+    additive 0/finfo.min for eager)."""
+
+    def __init__(self, attn: nn.Module, rotary: nn.Module, impl: str,
+                 mask: str, window: int | None = None):
+        super().__init__()
+        self.attn = attn
+        self.rotary = rotary
+        self.impl = impl
+        self.mask = mask  # "arg" | "in_graph" | "none"
+        self.window = window
+
+    def forward(self, x, mask=None):
+        seq = x.shape[1]
+        position_ids = torch.arange(seq)[None]
+        cos_sin = self.rotary(x, position_ids)
+        if self.mask == "in_graph":
+            allowed = causal_bool(seq, seq, self.window)
+            mask = allowed[None, None] if self.impl == "sdpa" else additive(allowed)
+        return self.attn(x, position_embeddings=cos_sin, attention_mask=mask)[0]
+
+
+class PlainAttention(nn.Module):
+    """An HF attention class without rotary whose forward takes
+    (hidden_states, attention_mask=...) or (hidden_states, layer_past, ...)."""
+
+    def __init__(self, attn: nn.Module, impl: str, mask: str):
+        super().__init__()
+        self.attn = attn
+        self.impl = impl
+        self.mask = mask
+
+    def forward(self, x, mask=None):
+        seq = x.shape[1]
+        if self.mask == "in_graph":
+            allowed = causal_bool(seq, seq)
+            mask = allowed[None, None] if self.impl == "sdpa" else additive(allowed)
+        return self.attn(x, attention_mask=mask)[0]
+
+
+class DecoderLayer(nn.Module):
+    """LlamaDecoderLayer on x [1, S, H] with an additive causal mask argument
+    [1, 1, S, S]; cos/sin from the model's rotary module on arange(S)."""
+
+    def __init__(self, layer: nn.Module, rotary: nn.Module):
+        super().__init__()
+        self.layer = layer
+        self.rotary = rotary
+
+    def forward(self, x, mask):
+        position_ids = torch.arange(x.shape[1])[None]
+        cos_sin = self.rotary(x, position_ids)
+        return self.layer(x, attention_mask=mask, position_ids=position_ids,
+                          position_embeddings=cos_sin)
+
+
+class Model(nn.Module):
+    """LlamaModel(input_ids [1, S] i64, attention_mask [1, S] i64) ->
+    last_hidden_state. The causal + padding mask is built here from aranges
+    and the 0/1 mask (what HF's sdpa mask builder computes) and passed as a
+    4-D boolean mask, with explicit position_ids = arange(S), so HF's
+    packed-sequence check is skipped."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids, attention_mask):
+        seq = input_ids.shape[1]
+        allowed = causal_bool(seq, seq)[None, None] & attention_mask.bool()[:, None, None, :]
+        if self.model.config._attn_implementation == "eager":
+            allowed = additive(allowed[0, 0])
+        position_ids = torch.arange(seq)[None]
+        out = self.model(input_ids=input_ids, attention_mask=allowed,
+                         position_ids=position_ids, use_cache=False)
+        return out.last_hidden_state
+
+
+# --------------------------------------------------------------------------
+# Fixture builders: name -> () -> (module, args)
+# --------------------------------------------------------------------------
+
+
+def _x(seq=SEQ, hidden=HIDDEN):
+    return torch.randn(1, seq, hidden)
+
+
+def llama_attn(impl: str):
+    from transformers.models.llama.modeling_llama import LlamaAttention, LlamaRotaryEmbedding
+
+    config = llama_config(impl)
+    mask = "arg" if impl == "eager" else "in_graph"
+    module = RotaryAttention(LlamaAttention(config, 0), LlamaRotaryEmbedding(config), impl, mask)
+    args = (_x(),) if mask == "in_graph" else (_x(), additive(causal_bool(SEQ, SEQ)))
+    return module, args
+
+
+def llama_decoder_layer():
+    from transformers.models.llama.modeling_llama import LlamaDecoderLayer, LlamaRotaryEmbedding
+
+    config = llama_config("eager", small=True)
+    module = DecoderLayer(LlamaDecoderLayer(config, 0), LlamaRotaryEmbedding(config))
+    return module, (_x(L_SEQ, L_HIDDEN), additive(causal_bool(L_SEQ, L_SEQ)))
+
+
+def llama_model_2layer(impl: str = "sdpa"):
+    from transformers import LlamaModel
+
+    config = llama_config(impl, small=True)
+    module = Model(LlamaModel(config))
+    input_ids = torch.randint(1, L_VOCAB, (1, L_SEQ))
+    attention_mask = torch.ones(1, L_SEQ, dtype=torch.int64)
+    attention_mask[:, -2:] = 0  # two padding tokens at the end
+    input_ids[:, -2:] = 0
+    return module, (input_ids, attention_mask)
+
+
+FIXTURES = {
+    "llama_attn_eager": lambda: llama_attn("eager"),
+    "llama_attn_sdpa": lambda: llama_attn("sdpa"),
+    "llama_decoder_layer": llama_decoder_layer,
+    "llama_model_2layer": llama_model_2layer,
+}
+
+
+# --------------------------------------------------------------------------
+# Export
+# --------------------------------------------------------------------------
+
+
+def _save_npz(path: str, arrays: dict) -> None:
+    """Like np.savez (uncompressed) but with fixed zip timestamps, so that
+    regenerating gives byte-identical files."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
+        for key, arr in arrays.items():
+            buf = io.BytesIO()
+            np.lib.format.write_array(buf, np.ascontiguousarray(arr), allow_pickle=False)
+            zf.writestr(zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0)),
+                        buf.getvalue())
+
+
+def _numpy(t: torch.Tensor) -> np.ndarray:
+    a = t.detach().numpy()
+    return a.astype(np.float32) if a.dtype.kind == "f" else a
+
+
+def _describe(module: nn.Module) -> str:
+    inner = [m for m in module.children()]
+    names = ", ".join(type(m).__name__ for m in inner) or type(module).__name__
+    return names
+
+
+def generate(name: str, out_dir: str) -> None:
+    from torch_mlir import fx
+
+    make = FIXTURES[name]
+    torch.manual_seed(SEED)
+    module, args = make()
+    module = module.eval()
+    reinit(module, SEED)
+    persist_buffers(module)
+
+    with torch.no_grad():
+        results = module(*args)
+    if isinstance(results, torch.Tensor):
+        results = (results,)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mlir_module = fx.export_and_import(
+            module, *args, output_type="linalg-on-tensors", func_name=FUNC_NAME
+        )
+    asm = mlir_module.operation.get_asm(large_elements_limit=None, large_resource_limit=None)
+    if "dense_resource" in asm and "dialect_resources" not in asm:
+        raise RuntimeError(f"{name}: resource blobs missing from printed module")
+
+    header = (
+        f"// Generated by tools/gen_hf_fixtures.py from transformers {version('transformers')} "
+        f"{_describe(module)} (fixture {name}; torch {torch.__version__}, "
+        f"torch-mlir {version('torch-mlir')}); do not edit.\n"
+    )
+    with open(os.path.join(out_dir, f"{name}.mlir"), "w") as f:
+        f.write(header + asm)
+
+    arrays = {f"arg{i}": _numpy(a) for i, a in enumerate(args)}
+    arrays.update({f"result{i}": _numpy(r) for i, r in enumerate(results)})
+    _save_npz(os.path.join(out_dir, f"{name}.npz"), arrays)
+    size = os.path.getsize(os.path.join(out_dir, f"{name}.mlir"))
+    print(f"{name}: args {[tuple(a.shape) for a in args]} "
+          f"-> results {[tuple(r.shape) for r in results]}, {size // 1024} KB")
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", default=OUT_DIR, help=f"output directory (default: {OUT_DIR})")
+    p.add_argument("--decode-reference", action="store_true",
+                   help="write only llama_decode_kvcache_steps.npz")
+    p.add_argument("names", nargs="*", help=f"subset of: {', '.join(FIXTURES)}")
+    ns = p.parse_args(argv)
+    torch.set_num_threads(1)
+    os.makedirs(ns.out, exist_ok=True)
+    if ns.decode_reference:
+        decode_reference(ns.out)
+        return 0
+    names = ns.names or list(FIXTURES)
+    unknown = [n for n in names if n not in FIXTURES]
+    if unknown:
+        p.error(f"unknown fixture(s): {', '.join(unknown)}")
+    for name in names:
+        generate(name, ns.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
