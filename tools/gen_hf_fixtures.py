@@ -297,11 +297,133 @@ def llama_model_2layer(impl: str = "sdpa"):
     return module, (input_ids, attention_mask)
 
 
+def _mask_args(mask: str, seq: int = SEQ, window: int | None = None):
+    """The extra argument a ``mask="arg"`` wrapper takes: HF's additive
+    causal (and window) mask [1, 1, S, S] with finfo.min."""
+    return (additive(causal_bool(seq, seq, window)),) if mask == "arg" else ()
+
+
+def rotary_attn(arch: str, impl: str, mask: str, window: int | None = None):
+    """``<Arch>Attention`` + ``<Arch>RotaryEmbedding`` of one architecture."""
+    import transformers
+
+    module_name, prefix, config = ROTARY_ARCHS[arch](impl, window)
+    modeling = getattr(transformers.models, module_name)
+    attn_cls = getattr(getattr(modeling, f"modeling_{module_name}"), f"{prefix}Attention")
+    rotary_cls = getattr(getattr(modeling, f"modeling_{module_name}"), f"{prefix}RotaryEmbedding")
+    module = RotaryAttention(attn_cls(config, 0), rotary_cls(config), impl, mask, window)
+    return module, (_x(),) + _mask_args(mask, SEQ, window)
+
+
+def _mistral(impl, window):
+    from transformers import MistralConfig
+
+    return "mistral", "Mistral", set_impl(MistralConfig(
+        hidden_size=HIDDEN, num_attention_heads=HEADS, num_key_value_heads=KV_HEADS,
+        intermediate_size=2 * HIDDEN, num_hidden_layers=1, max_position_embeddings=128,
+        sliding_window=window, vocab_size=L_VOCAB), impl)
+
+
+def _qwen2(impl, window):
+    from transformers import Qwen2Config
+
+    return "qwen2", "Qwen2", set_impl(Qwen2Config(
+        hidden_size=HIDDEN, num_attention_heads=HEADS, num_key_value_heads=KV_HEADS,
+        intermediate_size=2 * HIDDEN, num_hidden_layers=1, max_position_embeddings=128,
+        vocab_size=L_VOCAB), impl)
+
+
+def _gpt_neox(impl, window):
+    from transformers import GPTNeoXConfig
+
+    return "gpt_neox", "GPTNeoX", set_impl(GPTNeoXConfig(
+        hidden_size=HIDDEN, num_attention_heads=HEADS, intermediate_size=2 * HIDDEN,
+        num_hidden_layers=1, max_position_embeddings=128, rotary_pct=0.25,
+        vocab_size=L_VOCAB), impl)
+
+
+def _phi(impl, window):
+    from transformers import PhiConfig
+
+    return "phi", "Phi", set_impl(PhiConfig(
+        hidden_size=HIDDEN, num_attention_heads=HEADS, intermediate_size=2 * HIDDEN,
+        num_hidden_layers=1, max_position_embeddings=128, partial_rotary_factor=0.5,
+        vocab_size=L_VOCAB), impl)
+
+
+ROTARY_ARCHS = {"mistral": _mistral, "qwen2": _qwen2, "gpt_neox": _gpt_neox, "phi": _phi}
+
+
+def gpt2_attn(impl: str, mask: str):
+    """GPT2Attention: Conv1D c_attn (weight [in, 3*out], bias) split in
+    three, Conv1D c_proj; no rotary."""
+    from transformers import GPT2Config
+    from transformers.models.gpt2.modeling_gpt2 import GPT2Attention
+
+    config = set_impl(GPT2Config(n_embd=HIDDEN, n_head=HEADS, n_layer=1, n_positions=128,
+                                 vocab_size=L_VOCAB, bos_token_id=0, eos_token_id=0), impl)
+    module = PlainAttention(GPT2Attention(config, layer_idx=0), impl, mask)
+    return module, (_x(),) + _mask_args(mask)
+
+
+class BertPadding(nn.Module):
+    """BertSelfAttention / BertAttention with a padding mask.
+
+    ``mask_input``: ``"raw"``: forward(x, mask01 [1, S] i64), the extended
+    mask built here (eager: additive (1 - m) * finfo.min [1, 1, 1, S], as
+    HF's ``get_extended_attention_mask``; sdpa: boolean [1, 1, 1, S]);
+    ``"additive"``: forward(x, mask [1, 1, 1, S] f32) already additive."""
+
+    def __init__(self, attn: nn.Module, impl: str, mask_input: str):
+        super().__init__()
+        self.attn = attn
+        self.impl = impl
+        self.mask_input = mask_input
+
+    def forward(self, x, mask):
+        if self.mask_input == "raw":
+            if self.impl == "sdpa":
+                mask = mask.bool()[:, None, None, :]
+            else:
+                mask = (1.0 - mask[:, None, None, :].to(x.dtype)) * torch.finfo(torch.float32).min
+        return self.attn(x, attention_mask=mask)[0]
+
+
+def bert_attn(impl: str, mask_input: str, with_output: bool = False):
+    from transformers import BertConfig
+    from transformers.models.bert.modeling_bert import BertAttention, BertSelfAttention
+
+    config = set_impl(BertConfig(hidden_size=HIDDEN, num_attention_heads=HEADS,
+                                 intermediate_size=2 * HIDDEN, num_hidden_layers=1,
+                                 max_position_embeddings=128, vocab_size=L_VOCAB), impl)
+    attn = BertAttention(config) if with_output else BertSelfAttention(config)
+    mask01 = torch.ones(1, SEQ, dtype=torch.int64)
+    mask01[:, -3:] = 0  # three padding tokens
+    if mask_input == "raw":
+        mask = mask01
+    else:
+        mask = (1.0 - mask01[:, None, None, :].float()) * torch.finfo(torch.float32).min
+    return BertPadding(attn, impl, mask_input), (_x(), mask)
+
+
 FIXTURES = {
     "llama_attn_eager": lambda: llama_attn("eager"),
     "llama_attn_sdpa": lambda: llama_attn("sdpa"),
     "llama_decoder_layer": llama_decoder_layer,
     "llama_model_2layer": llama_model_2layer,
+    "mistral_attn_sdpa": lambda: rotary_attn("mistral", "sdpa", "in_graph", window=4),
+    "mistral_attn_eager": lambda: rotary_attn("mistral", "eager", "in_graph", window=4),
+    "qwen2_attn_eager": lambda: rotary_attn("qwen2", "eager", "arg"),
+    "qwen2_attn_sdpa": lambda: rotary_attn("qwen2", "sdpa", "in_graph"),
+    "gpt_neox_attn_eager": lambda: rotary_attn("gpt_neox", "eager", "arg"),
+    "gpt_neox_attn_sdpa": lambda: rotary_attn("gpt_neox", "sdpa", "in_graph"),
+    "gpt2_attn_eager": lambda: gpt2_attn("eager", "arg"),
+    "gpt2_attn_sdpa": lambda: gpt2_attn("sdpa", "in_graph"),
+    "bert_self_attention": lambda: bert_attn("eager", "raw", with_output=True),
+    "bert_attn_eager": lambda: bert_attn("eager", "additive"),
+    "bert_attn_sdpa": lambda: bert_attn("sdpa", "raw"),
+    "phi_attn_eager": lambda: rotary_attn("phi", "eager", "arg"),
+    "phi_attn_sdpa": lambda: rotary_attn("phi", "sdpa", "in_graph"),
 }
 
 
