@@ -81,9 +81,8 @@ L_KV_HEADS = 2
 L_INTER = 80
 L_VOCAB = 64
 L_SEQ = 8
-DECODE_CAP = 16
+DECODE_CAP = 32
 DECODE_STEPS = 32
-DECODE_REF_CAP = DECODE_STEPS + 1
 
 WEIGHT_STD = 0.2
 
@@ -406,6 +405,220 @@ def bert_attn(impl: str, mask_input: str, with_output: bool = False):
     return BertPadding(attn, impl, mask_input), (_x(), mask)
 
 
+# --------------------------------------------------------------------------
+# Decode step with a fixed-capacity KV cache
+# --------------------------------------------------------------------------
+
+
+class OneHotCache:
+    """A fixed-capacity KV cache for HF attention classes (they only call
+    ``update``): the new key/value [1, Hkv, 1, D] is written into slot
+    ``position`` of each [1, Hkv, CAP, D] cache with a select on
+    ``arange(CAP) == position`` (a ``linalg.generic`` with ``arith.select``
+    after export; no scatter, which torch-mlir lowers to ``tm_tensor``)."""
+
+    def __init__(self, keys, values, position):
+        self.keys = list(keys)
+        self.values = list(values)
+        self.position = position
+
+    def update(self, key_states, value_states, layer_idx, *args, **kwargs):
+        cap = self.keys[layer_idx].shape[2]
+        slot = (torch.arange(cap) == self.position)[None, None, :, None]
+        self.keys[layer_idx] = torch.where(slot, key_states, self.keys[layer_idx])
+        self.values[layer_idx] = torch.where(slot, value_states, self.values[layer_idx])
+        return self.keys[layer_idx], self.values[layer_idx]
+
+
+def slot_mask(position, cap: int):
+    """Additive mask [1, 1, 1, CAP]: 0 for slots <= position, finfo.min for
+    the slots not written yet."""
+    visible = torch.arange(cap) <= position
+    zero = torch.zeros((), dtype=torch.float32)
+    return torch.where(visible, zero, torch.finfo(torch.float32).min)[None, None, None, :]
+
+
+class LayerDecodeStep(nn.Module):
+    """One token through a LlamaDecoderLayer with a fixed-capacity cache:
+    forward(hidden [1, 1, H], position [1] i64, k_cache [1, Hkv, CAP, D],
+    v_cache [1, Hkv, CAP, D]) -> (hidden_out [1, 1, H], k_cache_new,
+    v_cache_new). cos/sin come from the model's rotary module on
+    ``position`` (inv_freq * position in the graph)."""
+
+    def __init__(self, layer: nn.Module, rotary: nn.Module):
+        super().__init__()
+        self.layer = layer
+        self.rotary = rotary
+
+    def forward(self, hidden, position, k_cache, v_cache):
+        cache = OneHotCache([k_cache], [v_cache], position)
+        position_ids = position[None]
+        cos_sin = self.rotary(hidden, position_ids)
+        out = self.layer(hidden, attention_mask=slot_mask(position, k_cache.shape[2]),
+                         position_ids=position_ids, past_key_values=cache,
+                         position_embeddings=cos_sin)
+        return out, cache.keys[0], cache.values[0]
+
+
+class ModelDecodeStep(nn.Module):
+    """One token through a LlamaForCausalLM with a fixed-capacity cache per
+    layer: forward(input_ids [1, 1] i64, position [1] i64, k_cache0, v_cache0,
+    k_cache1, v_cache1, ...) -> (logits [1, 1, V], k_cache0_new, v_cache0_new,
+    ...). HF's own modules (embedding, rotary, decoder layers, norm, lm_head)
+    are called in the order of ``LlamaForCausalLM.forward``."""
+
+    def __init__(self, lm: nn.Module):
+        super().__init__()
+        self.lm = lm
+
+    def forward(self, input_ids, position, *caches):
+        model = self.lm.model
+        cache = OneHotCache(caches[0::2], caches[1::2], position)
+        position_ids = position[None]
+        hidden = model.embed_tokens(input_ids)
+        cos_sin = model.rotary_emb(hidden, position_ids)
+        mask = slot_mask(position, caches[0].shape[2])
+        for layer in model.layers:
+            hidden = layer(hidden, attention_mask=mask, position_ids=position_ids,
+                           past_key_values=cache, position_embeddings=cos_sin)
+        logits = self.lm.lm_head(model.norm(hidden))
+        out = [logits]
+        for k, v in zip(cache.keys, cache.values):
+            out += [k, v]
+        return tuple(out)
+
+
+def _empty_caches(config, n_layers: int, cap: int):
+    head_dim = config.hidden_size // config.num_attention_heads
+    shape = (1, config.num_key_value_heads, cap, head_dim)
+    return [torch.zeros(shape) for _ in range(2 * n_layers)]
+
+
+def _decode_lm():
+    from transformers import LlamaForCausalLM
+
+    lm = LlamaForCausalLM(llama_config("eager", small=True)).eval()
+    reinit(lm, SEED)
+    return lm
+
+
+def check_model_step_against_hf(lm, steps: int, cap: int, start_token: int = 1):
+    """Greedy decoding from ``start_token`` at position 0: HF's
+    ``LlamaForCausalLM.forward`` with a ``DynamicCache`` against
+    ``ModelDecodeStep`` with fixed-capacity caches; asserts equal logits at
+    every step and returns the per-step records and the final caches."""
+    from transformers import DynamicCache
+
+    step = ModelDecodeStep(lm).eval()
+    dyn = DynamicCache(config=lm.config)
+    caches = _empty_caches(lm.config, lm.config.num_hidden_layers, cap)
+    token = start_token
+    rec = {"input_ids": [], "positions": [], "logits": [], "next_ids": [], "hidden": []}
+    with torch.no_grad():
+        for pos in range(steps):
+            ids = torch.tensor([[token]])
+            ref = lm(input_ids=ids, past_key_values=dyn, use_cache=True,
+                     output_hidden_states=True)
+            logits, *caches = step(ids, torch.tensor([pos]), *caches)
+            err = (logits - ref.logits).abs().max().item()
+            if err > 1e-5:
+                raise AssertionError(f"decode step {pos}: max |logits - HF| = {err:.3g}")
+            rec["input_ids"].append(token)
+            rec["positions"].append(pos)
+            rec["logits"].append(ref.logits[0, 0].numpy())
+            rec["hidden"].append(ref.hidden_states[-1][0, 0].numpy())
+            token = int(ref.logits[0, 0].argmax())
+            rec["next_ids"].append(token)
+    return rec, caches
+
+
+def check_layer_step_against_hf(layer, rotary, steps: int, cap: int):
+    """A LlamaDecoderLayer with HF's DynamicCache (no mask: every cached
+    token is visible) against ``LayerDecodeStep`` for ``steps`` tokens of
+    random hidden states; asserts equal outputs."""
+    from transformers import DynamicCache
+
+    step = LayerDecodeStep(layer, rotary).eval()
+    dyn = DynamicCache(config=layer.self_attn.config)
+    k, v = _empty_caches(layer.self_attn.config, 1, cap)
+    gen = torch.Generator().manual_seed(SEED + 1)
+    with torch.no_grad():
+        for pos in range(steps):
+            h = torch.randn(1, 1, L_HIDDEN, generator=gen)
+            position_ids = torch.tensor([[pos]])
+            ref = layer(h, attention_mask=None, position_ids=position_ids, past_key_values=dyn,
+                        use_cache=True, position_embeddings=rotary(h, position_ids))
+            out, k, v = step(h, torch.tensor([pos]), k, v)
+            err = (out - ref).abs().max().item()
+            if err > 1e-5:
+                raise AssertionError(f"layer decode step {pos}: max |out - HF| = {err:.3g}")
+    return k, v
+
+
+def _noise_unwritten(cache, position: int, gen):
+    """Fill slots >= position with noise: a step must overwrite slot
+    ``position`` and hide the rest."""
+    cache = cache.clone()
+    tail = cache[:, :, position:, :]
+    cache[:, :, position:, :] = torch.randn(tail.shape, generator=gen)
+    return cache
+
+
+DECODE_POSITION = 5
+
+
+def llama_decode_kvcache():
+    """2-layer LlamaForCausalLM decode step at position 5; the caches hold
+    the real keys/values of 5 greedy steps from token 1 (checked against HF
+    with a DynamicCache), slots >= 5 hold noise."""
+    lm = _decode_lm()
+    rec, caches = check_model_step_against_hf(lm, DECODE_POSITION, DECODE_CAP)
+    gen = torch.Generator().manual_seed(SEED + 2)
+    caches = [_noise_unwritten(c, DECODE_POSITION, gen) for c in caches]
+    ids = torch.tensor([[rec["next_ids"][-1]]])
+    module = ModelDecodeStep(lm)
+    module.seeded = True
+    return module, (ids, torch.tensor([DECODE_POSITION]), *caches)
+
+
+def llama_decode_kvcache_layer():
+    """LlamaDecoderLayer decode step at position 5 (caches from 5 checked
+    steps of random hidden states, slots >= 5 noise)."""
+    from transformers.models.llama.modeling_llama import LlamaDecoderLayer, LlamaRotaryEmbedding
+
+    config = llama_config("eager", small=True)
+    layer, rotary = LlamaDecoderLayer(config, 0).eval(), LlamaRotaryEmbedding(config)
+    reinit(layer, SEED)
+    k, v = check_layer_step_against_hf(layer, rotary, DECODE_POSITION, DECODE_CAP)
+    gen = torch.Generator().manual_seed(SEED + 2)
+    k, v = _noise_unwritten(k, DECODE_POSITION, gen), _noise_unwritten(v, DECODE_POSITION, gen)
+    h = torch.randn(1, 1, L_HIDDEN, generator=gen)
+    module = LayerDecodeStep(layer, rotary)
+    module.seeded = True
+    return module, (h, torch.tensor([DECODE_POSITION]), k, v)
+
+
+def decode_reference(out_dir: str) -> None:
+    """``llama_decode_kvcache_steps.npz``: DECODE_STEPS greedy steps of the
+    ``llama_decode_kvcache`` model from token 1 at position 0 and zero
+    caches, as HF's forward with a DynamicCache computes them (the
+    fixed-capacity step function is asserted equal at every step)."""
+    lm = _decode_lm()
+    rec, caches = check_model_step_against_hf(lm, DECODE_STEPS, DECODE_CAP)
+    arrays = {
+        "input_ids": np.array(rec["input_ids"], dtype=np.int64),
+        "positions": np.array(rec["positions"], dtype=np.int64),
+        "next_ids": np.array(rec["next_ids"], dtype=np.int64),
+        "logits": np.stack(rec["logits"]).astype(np.float32),
+        "hidden": np.stack(rec["hidden"]).astype(np.float32),
+    }
+    for i, c in enumerate(caches):
+        arrays[f"{'kv'[i % 2]}_cache{i // 2}_final"] = c.numpy()
+    path = os.path.join(out_dir, "llama_decode_kvcache_steps.npz")
+    _save_npz(path, arrays)
+    print(f"llama_decode_kvcache_steps: {DECODE_STEPS} steps, tokens {rec['next_ids']}")
+
+
 FIXTURES = {
     "llama_attn_eager": lambda: llama_attn("eager"),
     "llama_attn_sdpa": lambda: llama_attn("sdpa"),
@@ -424,6 +637,8 @@ FIXTURES = {
     "bert_attn_sdpa": lambda: bert_attn("sdpa", "raw"),
     "phi_attn_eager": lambda: rotary_attn("phi", "eager", "arg"),
     "phi_attn_sdpa": lambda: rotary_attn("phi", "sdpa", "in_graph"),
+    "llama_decode_kvcache": llama_decode_kvcache,
+    "llama_decode_kvcache_layer": llama_decode_kvcache_layer,
 }
 
 
@@ -461,7 +676,8 @@ def generate(name: str, out_dir: str) -> None:
     torch.manual_seed(SEED)
     module, args = make()
     module = module.eval()
-    reinit(module, SEED)
+    if not getattr(module, "seeded", False):  # decode builders seed before their HF check
+        reinit(module, SEED)
     persist_buffers(module)
 
     with torch.no_grad():
