@@ -67,7 +67,9 @@ FUNC_NAME = "forward"
 SEED = 0
 OUT_DIR = os.path.join("test", "fixtures", "hf")
 
-# Attention-only fixtures: hidden 64, 4 query heads x 16.
+# Attention-only fixtures: hidden 64; Llama, GPT-NeoX, GPT-2, BERT use 4 heads
+# x 16 (scale 0.25, an exact f32 constant in the IR), Mistral, Qwen2 and Phi 8
+# heads x 8 (scale 8**-0.5: an f64 constant truncated in the graph).
 SEQ = 12
 HIDDEN = 64
 HEADS = 4
@@ -318,7 +320,7 @@ def _mistral(impl, window):
     from transformers import MistralConfig
 
     return "mistral", "Mistral", set_impl(MistralConfig(
-        hidden_size=HIDDEN, num_attention_heads=HEADS, num_key_value_heads=KV_HEADS,
+        hidden_size=HIDDEN, num_attention_heads=8, num_key_value_heads=2,
         intermediate_size=2 * HIDDEN, num_hidden_layers=1, max_position_embeddings=128,
         sliding_window=window, vocab_size=L_VOCAB), impl)
 
@@ -327,7 +329,7 @@ def _qwen2(impl, window):
     from transformers import Qwen2Config
 
     return "qwen2", "Qwen2", set_impl(Qwen2Config(
-        hidden_size=HIDDEN, num_attention_heads=HEADS, num_key_value_heads=KV_HEADS,
+        hidden_size=HIDDEN, num_attention_heads=8, num_key_value_heads=4,
         intermediate_size=2 * HIDDEN, num_hidden_layers=1, max_position_embeddings=128,
         vocab_size=L_VOCAB), impl)
 
@@ -345,7 +347,7 @@ def _phi(impl, window):
     from transformers import PhiConfig
 
     return "phi", "Phi", set_impl(PhiConfig(
-        hidden_size=HIDDEN, num_attention_heads=HEADS, intermediate_size=2 * HIDDEN,
+        hidden_size=HIDDEN, num_attention_heads=8, intermediate_size=2 * HIDDEN,
         num_hidden_layers=1, max_position_embeddings=128, partial_rotary_factor=0.5,
         vocab_size=L_VOCAB), impl)
 
