@@ -67,7 +67,7 @@ FUNC_NAME = "forward"
 SEED = 0
 OUT_DIR = os.path.join("test", "fixtures", "hf")
 
-# Attention-only fixtures: hidden 64; Llama, GPT-NeoX, GPT-2, BERT use 4 heads
+# Attention-only fixtures: hidden 64; Llama, GPT-NeoX, GPT-2, GPT-J, BERT use 4 heads
 # x 16 (scale 0.25, an exact f32 constant in the IR), Mistral, Qwen2 and Phi 8
 # heads x 8 (scale 8**-0.5: an f64 constant truncated in the graph).
 SEQ = 12
@@ -268,14 +268,17 @@ def _x(seq=SEQ, hidden=HIDDEN):
     return torch.randn(1, seq, hidden)
 
 
-def llama_attn(impl: str):
+def llama_attn(impl: str, mask: str | None = None):
+    """LlamaAttention; eager takes the mask as an argument, sdpa builds it in
+    the graph, or (``mask="none"``) passes none, so HF calls sdpa with
+    ``is_causal=True`` and ``enable_gqa=True`` (its path for a prefill
+    without padding)."""
     from transformers.models.llama.modeling_llama import LlamaAttention, LlamaRotaryEmbedding
 
     config = llama_config(impl)
-    mask = "arg" if impl == "eager" else "in_graph"
+    mask = mask or ("arg" if impl == "eager" else "in_graph")
     module = RotaryAttention(LlamaAttention(config, 0), LlamaRotaryEmbedding(config), impl, mask)
-    args = (_x(),) if mask == "in_graph" else (_x(), additive(causal_bool(SEQ, SEQ)))
-    return module, args
+    return module, (_x(),) + _mask_args(mask)
 
 
 def llama_decoder_layer():
@@ -621,9 +624,36 @@ def decode_reference(out_dir: str) -> None:
     print(f"llama_decode_kvcache_steps: {DECODE_STEPS} steps, tokens {rec['next_ids']}")
 
 
+class GPTJPositions(nn.Module):
+    """GPTJAttention: forward(x, mask) with position_ids = arange(S) in the
+    graph (GPT-J gathers sin/cos rows from its ``embed_positions`` table)."""
+
+    def __init__(self, attn: nn.Module):
+        super().__init__()
+        self.attn = attn
+
+    def forward(self, x, mask):
+        position_ids = torch.arange(x.shape[1])[None]
+        return self.attn(x, attention_mask=mask, position_ids=position_ids)[0]
+
+
+def gptj_attn():
+    """GPT-J: interleaved (even/odd lanes, ``rotate_every_two``) partial
+    rotary on 8 of 16 channels, scores ``/ sqrt(head_dim)``, no biases."""
+    from transformers import GPTJConfig
+    from transformers.models.gptj.modeling_gptj import GPTJAttention
+
+    config = set_impl(GPTJConfig(n_embd=HIDDEN, n_head=HEADS, n_layer=1, n_positions=SEQ,
+                                 rotary_dim=HEAD_DIM // 2, vocab_size=L_VOCAB,
+                                 bos_token_id=0, eos_token_id=0), "eager")
+    module = GPTJPositions(GPTJAttention(config, layer_idx=0))
+    return module, (_x(),) + _mask_args("arg")
+
+
 FIXTURES = {
     "llama_attn_eager": lambda: llama_attn("eager"),
     "llama_attn_sdpa": lambda: llama_attn("sdpa"),
+    "llama_attn_sdpa_is_causal": lambda: llama_attn("sdpa", mask="none"),
     "llama_decoder_layer": llama_decoder_layer,
     "llama_model_2layer": llama_model_2layer,
     "mistral_attn_sdpa": lambda: rotary_attn("mistral", "sdpa", "in_graph", window=4),
@@ -639,6 +669,7 @@ FIXTURES = {
     "bert_attn_sdpa": lambda: bert_attn("sdpa", "raw"),
     "phi_attn_eager": lambda: rotary_attn("phi", "eager", "arg"),
     "phi_attn_sdpa": lambda: rotary_attn("phi", "sdpa", "in_graph"),
+    "gptj_attn_eager": gptj_attn,
     "llama_decode_kvcache": llama_decode_kvcache,
     "llama_decode_kvcache_layer": llama_decode_kvcache_layer,
 }

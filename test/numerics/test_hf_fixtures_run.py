@@ -58,7 +58,7 @@ def _check(name: str, pipeline: str) -> None:
 
 
 def test_fixtures_present():
-    assert len(NAMES) >= 19
+    assert len(NAMES) >= 21
     assert set(FAILS_WITH_DEFAULT) <= set(NAMES)
 
 
