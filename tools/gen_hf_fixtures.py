@@ -31,7 +31,7 @@ the wrapper, not patched in transformers:
   argument), so HF's packed-sequence detection (``cumsum``, lowered to
   ``tm_tensor.scan``, which MLIR 22 cannot parse) never runs.
 
-``--decode-reference`` also writes ``llama_decode_kvcache_steps.npz``: 32
+``--decode-reference`` writes only ``llama_decode_kvcache_steps.npz``: 32
 greedy decode steps of the 2-layer model driven through HF's own forward with
 a ``DynamicCache``, the reference for a token loop around the
 ``llama_decode_kvcache`` step function.
@@ -53,7 +53,6 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import io
-import math
 import os
 import sys
 import warnings
@@ -697,9 +696,8 @@ def _numpy(t: torch.Tensor) -> np.ndarray:
 
 
 def _describe(module: nn.Module) -> str:
-    inner = [m for m in module.children()]
-    names = ", ".join(type(m).__name__ for m in inner) or type(module).__name__
-    return names
+    """The transformers classes a wrapper holds, for the file header."""
+    return ", ".join(type(m).__name__ for m in module.children()) or type(module).__name__
 
 
 def generate(name: str, out_dir: str) -> None:
