@@ -239,9 +239,9 @@ class DecoderLayer(nn.Module):
 class Model(nn.Module):
     """LlamaModel(input_ids [1, S] i64, attention_mask [1, S] i64) ->
     last_hidden_state. The causal + padding mask is built here from aranges
-    and the 0/1 mask (what HF's sdpa mask builder computes) and passed as a
-    4-D boolean mask, with explicit position_ids = arange(S), so HF's
-    packed-sequence check is skipped."""
+    and the 0/1 mask (what HF's mask builders compute) and passed 4-D:
+    boolean for sdpa, additive 0/finfo.min for eager; position_ids =
+    arange(S) are explicit, so HF's packed-sequence check is skipped."""
 
     def __init__(self, model: nn.Module):
         super().__init__()
@@ -655,6 +655,7 @@ FIXTURES = {
     "llama_attn_sdpa_is_causal": lambda: llama_attn("sdpa", mask="none"),
     "llama_decoder_layer": llama_decoder_layer,
     "llama_model_2layer": llama_model_2layer,
+    "llama_model_2layer_eager": lambda: llama_model_2layer("eager"),
     "mistral_attn_sdpa": lambda: rotary_attn("mistral", "sdpa", "in_graph", window=4),
     "mistral_attn_eager": lambda: rotary_attn("mistral", "eager", "in_graph", window=4),
     "qwen2_attn_eager": lambda: rotary_attn("qwen2", "eager", "arg"),
