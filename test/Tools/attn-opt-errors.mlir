@@ -19,7 +19,7 @@
 // BAD-VALUE-NEXT: exit 2
 
 // RUN: %exit_code %attn_opt %s -p 'builtin.module(canonicalize' 2>&1 | FileCheck %s --check-prefix=MALFORMED
-// MALFORMED: {{^}}error: unbalanced brackets in pass pipeline 'builtin.module(canonicalize'{{$}}
+// MALFORMED: {{^}}error: invalid pass pipeline 'builtin.module(canonicalize': expected pass pipeline to be wrapped with the anchor operation type, e.g. 'builtin.module(...)'{{$}}
 // MALFORMED-NEXT: exit 2
 
 // RUN: %exit_code %attn_opt %s -p 'builtin.module(func.func(attn-to-llvm))' 2>&1 | FileCheck %s --check-prefix=NESTED
