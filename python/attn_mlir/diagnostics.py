@@ -34,10 +34,16 @@ class Diagnostic:
         return text
 
 
+_OP_NAME = re.compile(r'^\s*(?:%[^=]*=\s*)?"([\w.$-]+)"\(')
+
+
 def one_line(d: Diagnostic) -> Diagnostic:
     """`d` cut to its first line, without notes that repeat the op (a region dump after
     "block with no terminator"); `--mlir-print-op-on-diagnostic` keeps everything."""
-    first = d.message.split("\n", 1)[0].rstrip()
+    first, _, rest = d.message.partition("\n")
+    first = first.rstrip()
+    if rest and (m := _OP_NAME.search(rest)):  # the dump starts with the op: name it
+        first += f" '{m[1]}'"
     notes = [one_line(n) for n in d.notes if not n.message.startswith("see current operation")]
     return Diagnostic(d.severity, first, d.file, d.line, d.col, notes)
 
