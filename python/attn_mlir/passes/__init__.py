@@ -166,6 +166,7 @@ def register_pass(name: str | None = None, *, summary: str = "",
                 "summary": summary or (doc.splitlines()[0] if doc else ""),
                 "options": tuple(options),
                 "__doc__": fn.__doc__,
+                "__module__": fn.__module__,
                 "run": lambda self, op: fn(op, **self.values),
             })
         _check_name(cls.name, builtin=(getattr(obj, "__module__", "") or "").startswith("attn_mlir."))

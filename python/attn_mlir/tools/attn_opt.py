@@ -96,11 +96,16 @@ def _describe(cls, verbose: bool) -> list[str]:
 
 
 def pass_documentation(cls) -> str:
-    """The docstring of a pass: its class's, else its module's (the identity and legality)."""
-    own = cls.__dict__.get("__doc__")
+    """The documentation of a pass: its file's docstring (one pass per file: the identity
+    and the legality conditions), then its class's or function's own docstring."""
+    parts = []
     module = sys.modules.get(cls.__module__)
-    doc = own or (module.__doc__ if module is not None else None) or ""
-    return inspect.cleandoc(doc) if doc else ""
+    if module is not None and module.__doc__ and cls.__module__ != "attn_mlir.passes":
+        parts.append(inspect.cleandoc(module.__doc__))
+    own = cls.__dict__.get("__doc__")
+    if own and inspect.cleandoc(own) not in parts:
+        parts.append(inspect.cleandoc(own))
+    return "\n\n".join(parts)
 
 
 def help_pass(name: str) -> str:
