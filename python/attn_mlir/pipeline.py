@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from mlir import ir, passmanager
 
 from . import passes as registry
+from . import check_rewrites
+from .check_rewrites import checked
 from .diagnostics import AttnError, Diagnostic, stage, traceback_wanted
 
 
@@ -452,7 +454,7 @@ def _runner(p: registry.Pass):
     def run(op, external_pass):
         stage(f"running pass '{p.name}'")
         try:
-            p.run(op)
+            checked(p, op)
             stage(f"running the upstream passes after '{p.name}'")
         except AttnError as e:
             for d in e.diagnostics:
@@ -504,8 +506,10 @@ def run_pipeline(module: ir.Module | ir.Operation, pipeline, *, print_ir_before_
     from .diagnostics import from_mlir_error
 
     stage("running the pass pipeline")
+    env_checker = check_rewrites.from_environment() if check_rewrites.active() is None else None
     try:
-        pm.run(op)
+        with check_rewrites.checking(env_checker) if env_checker else contextlib.nullcontext():
+            pm.run(op)
     except ir.MLIRError as e:
         raise from_mlir_error(e) from None
 

@@ -9,18 +9,21 @@ diagnostics (`diagnostics`) and reports live there.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import inspect
 import sys
 
 from mlir import ir
 
 from .. import diagnostics, report, rewrite_log
+from ..check_rewrites import Checker, checking
 from ..context import make_context
 from ..diagnostics import AttnError, Remarks, one_line, stage
 from ..passes import all_passes, lookup
 from ..pipeline import Pipeline, make_pass
 from ..source import parse_module, read_text, split_input
-from .common import ArgumentParser, check_output_path, run_main, write_output
+from .common import (ArgumentParser, check_output_path, non_negative_float, run_main,
+                     write_output)
 from .guard import run_guarded
 from .verify import check, parse_expectations
 
@@ -64,6 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mlir-print-op-on-diagnostic", action="store_true",
                    help="keep the whole of multi-line diagnostics (with the op they are about)")
     p.add_argument("--mlir-elide-elementsattrs-if-larger", type=int, metavar="N", default=None)
+    p.add_argument("--attn-check-rewrites", action="store_true",
+                   help="run each rewrite that fires on random inputs before and after, and "
+                        "refuse (error) any that changes results")
+    p.add_argument("--attn-check-rewrites-budget", type=non_negative_float, default=120.0,
+                   metavar="SECONDS", help="time the checks may take per input (default 120)")
     p.add_argument("--no-verify", dest="verify_each", action="store_false",
                    help="do not verify the IR after each pass")
     for cls in all_passes():
@@ -167,11 +175,14 @@ def _main(args) -> int:
     text = read_text(args.input)
     outputs, failed, problems = [], False, []
     for chunk in split_input(text, args.split_input_file):
+        checker = Checker(budget_s=args.attn_check_rewrites_budget) \
+            if args.attn_check_rewrites else None
         remarks = Remarks()
         diagnostics.current_remarks = remarks
         produced = []
         try:
-            outputs.append(process_chunk(chunk, filename, pipeline, args, remarks))
+            with checking(checker) if checker else contextlib.nullcontext():
+                outputs.append(process_chunk(chunk, filename, pipeline, args, remarks))
         except AttnError as e:
             if e.usage:
                 raise
