@@ -33,8 +33,9 @@ from ..diagnostics import AttnError
 
 # Lowest value of numeric options, by option name (a name means the same in every pass).
 # Any other int or float option is >= 0; floats are finite.
+# (max-weight-growth is a factor on the starting constant bytes that a rewrite adding
+# bytes must stay under: 0 blocks every growth, 1.0 is no net growth; >= 0 like the rest.)
 MINIMUM = {
-    "max-weight-growth": 1.0,  # a factor on the starting constant bytes: 1.0 = no growth
     "max-rounds": 1,
     "tile-q": 1,
     "tile-kv": 1,
