@@ -10,7 +10,7 @@ import sys
 import tempfile
 import traceback
 
-from ..diagnostics import AttnError, traceback_wanted
+from ..diagnostics import AttnError, one_line, traceback_wanted
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -30,7 +30,7 @@ class ArgumentParser(argparse.ArgumentParser):
 def report(err: AttnError) -> int:
     """Print diagnostics one per line on stderr; return the exit code (2 = usage)."""
     for d in err.diagnostics:
-        print(d.format(), file=sys.stderr)
+        print(one_line(d).format(), file=sys.stderr)
     return 2 if err.usage else 1
 
 
