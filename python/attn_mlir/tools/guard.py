@@ -35,10 +35,25 @@ _NOISE = re.compile(r"^(PLEASE submit a bug report|Stack dump|\s*#\d+ 0x|\s*\d+\
                     r"Program arguments:|Stack dump without symbol names|LLVM ERROR: )")
 
 
+def _is_real(stream, fd: int) -> bool:
+    """Whether `stream` writes to file descriptor `fd` (not a capture object, as in tests)."""
+    try:
+        return stream.fileno() == fd
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
 def run_guarded(body, input_name: str) -> int:
-    """Run `body` (a tool's main after argument parsing) in a forked child; return its exit code."""
+    """Run `body` (a tool's main after argument parsing) in a forked child; return its exit code.
+
+    When sys.stdout or sys.stderr is not the process's own stream (a tool's main called
+    from Python with its output captured), the child's output is relayed through
+    temporary files instead of being written by the child.
+    """
     if os.environ.get("ATTN_MLIR_NO_GUARD") or not hasattr(os, "fork"):
         return run_main(body)
+    relay_out = None if _is_real(sys.stdout, 1) else tempfile.TemporaryFile()
+    relay_err = None if _is_real(sys.stderr, 2) else tempfile.TemporaryFile()
     read_end, write_end = os.pipe()
     err = tempfile.TemporaryFile()
     sys.stdout.flush()
@@ -48,10 +63,12 @@ def run_guarded(body, input_name: str) -> int:
         code = 1
         try:
             os.close(read_end)
-            python_stderr = os.dup(2)
+            python_stderr = os.dup(relay_err.fileno() if relay_err else 2)
             os.dup2(err.fileno(), 2)
             sys.stderr = open(python_stderr, "w", encoding="utf-8", errors="backslashreplace",
                               buffering=1)
+            if relay_out is not None:
+                sys.stdout = open(os.dup(relay_out.fileno()), "w", encoding="utf-8")
             diagnostics.progress_fd = write_end
             code = run_main(body)
         finally:
@@ -69,6 +86,11 @@ def run_guarded(body, input_name: str) -> int:
     finally:
         signal.signal(signal.SIGINT, previous)
         os.close(read_end)
+    for relay, stream in ((relay_out, sys.stdout), (relay_err, sys.stderr)):
+        if relay is not None:
+            relay.seek(0)
+            stream.write(relay.read().decode("utf-8", "replace"))
+            relay.close()
     err.seek(0)
     captured = err.read().decode("utf-8", "replace")
     err.close()
