@@ -24,12 +24,38 @@ from .source import load, parse_module
 
 
 def parse(text: str, filename: str = "<string>"):
-    """Parse MLIR text in the current context (see make_context)."""
+    """Parse MLIR text in the current context (a new one from make_context() if none)."""
     return parse_module(text, filename)
 
 
+def optimize(module, *, check: bool = False, max_weight_growth: float = 1.0,
+             max_rounds: int = 8, check_budget_s: float = 120.0):
+    """Run `attn-optimize` on `module` in place and return it.
+
+    `check=True` runs every rewrite that fires on random inputs before and after
+    (see `attn_mlir.check_rewrites`) and raises AttnError, naming the rewrite, if one
+    changes results.
+    """
+    from .check_rewrites import Checker, checking
+
+    pipeline = Pipeline.of([_optimize_pass(max_weight_growth, max_rounds)])
+    if not check:
+        run_pipeline(module, pipeline)
+        return module
+    with checking(Checker(budget_s=check_budget_s)):
+        run_pipeline(module, pipeline)
+    return module
+
+
+def _optimize_pass(max_weight_growth: float, max_rounds: int):
+    from .pipeline import make_pass
+
+    return make_pass("attn-optimize", {"max-weight-growth": max_weight_growth,
+                                       "max-rounds": max_rounds})
+
+
 __all__ = [
-    "make_context", "parse", "load", "parse_module", "run_pipeline", "Pipeline", "compile",
+    "make_context", "parse", "load", "optimize", "parse_module", "run_pipeline", "Pipeline", "compile",
     "CompiledFunction", "register_pass", "Pass", "Option", "all_passes", "AttnError",
     "Diagnostic", "rewrite_report",
 ]

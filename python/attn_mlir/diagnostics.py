@@ -34,6 +34,20 @@ class Diagnostic:
         return text
 
 
+_OP_NAME = re.compile(r'^\s*(?:%[^=]*=\s*)?"([\w.$-]+)"\(')
+
+
+def one_line(d: Diagnostic) -> Diagnostic:
+    """`d` cut to its first line, without notes that repeat the op (a region dump after
+    "block with no terminator"); `--mlir-print-op-on-diagnostic` keeps everything."""
+    first, _, rest = d.message.partition("\n")
+    first = first.rstrip()
+    if rest and (m := _OP_NAME.search(rest)):  # the dump starts with the op: name it
+        first += f" '{m[1]}'"
+    notes = [one_line(n) for n in d.notes if not n.message.startswith("see current operation")]
+    return Diagnostic(d.severity, first, d.file, d.line, d.col, notes)
+
+
 class AttnError(Exception):
     """An error to report to the user as diagnostics (never as a traceback)."""
 
@@ -65,8 +79,6 @@ def _from_info(info, rename: dict[str, str]) -> Diagnostic:
     file, line, col = location_parts(info.location)
     file = rename.get(file, file)
     notes = [_from_info(n, rename) for n in info.notes]
-    # MLIR attaches the whole failing op as a note; it is noise for users of a CLI.
-    notes = [n for n in notes if not n.message.startswith("see current operation")]
     return Diagnostic(_SEVERITY.get(info.severity, "error"), info.message, file, line, col, notes)
 
 
@@ -97,3 +109,38 @@ current_remarks = Remarks()
 
 def emit_remark(op_or_loc, message: str) -> None:
     current_remarks.emit(op_or_loc, message)
+
+
+def traceback_wanted() -> bool:
+    """ATTN_MLIR_TRACEBACK=1: print the Python traceback of internal errors."""
+    import os
+
+    return os.environ.get("ATTN_MLIR_TRACEBACK", "") not in ("", "0")
+
+
+# Progress notes for crash reports. The command-line tools run their work in a child
+# process (tools/guard.py) and set `progress_fd` there; if MLIR or LLVM then kills the
+# child, the parent names the last stage in its report.
+progress_fd: int | None = None
+
+
+def stage(text: str) -> None:
+    """Record what the compiler is doing now (for `the compiler crashed ... while TEXT`)."""
+    _progress("stage", text)
+
+
+def parsing_file(path: str, name: str) -> None:
+    """Record the file being parsed and the name diagnostics give it."""
+    _progress("source", f"{path}\t{name}")
+
+
+def _progress(kind: str, text: str) -> None:
+    if progress_fd is None:
+        return
+    import os
+
+    try:
+        os.write(progress_fd, f"{kind} {text}".replace("\n", " ").encode("utf-8", "replace")
+                 + b"\n")
+    except OSError:
+        pass

@@ -13,12 +13,15 @@ import contextlib
 import os
 import re
 import tempfile
+import traceback
 from dataclasses import dataclass
 
 from mlir import ir, passmanager
 
 from . import passes as registry
-from .diagnostics import AttnError, Diagnostic
+from . import check_rewrites
+from .check_rewrites import checked
+from .diagnostics import AttnError, Diagnostic, stage, traceback_wanted
 
 
 @dataclass
@@ -36,76 +39,156 @@ class Element:
         return out
 
 
-def _split_top(text: str, sep: str = ",") -> list[str]:
+MAX_DEPTH = 64  # nested anchors deeper than this are rejected, not recursed into
+
+
+def _error(text: str, pos: int, message: str) -> AttnError:
+    return AttnError(f"invalid pass pipeline '{text}': {message} (at column {pos + 1})", usage=True)
+
+
+def _skip_braces(text: str, start: int, whole: str, offset: int) -> int:
+    """Index just past the `}` that closes the `{` at `start` (quotes and nesting respected)."""
+    depth, quote = 0, False
+    for i in range(start, len(text)):
+        ch = text[i]
+        if quote:
+            if ch == '"':
+                quote = False
+        elif ch == '"':
+            quote = True
+        elif ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+    raise _error(whole, offset + start, "missing closing '}' while processing pass options")
+
+
+def parse_elements(text: str, *, whole: str | None = None, offset: int = 0) -> list[Element]:
+    """Parse a comma-separated list of pipeline elements with upstream's grammar.
+
+    `element ::= name ('{' options '}')? | name '(' elements ')'`. As in MLIR's
+    TextualPipeline: every element has a non-empty name (`a,,b`, `a,` and `()` are
+    errors), options are not followed by a nested pipeline, and after a nested
+    pipeline only `,` or the end may come. Parsed without recursion (deep nesting is
+    an error past MAX_DEPTH, never a RecursionError).
+    """
+    whole = text if whole is None else whole
+    root: list[Element] = []
+    stack = [root]
+    pos, n = 0, len(text)
+    if not text.strip():
+        return root
+    while True:
+        stop = pos
+        while stop < n and text[stop] not in ",{()}":
+            stop += 1
+        name = text[pos:stop].strip()
+        if stop < n and text[stop] == "}":
+            raise _error(whole, offset + stop, "unbalanced '}'")
+        if not name:
+            raise _error(whole, offset + pos, "'' does not refer to a registered pass or pass "
+                         "pipeline (an empty element)")
+        if any(ch.isspace() for ch in name):
+            raise _error(whole, offset + pos, f"'{name}' is not a pass name (missing ','?)")
+        element = Element(name)
+        stack[-1].append(element)
+        pos = stop
+        if pos < n and text[pos] == "{":
+            close = _skip_braces(text, pos, whole, offset)
+            element.options = text[pos + 1:close - 1].strip()
+            pos = close
+        elif pos < n and text[pos] == "(":
+            if len(stack) > MAX_DEPTH:
+                raise _error(whole, offset + pos, f"pass pipeline nested more than {MAX_DEPTH} "
+                             "levels deep")
+            element.children = []
+            stack.append(element.children)
+            pos += 1
+            continue
+        while pos < n and text[pos].isspace():
+            pos += 1
+        while pos < n and text[pos] == ")":
+            if len(stack) == 1:
+                raise _error(whole, offset + pos, "encountered extra closing ')' creating "
+                             "unbalanced parentheses")
+            stack.pop()
+            pos += 1
+            while pos < n and text[pos].isspace():
+                pos += 1
+        if pos >= n:
+            break
+        if text[pos] != ",":
+            raise _error(whole, offset + pos, "expected ',' after parsing pipeline element")
+        pos += 1
+    if len(stack) > 1:
+        raise _error(whole, offset + n, "encountered unbalanced parentheses (missing ')')")
+    return root
+
+
+# The ops a top-level pipeline may be anchored on: attn-mlir runs on builtin.module.
+TOP_ANCHORS = ("builtin.module", "any")
+
+
+def parse_anchored(text: str) -> list[Element]:
+    """`builtin.module(...)` (or `any(...)`): what mlir-opt's --pass-pipeline accepts.
+
+    A bare list (`canonicalize`), an empty text, or an anchor that is not the
+    module the tools run on (`builtin.modul(...)`, `func.func(...)`) is an error,
+    as in mlir-opt.
+    """
+    stripped = text.strip()
+    open_at = stripped.find("(")
+    if open_at <= 0 or not stripped.endswith(")"):
+        raise AttnError(f"invalid pass pipeline '{text}': expected pass pipeline to be wrapped "
+                        "with the anchor operation type, e.g. 'builtin.module(...)'", usage=True)
+    anchor = stripped[:open_at].strip()
+    if anchor not in TOP_ANCHORS:
+        raise AttnError(f"invalid pass pipeline '{text}': can't run '{anchor}' pass manager on "
+                        "'builtin.module' op", usage=True)
+    offset = text.index(stripped) + open_at + 1
+    inner = stripped[open_at + 1:-1]
+    return parse_elements(inner, whole=text, offset=offset)
+
+
+def parse_options(text: str) -> dict[str, str]:
+    """`a=1 b=x,y c` -> {'a': '1', 'b': 'x,y', 'c': ''}; an option given twice is an error."""
+    out: dict[str, str] = {}
+    for item in _split_options(text):
+        key, eq, value = item.partition("=")
+        key = key.strip()
+        if not key:
+            raise AttnError(f"invalid pass options '{text}': '{item}' has no option name",
+                            usage=True)
+        if key in out:
+            raise AttnError(f"option '{key}' is given more than once in '{text}'", usage=True)
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1]
+        out[key] = value if eq else None
+    return out
+
+
+def _split_options(text: str) -> list[str]:
+    """Split at spaces outside quotes and brackets."""
     parts, depth, start, quote = [], 0, 0, False
     for i, ch in enumerate(text):
-        if ch == '"':
-            quote = not quote
-        elif quote:
-            continue
+        if quote:
+            quote = ch != '"'
+        elif ch == '"':
+            quote = True
         elif ch in "({[":
             depth += 1
         elif ch in ")}]":
             depth -= 1
-            if depth < 0:
-                raise AttnError(f"unbalanced ')' in pass pipeline '{text}'", usage=True)
-        elif ch == sep and depth == 0:
+        elif ch.isspace() and depth == 0:
             parts.append(text[start:i])
             start = i + 1
-    if depth != 0 or quote:
-        raise AttnError(f"unbalanced brackets in pass pipeline '{text}'", usage=True)
+    if quote or depth != 0:
+        raise AttnError(f"invalid pass options '{text}': unbalanced quotes or brackets", usage=True)
     parts.append(text[start:])
-    return [p.strip() for p in parts if p.strip()]
-
-
-def parse_elements(text: str) -> list[Element]:
-    """Parse a comma-separated list of pipeline elements."""
-    elements = []
-    for part in _split_top(text):
-        name_end = len(part)
-        for i, ch in enumerate(part):
-            if ch in "{(":
-                name_end = i
-                break
-        name, rest = part[:name_end].strip(), part[name_end:].strip()
-        options, children = "", None
-        if rest.startswith("{"):
-            close = _matching(rest, 0)
-            options, rest = rest[1:close].strip(), rest[close + 1:].strip()
-        if rest.startswith("("):
-            close = _matching(rest, 0)
-            children, rest = parse_elements(rest[1:close]), rest[close + 1:].strip()
-        if rest or not name:
-            raise AttnError(f"cannot parse pass pipeline element '{part}'", usage=True)
-        elements.append(Element(name, options, children))
-    return elements
-
-
-def _matching(text: str, start: int) -> int:
-    pairs = {"(": ")", "{": "}", "[": "]"}
-    stack, quote = [], False
-    for i in range(start, len(text)):
-        ch = text[i]
-        if ch == '"':
-            quote = not quote
-        elif quote:
-            continue
-        elif ch in pairs:
-            stack.append(pairs[ch])
-        elif stack and ch == stack[-1]:
-            stack.pop()
-            if not stack:
-                return i
-    raise AttnError(f"unbalanced brackets in '{text}'", usage=True)
-
-
-def parse_options(text: str) -> dict[str, str]:
-    """`a=1 b=x,y c` -> {'a': '1', 'b': 'x,y', 'c': ''}."""
-    out = {}
-    for item in _split_top(text, " "):
-        key, _, value = item.partition("=")
-        out[key.strip()] = value.strip().strip('"')
-    return out
+    return [p for p in parts if p.strip()]
 
 
 def make_pass(name: str, options: str | dict = "") -> registry.Pass | None:
@@ -121,7 +204,8 @@ def make_pass(name: str, options: str | dict = "") -> registry.Pass | None:
         if opt is None:
             choices = ", ".join(sorted(known)) or "none"
             raise AttnError(f"pass '{name}' has no option '{key}' (options: {choices})", usage=True)
-        values[opt.name] = opt.parse(text, name) if isinstance(text, str) else text
+        values[opt.name] = opt.parse(text, name) if text is None or isinstance(text, str) \
+            else opt.check(text, name)
     return cls(**values)
 
 
@@ -133,12 +217,27 @@ class Pipeline:
         self.source = source  # the text it was parsed from, for error messages
 
     @classmethod
-    def parse(cls, text: str) -> "Pipeline":
-        text = text.strip()
-        elements = parse_elements(text)
-        if len(elements) == 1 and elements[0].name == "builtin.module" and elements[0].children is not None:
-            elements = elements[0].children
-        return cls(_items_from(elements), text)
+    def parse(cls, text: str, *, anchored: bool = False) -> "Pipeline":
+        """Parse a textual pipeline.
+
+        `anchored=True` is mlir-opt's `--pass-pipeline`: the text must be
+        `builtin.module(...)`. Otherwise (the Python API) a bare list such as
+        `canonicalize,cse` is accepted too; the element grammar is upstream's either way.
+        """
+        if anchored:
+            elements = parse_anchored(text)
+        else:
+            elements = parse_elements(text.strip())
+            if len(elements) == 1 and elements[0].name in TOP_ANCHORS \
+                    and elements[0].children is not None:
+                elements = elements[0].children
+        return cls(_items_from(elements), text.strip())
+
+    def validate(self) -> "Pipeline":
+        """Build the pass manager once in a scratch context: every upstream pass name and
+        option is checked before any input is read (as mlir-opt does)."""
+        self.build(ir.Context())
+        return self
 
     @classmethod
     def of(cls, items) -> "Pipeline":
@@ -219,6 +318,8 @@ def _pass_name(text: str) -> str:
 def _items_from(elements: list[Element], anchor: str | None = None) -> list:
     items = []
     for el in elements:
+        if el.children is not None:
+            _check_anchor(el)
         project = registry.lookup(el.name)
         if project is not None:
             if el.children is not None:
@@ -234,6 +335,21 @@ def _items_from(elements: list[Element], anchor: str | None = None) -> list:
         else:
             items.append(el.text())
     return items
+
+
+def _check_anchor(el: Element) -> None:
+    """A nested pipeline runs on ops of one kind: a typo'd op name would silently run nothing."""
+    if el.name == "any":
+        return
+    if registry.lookup(el.name) is not None:
+        raise AttnError(f"'{el.name}' is a pass, not an op anchor", usage=True)
+    if not el.children:
+        raise AttnError(f"nested pass pipeline '{el.text()}' is empty", usage=True)
+    with ir.Context() as ctx:
+        known = ctx.is_registered_operation(el.name)
+    if not known:
+        raise AttnError(f"'{el.name}' in pass pipeline element '{el.text()}' is neither a pass "
+                        "nor a registered operation to anchor a nested pipeline on", usage=True)
 
 
 def _contains_project_pass(elements: list[Element]) -> bool:
@@ -336,8 +452,10 @@ def _runner(p: registry.Pass):
     """Wrap a project pass as the callable PassManager.add expects."""
 
     def run(op, external_pass):
+        stage(f"running pass '{p.name}'")
         try:
-            p.run(op)
+            checked(p, op)
+            stage(f"running the upstream passes after '{p.name}'")
         except AttnError as e:
             for d in e.diagnostics:
                 _emit(d, op)
@@ -347,7 +465,11 @@ def _runner(p: registry.Pass):
                 d.location.emit_error(d.message)
             external_pass.signal_pass_failure()
         except Exception as e:  # a bug in a pass must not become a traceback for users
-            op.location.emit_error(f"internal error in pass '{p.name}': {type(e).__name__}: {e}")
+            if traceback_wanted():
+                traceback.print_exc()
+            op.location.emit_error(f"internal error in pass '{p.name}': {type(e).__name__}: {e}"
+                                   + ("" if traceback_wanted() else
+                                      " (set ATTN_MLIR_TRACEBACK=1 for details)"))
             external_pass.signal_pass_failure()
 
     run.__name__ = p.name.replace("-", "_")
@@ -383,8 +505,11 @@ def run_pipeline(module: ir.Module | ir.Operation, pipeline, *, print_ir_before_
         pm.enable_timing()
     from .diagnostics import from_mlir_error
 
+    stage("running the pass pipeline")
+    env_checker = check_rewrites.from_environment() if check_rewrites.active() is None else None
     try:
-        pm.run(op)
+        with check_rewrites.checking(env_checker) if env_checker else contextlib.nullcontext():
+            pm.run(op)
     except ir.MLIRError as e:
         raise from_mlir_error(e) from None
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from mlir import ir
 
-from .diagnostics import AttnError, Diagnostic, from_mlir_error
+from .diagnostics import AttnError, Diagnostic, from_mlir_error, parsing_file
 
 SPLIT_MARKER = re.compile(r"^// -----\s*$", re.MULTILINE)
 
@@ -41,16 +41,90 @@ def read_text(path: str) -> str:
     if path == "-":
         import sys
 
-        return sys.stdin.read()
+        return _decode(sys.stdin.buffer.read(), "<stdin>")
     try:
-        with open(path, encoding="utf-8") as f:
-            return f.read()
+        with open(path, "rb") as f:
+            return _decode(f.read(), path)
     except FileNotFoundError:
         raise AttnError(f"could not open input file '{path}': no such file") from None
     except IsADirectoryError:
         raise AttnError(f"could not open input file '{path}': is a directory") from None
     except (OSError, UnicodeDecodeError) as e:
         raise AttnError(f"could not read input file '{path}': {e}") from None
+
+
+def _decode(data: bytes, name: str) -> str:
+    """UTF-8 text, else a located error at the first byte that is not."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        raise AttnError([Diagnostic("error", f"the input is not UTF-8 text (byte 0x{data[e.start]:02x})",
+                                    name, line, col)]) from None
+
+
+# The MLIR lexer rejects a newline inside a string literal, but when the string runs to
+# the end of the file the parser then asserts (a truncated `dialect_resources` blob).
+def _unterminated_string(text: str) -> tuple[int, int] | None:
+    """(line, col) where a string literal meets the end of its line, else None."""
+    for number, line in enumerate(text.split("\n"), start=1):
+        i, quote = 0, False
+        while i < len(line):
+            ch = line[i]
+            if quote:
+                if ch == "\\":
+                    i += 1
+                elif ch == '"':
+                    quote = False
+            elif ch == '"':
+                quote = True
+            elif line.startswith("//", i):
+                break
+            i += 1
+        if quote:
+            return number, len(line) + 1
+    return None
+
+
+# `permutation = [1, 0.5]`: the dense-array parser reports "expected integer value",
+# then the op's parser stores a null attribute, which asserts.
+_INT_ARRAY = re.compile(r"\b(?:permutation|dimensions|inner_dims_pos|outer_dims_perm|"
+                        r"static_sizes|static_offsets|static_strides|static_low|static_high)"
+                        r"\s*=\s*\[(?P<body>[^\]\n]*)\]")
+_INT = re.compile(r"-?\d+")
+
+
+def _non_integer_array(text: str) -> tuple[int, int, str] | None:
+    """(line, col, element) of a non-integer element of a dense i64 array attribute."""
+    for m in _INT_ARRAY.finditer(text):
+        body_start = m.start("body")
+        offset = 0
+        for element in m["body"].split(","):
+            stripped = element.strip()
+            if stripped and not _INT.fullmatch(stripped) and stripped not in ("?",):
+                at = body_start + offset + element.index(stripped)
+                line = text.count("\n", 0, at) + 1
+                col = at - (text.rfind("\n", 0, at) + 1) + 1
+                if not _in_comment(text, at):
+                    return line, col, stripped
+            offset += len(element) + 1
+    return None
+
+
+def _in_comment(text: str, at: int) -> bool:
+    line_start = text.rfind("\n", 0, at) + 1
+    return "//" in text[line_start:at]
+
+
+def precheck(text: str, filename: str, first_line: int = 1) -> None:
+    """Inputs on which MLIR's parser would abort the process: located errors instead."""
+    if where := _unterminated_string(text):
+        raise AttnError([Diagnostic("error", "expected '\"' in string literal", filename,
+                                    where[0] + first_line - 1, where[1])])
+    if where := _non_integer_array(text):
+        raise AttnError([Diagnostic("error", f"expected integer value, got '{where[2]}'",
+                                    filename, where[0] + first_line - 1, where[1])])
 
 
 def parse_module(text: str, filename: str = "<stdin>", first_line: int = 1,
@@ -61,13 +135,16 @@ def parse_module(text: str, filename: str = "<stdin>", first_line: int = 1,
     `first_line` shifts line numbers so a chunk of a split file reports the
     lines of the whole file.
     """
-    context = context or ir.Context.current
+    if context is None:
+        context = _current_context()
+    precheck(text, filename, first_line)
     # The parser behind Module.parseFile wraps implicit modules and names
     # locations after the file it reads: give it a file whose lines line up.
     with tempfile.TemporaryDirectory(prefix="attn-mlir-") as tmp:
         path = os.path.join(tmp, os.path.basename(filename) or "input.mlir")
         with open(path, "w", encoding="utf-8") as f:
             f.write("\n" * (first_line - 1) + text)
+        parsing_file(path, filename)
         try:
             module = ir.Module.parseFile(path, context=context)
         except ir.MLIRError as e:
@@ -75,6 +152,19 @@ def parse_module(text: str, filename: str = "<stdin>", first_line: int = 1,
     if filename != path:
         _rename_locations(module, path, filename)
     return module
+
+
+def _current_context() -> ir.Context:
+    """The context of the enclosing `with`, else a new project context."""
+    try:
+        current = ir.Context.current
+    except ValueError:  # some versions of the bindings raise instead of returning None
+        current = None
+    if current is not None:
+        return current
+    from .context import make_context  # noqa: PLC0415 (context imports nothing of ours)
+
+    return make_context()
 
 
 def _rename_locations(module: ir.Module, old: str, new: str) -> None:

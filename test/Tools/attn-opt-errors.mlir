@@ -19,7 +19,7 @@
 // BAD-VALUE-NEXT: exit 2
 
 // RUN: %exit_code %attn_opt %s -p 'builtin.module(canonicalize' 2>&1 | FileCheck %s --check-prefix=MALFORMED
-// MALFORMED: {{^}}error: unbalanced brackets in pass pipeline 'builtin.module(canonicalize'{{$}}
+// MALFORMED: {{^}}error: invalid pass pipeline 'builtin.module(canonicalize': expected pass pipeline to be wrapped with the anchor operation type, e.g. 'builtin.module(...)'{{$}}
 // MALFORMED-NEXT: exit 2
 
 // RUN: %exit_code %attn_opt %s -p 'builtin.module(func.func(attn-to-llvm))' 2>&1 | FileCheck %s --check-prefix=NESTED
@@ -41,6 +41,32 @@
 // RUN: %exit_code %attn_opt %s -o %t.no-such-dir/out.mlir 2>&1 | FileCheck %s --check-prefix=OUTPUT-DIR
 // OUTPUT-DIR: {{^}}error: cannot write output file '{{.*}}.no-such-dir/out.mlir': No such file or directory{{$}}
 // OUTPUT-DIR-NEXT: exit 1
+
+// Spaces around `@+1` are allowed, as upstream: the expectation is checked, not ignored.
+// RUN: printf '// expected-error @+1 {{nope}}\nfunc.func @f() { return }\n' | %exit_code %attn_opt --verify-diagnostics 2>&1 | FileCheck %s --check-prefix=SPACED
+// SPACED: {{^}}<stdin>:1:4: error: expected error "nope" was not produced{{$}}
+// SPACED-NEXT: exit 1
+// RUN: printf '// expected-error  @+1   {{expected}}\nfunc.func @f() { return %%%%x }\n' | %attn_opt --verify-diagnostics
+// RUN: printf '// expected-error-re @+1 {{exp{{[a-z]+}}d}}\nfunc.func @f() { return %%%%x }\n' | %attn_opt --verify-diagnostics
+
+// Multi-line diagnostics (a region dump) are cut to one located line unless asked for.
+// RUN: printf 'func.func @f(%%%%a: tensor<4xf32>) {\n  %%%%r = linalg.generic {indexing_maps = [affine_map<(i) -> (i)>], iterator_types = ["parallel"]} outs(%%%%a : tensor<4xf32>) {\n  ^bb0(%%%%x: f32):\n    linalg.yield %%%%x : f32\n  } -> tensor<4xf32>\n}\n' > %t.noterm.mlir
+// RUN: %exit_code %attn_opt %t.noterm.mlir 2>&1 | FileCheck %s --check-prefix=ONE-LINE
+// ONE-LINE: {{^}}{{.*}}noterm.mlir:2:{{[0-9]+}}: error: block with no terminator, has 'linalg.generic'{{$}}
+// ONE-LINE-NEXT: exit 1
+// RUN: %exit_code %attn_opt %t.noterm.mlir --mlir-print-op-on-diagnostic 2>&1 | FileCheck %s --check-prefix=WHOLE
+// WHOLE: error: block with no terminator, has
+// WHOLE-NEXT: "linalg.generic"
+// WHOLE: note: see current operation
+
+// Binary garbage on stdin: a located error, not a UnicodeError.
+// RUN: printf 'func.func @f() {\377}' | %exit_code %attn_opt 2>&1 | FileCheck %s --check-prefix=BINARY
+// BINARY: {{^}}<stdin>:1:17: error: the input is not UTF-8 text (byte 0xff){{$}}
+// BINARY-NEXT: exit 1
+
+// RUN: %exit_code %attn_opt %s -o %S 2>&1 | FileCheck %s --check-prefix=OUTPUT-IS-DIR
+// OUTPUT-IS-DIR: {{^}}error: cannot write output file '{{.*}}Tools': is a directory{{$}}
+// OUTPUT-IS-DIR-NEXT: exit 1
 
 // Located errors from a project pass, from the lowering and from the parser.
 // RUN: %exit_code %attn_opt %s --attn-to-llvm 2>&1 | FileCheck %s --check-prefix=BOUNDARY

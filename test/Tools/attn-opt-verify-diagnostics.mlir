@@ -1,6 +1,7 @@
 // RUN: %attn_opt %s --split-input-file --verify-diagnostics
 // RUN: %attn_opt %s --split-input-file --verify-diagnostics --attn-to-llvm
 
+
 // Each chunk's problem is reported at its line in this file, one line per problem.
 
 // expected-error@+1 {{expected non-function type}}

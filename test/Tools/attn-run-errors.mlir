@@ -29,7 +29,7 @@
 // NOT-NPZ-NEXT: exit 1
 
 // RUN: %exit_code %attn_run %s --entry add --output %t.no-such-dir/out.npz 2>&1 | FileCheck %s --check-prefix=OUTPUT
-// OUTPUT: {{^}}error: cannot write '{{.*}}.no-such-dir/out.npz': No such file or directory{{$}}
+// OUTPUT: {{^}}error: cannot write output file '{{.*}}.no-such-dir/out.npz': No such file or directory{{$}}
 // OUTPUT-NEXT: exit 1
 
 // RUN: %exit_code %attn_run %s.missing 2>&1 | FileCheck %s --check-prefix=MISSING

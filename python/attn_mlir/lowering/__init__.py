@@ -19,7 +19,7 @@ from ..constants import inline_dense_resources
 from ..ir_utils import any_op_named
 from ..passes import Option, Pass, register_pass
 from ..transform_script import apply_transform, named_sequence
-from . import readonly_arguments, reject_i1_memrefs, schedules, widen_i1  # noqa: F401 (registers the passes)
+from . import check_supported, readonly_arguments, reject_i1_memrefs, schedules, widen_i1  # noqa: F401 (registers the passes)
 
 
 @register_pass("attn-inline-dense-resources",
@@ -101,7 +101,8 @@ class AttnToLLVM(Pass):
         small = {"max-score-bytes": self.max_score_bytes}
         attn = ([make_pass("attn-raise", {"min-score-bytes": self.max_score_bytes})]
                 if self.values["raise"] else []) + [make_pass("attn-lower", small)]
-        return ([make_pass("attn-inline-dense-resources")]
+        return ([make_pass("attn-check-supported", {"schedule": self.schedule}),
+                 make_pass("attn-inline-dense-resources")]
                 + attn
                 + [make_pass("attn-decompose-softmax"),
                    make_pass("attn-widen-i1")]

@@ -20,6 +20,8 @@ pass file registers itself by existing.
 from __future__ import annotations
 
 import importlib
+import math
+import re
 import pkgutil
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -29,16 +31,37 @@ from mlir import ir
 from ..diagnostics import AttnError
 
 
+# Lowest value of numeric options, by option name (a name means the same in every pass).
+# Any other int or float option is >= 0; floats are finite.
+# (max-weight-growth is a factor on the starting constant bytes that a rewrite adding
+# bytes must stay under: 0 blocks every growth, 1.0 is no net growth; >= 0 like the rest.)
+MINIMUM = {
+    "max-rounds": 1,
+    "tile-q": 1,
+    "tile-kv": 1,
+}
+
+
 @dataclass(frozen=True)
 class Option:
-    """A typed pass option, written `name=value` in a pipeline's `{...}`."""
+    """A typed pass option, written `name=value` in a pipeline's `{...}`.
+
+    Numbers are range-checked: at least `MINIMUM[name]` (0 unless listed), and
+    finite for floats; `nan`, `inf` and negative sizes or counts are errors.
+    """
 
     name: str
     type: type
     default: Any
     help: str = ""
 
-    def parse(self, text: str, pass_name: str):
+    def parse(self, text: str | None, pass_name: str):
+        """The value of `name=text` (`text` None: the bare `name`, true for bools)."""
+        if text is None:
+            if self.type is bool:
+                return True
+            raise AttnError(f"option '{self.name}' of pass '{pass_name}' needs a value "
+                            f"({self.name}=...)", usage=True)
         try:
             if self.type is bool:
                 if text in ("", "true", "1"):
@@ -47,11 +70,30 @@ class Option:
                     return False
                 raise ValueError(text)
             if self.type in (list, tuple):
-                return tuple(int(v) for v in text.split(",") if v.strip())
-            return self.type(text)
+                value = tuple(int(v) for v in text.split(",")) if text.strip() else ()
+            elif self.type is int:
+                value = int(text, 10)
+            else:
+                value = self.type(text)
         except ValueError:
             raise AttnError(f"invalid value '{text}' for option '{self.name}' of pass "
                             f"'{pass_name}' (expected {self.type.__name__})", usage=True) from None
+        return self.check(value, pass_name)
+
+    def check(self, value, pass_name: str):
+        """`value` if it is in range for this option, else a usage error."""
+        numbers = value if isinstance(value, tuple) else (value,)
+        if self.type in (int, float, list, tuple) and not isinstance(value, bool):
+            lowest = MINIMUM.get(self.name, 0)
+            for v in numbers:
+                if not isinstance(v, (int, float)) or isinstance(v, bool):
+                    raise AttnError(f"invalid value {v!r} for option '{self.name}' of pass "
+                                    f"'{pass_name}' (expected {self.type.__name__})", usage=True)
+                if not math.isfinite(v) or v < lowest:
+                    raise AttnError(f"invalid value '{self.format(value)}' for option "
+                                    f"'{self.name}' of pass '{pass_name}': expected a finite "
+                                    f"number >= {lowest}", usage=True)
+        return value
 
     def format(self, value) -> str:
         if isinstance(value, bool):
@@ -77,7 +119,8 @@ class Pass:
             if key not in known:
                 raise AttnError(f"pass '{self.name}' has no option '{key.replace('_', '-')}'",
                                 usage=True)
-            self.values[key] = value
+            self.values[key] = known[key].check(value, self.name) \
+                if known[key].type is not bool else value
 
     def __getattr__(self, key):
         values = self.__dict__.get("values", {})
@@ -124,14 +167,42 @@ def register_pass(name: str | None = None, *, summary: str = "",
                 "summary": summary or (doc.splitlines()[0] if doc else ""),
                 "options": tuple(options),
                 "__doc__": fn.__doc__,
+                "__module__": fn.__module__,
                 "run": lambda self, op: fn(op, **self.values),
             })
-        if not cls.name:
-            raise ValueError("a pass needs a name")
+        _check_name(cls.name, builtin=(getattr(obj, "__module__", "") or "").startswith("attn_mlir."))
         _REGISTRY[cls.name] = cls
         return obj
 
     return decorate
+
+
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
+
+
+def _check_name(name: str, builtin: bool) -> None:
+    """A pass name is one pipeline token, and not the name of an upstream pass (which a
+    project pass would silently replace in every pipeline). The project's own passes are
+    checked once by the test suite, not at every start."""
+    if not name:
+        raise AttnError("cannot register a pass without a name", usage=True)
+    if not _NAME.fullmatch(name):
+        raise AttnError(f"cannot register pass '{name}': a pass name is letters, digits, "
+                        "'-', '_' and '.', starting with a letter", usage=True)
+    if not builtin and _is_upstream_pass(name):
+        raise AttnError(f"cannot register pass '{name}': an upstream MLIR pass has that name "
+                        "(choose another, e.g. with a project prefix)", usage=True)
+
+
+def _is_upstream_pass(name: str) -> bool:
+    from mlir import passmanager  # noqa: PLC0415 (only needed when registering)
+
+    with ir.Context():
+        try:
+            passmanager.PassManager.parse(f"builtin.module({name})")
+        except ValueError:
+            return False
+    return True
 
 
 def _load_builtin_passes() -> None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 from mlir import ir, passmanager
 
 from .. import diagnostics, rewrite_log
+from ..check_rewrites import checked
 from ..ir_utils import walk_ops
 from ..rewrite_cost import clear_baselines, constant_bytes, set_baselines
 from ..rewriting import MAX_WEIGHT_GROWTH
@@ -65,7 +66,7 @@ class OptimizeRounds(Pass):
             before = _text(op)
             for _ in range(max(1, self.max_rounds)):
                 for p in passes:
-                    p.run(op)
+                    checked(p, op)  # p.run(op), checked on random inputs if asked
                 _cleanup(op)
                 after = _text(op)
                 if after == before:

@@ -9,17 +9,22 @@ diagnostics (`diagnostics`) and reports live there.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import inspect
 import sys
 
 from mlir import ir
 
 from .. import diagnostics, report, rewrite_log
+from ..check_rewrites import Checker, checking
 from ..context import make_context
-from ..diagnostics import AttnError, Remarks
-from ..passes import all_passes
+from ..diagnostics import AttnError, Remarks, one_line, stage
+from ..passes import all_passes, lookup
 from ..pipeline import Pipeline, make_pass
 from ..source import parse_module, read_text, split_input
-from .common import ArgumentParser, run_main, write_output
+from .common import (ArgumentParser, check_output_path, non_negative_float, run_main,
+                     write_output)
+from .guard import run_guarded
 from .verify import check, parse_expectations
 
 
@@ -46,6 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "'builtin.module(attn-fold-transposes,canonicalize)'")
     p.add_argument("--list-passes", action="store_true",
                    help="list project passes with their options and exit")
+    p.add_argument("--verbose", action="store_true",
+                   help="with --list-passes: print each pass's full documentation")
+    p.add_argument("--help-pass", metavar="NAME", default=None,
+                   help="print the full documentation of one project pass and exit")
     p.add_argument("--split-input-file", action="store_true",
                    help="split the input at '// -----' and process each chunk on its own")
     p.add_argument("--verify-diagnostics", action="store_true",
@@ -55,7 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mlir-timing", action="store_true", help="print pass timings on stderr")
     p.add_argument("--mlir-print-op-generic", action="store_true")
     p.add_argument("--mlir-print-debuginfo", action="store_true")
+    p.add_argument("--mlir-print-op-on-diagnostic", action="store_true",
+                   help="keep the whole of multi-line diagnostics (with the op they are about)")
     p.add_argument("--mlir-elide-elementsattrs-if-larger", type=int, metavar="N", default=None)
+    p.add_argument("--attn-check-rewrites", action="store_true",
+                   help="run each rewrite that fires on random inputs before and after, and "
+                        "refuse (error) any that changes results")
+    p.add_argument("--attn-check-rewrites-budget", type=non_negative_float, default=120.0,
+                   metavar="SECONDS", help="time the checks may take per input (default 120)")
     p.add_argument("--no-verify", dest="verify_each", action="store_false",
                    help="do not verify the IR after each pass")
     for cls in all_passes():
@@ -64,17 +80,48 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def list_passes() -> str:
+def list_passes(verbose: bool = False) -> str:
     lines = ["Project passes and pipelines (use as --NAME or in --pass-pipeline):"]
     for cls in all_passes():
-        kind = " (pipeline)" if cls.is_pipeline else ""
-        lines.append(f"  {cls.name}{kind}")
-        lines.append(f"      {cls.summary}")
-        for opt in cls.options:
-            default = opt.format(opt.default)
-            lines.append(f"      {opt.name}={opt.type.__name__} (default {default}): {opt.help}")
+        lines += _describe(cls, verbose)
     lines.append("Upstream MLIR passes are accepted too (see `mlir-opt --help`).")
     return "\n".join(lines) + "\n"
+
+
+def _describe(cls, verbose: bool) -> list[str]:
+    kind = " (pipeline)" if cls.is_pipeline else ""
+    lines = [f"  {cls.name}{kind}", f"      {cls.summary}"]
+    for opt in cls.options:
+        default = opt.format(opt.default)
+        lines.append(f"      {opt.name}={opt.type.__name__} (default {default}): {opt.help}")
+    if verbose:
+        doc = pass_documentation(cls)
+        if doc:
+            lines.append("")
+            lines += [("        " + line).rstrip() for line in doc.splitlines()]
+            lines.append("")
+    return lines
+
+
+def pass_documentation(cls) -> str:
+    """The documentation of a pass: its file's docstring (one pass per file: the identity
+    and the legality conditions), then its class's or function's own docstring."""
+    parts = []
+    module = sys.modules.get(cls.__module__)
+    if module is not None and module.__doc__ and cls.__module__ != "attn_mlir.passes":
+        parts.append(inspect.cleandoc(module.__doc__))
+    own = cls.__dict__.get("__doc__")
+    if own and inspect.cleandoc(own) not in parts:
+        parts.append(inspect.cleandoc(own))
+    return "\n\n".join(parts)
+
+
+def help_pass(name: str) -> str:
+    cls = lookup(name)
+    if cls is None:
+        known = ", ".join(c.name for c in all_passes())
+        raise AttnError(f"unknown project pass '{name}' (known: {known})", usage=True)
+    return "\n".join(l for l in _describe(cls, verbose=True)) + "\n"
 
 
 REPORT_FLAG = "attn-report"
@@ -82,7 +129,7 @@ REPORT_FLAG = "attn-report"
 
 def _pipeline(args) -> Pipeline:
     """`-p` pipelines, then `--NAME` flags, in that order."""
-    items = [Pipeline.parse(text) for text in args.pipeline]
+    items = [Pipeline.parse(text, anchored=True) for text in args.pipeline]
     for name, options in getattr(args, "pass_flags", None) or []:
         if name == REPORT_FLAG:
             args.report = True  # the flag reports input vs output, see process_chunk
@@ -103,6 +150,7 @@ def _print(module: ir.Module, args) -> str:
 def process_chunk(chunk, filename: str, pipeline: Pipeline, args, remarks: Remarks) -> str:
     context = make_context()
     with context, ir.Location.unknown():
+        stage("parsing the input")
         module = parse_module(chunk.text, filename, chunk.first_line)
         rewrite_log.current_log.clear()
         before = report.count_module(module) if getattr(args, "report", False) else None
@@ -119,28 +167,30 @@ def process_chunk(chunk, filename: str, pipeline: Pipeline, args, remarks: Remar
         return _print(module, args)
 
 
-def _main(argv) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.list_passes:
-        sys.stdout.write(list_passes())
-        return 0
-    pipeline = _pipeline(args)
+def _main(args) -> int:
+    if args.output != "-":
+        check_output_path(args.output)
+    pipeline = _pipeline(args).validate()
     filename = "<stdin>" if args.input == "-" else args.input
     text = read_text(args.input)
     outputs, failed, problems = [], False, []
     for chunk in split_input(text, args.split_input_file):
+        checker = Checker(budget_s=args.attn_check_rewrites_budget) \
+            if args.attn_check_rewrites else None
         remarks = Remarks()
         diagnostics.current_remarks = remarks
         produced = []
         try:
-            outputs.append(process_chunk(chunk, filename, pipeline, args, remarks))
+            with checking(checker) if checker else contextlib.nullcontext():
+                outputs.append(process_chunk(chunk, filename, pipeline, args, remarks))
         except AttnError as e:
             if e.usage:
                 raise
             produced = e.diagnostics
             failed = True
         produced = remarks.items + produced
+        if not args.mlir_print_op_on_diagnostic:
+            produced = [one_line(d) for d in produced]
         if args.verify_diagnostics:
             problems += check(produced, parse_expectations(chunk.text, chunk.first_line), filename)
         else:
@@ -162,7 +212,23 @@ def _main(argv) -> int:
 
 
 def main(argv=None) -> int:
-    return run_main(lambda: _main(argv))
+    args = build_parser().parse_args(argv)
+    if args.help_pass is not None:
+        return run_main(lambda: _write(help_pass(args.help_pass)))
+    if args.list_passes:
+        return run_main(lambda: _write(list_passes(args.verbose)))
+    if args.verbose:
+        return run_main(lambda: _usage("--verbose goes with --list-passes"))
+    return run_guarded(lambda: _main(args), "<stdin>" if args.input == "-" else args.input)
+
+
+def _write(text: str) -> int:
+    sys.stdout.write(text)
+    return 0
+
+
+def _usage(message: str) -> int:
+    raise AttnError(message, usage=True)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,75 @@
+// RUN: %attn_opt %s --split-input-file --verify-diagnostics --attn-check-supported
+// RUN: %attn_opt %s --split-input-file --verify-diagnostics --attn-to-llvm
+
+// What would abort the process in the lowering is a located error instead:
+// integer and i1 attention (a cast<FloatType> assertion), and zero-size dims
+// under the cpu schedule (a matmul with K = 0 asserts in tiling).
+
+func.func @i32_attention(%q: tensor<4x8xi32>, %k: tensor<8x4xi32>) -> tensor<4x4xi32> {
+  %z = arith.constant 0 : i32
+  %e = tensor.empty() : tensor<4x4xi32>
+  %f = linalg.fill ins(%z : i32) outs(%e : tensor<4x4xi32>) -> tensor<4x4xi32>
+  %s = linalg.matmul ins(%q, %k : tensor<4x8xi32>, tensor<8x4xi32>) outs(%f : tensor<4x4xi32>) -> tensor<4x4xi32>
+  // expected-error@+1 {{unsupported element type i32 in 'linalg.softmax': softmax and attention need floating-point elements (f16, bf16, f32 or f64)}}
+  %p = linalg.softmax dimension(1) ins(%s : tensor<4x4xi32>) outs(%e : tensor<4x4xi32>) -> tensor<4x4xi32>
+  return %p : tensor<4x4xi32>
+}
+
+// -----
+
+func.func @i1_softmax(%s: tensor<4x4xi1>) -> tensor<4x4xi1> {
+  %e = tensor.empty() : tensor<4x4xi1>
+  // expected-error@+1 {{unsupported element type i1 in 'linalg.softmax'}}
+  %p = linalg.softmax dimension(1) ins(%s : tensor<4x4xi1>) outs(%e : tensor<4x4xi1>) -> tensor<4x4xi1>
+  return %p : tensor<4x4xi1>
+}
+
+// -----
+
+func.func @matmul_k0(%a: tensor<4x0xf32>, %b: tensor<0x8xf32>) -> tensor<4x8xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<4x8xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<4x8xf32>) -> tensor<4x8xf32>
+  // expected-error@+1 {{'linalg.matmul' has a zero-size dimension (tensor<4x0xf32>), which the cpu schedule cannot tile}}
+  %r = linalg.matmul ins(%a, %b : tensor<4x0xf32>, tensor<0x8xf32>) outs(%f : tensor<4x8xf32>) -> tensor<4x8xf32>
+  return %r : tensor<4x8xf32>
+}
+
+// -----
+
+// Integer and i1 tensors that are not attention (a mask, positions) are fine.
+func.func @mask_and_positions(%x: tensor<4xf32>, %m: tensor<4xi8>, %pos: tensor<4xi64>) -> tensor<4xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<4xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> (i)>, affine_map<(i) -> (i)>, affine_map<(i) -> (i)>],
+                       iterator_types = ["parallel"]}
+      ins(%x, %m, %pos : tensor<4xf32>, tensor<4xi8>, tensor<4xi64>) outs(%e : tensor<4xf32>) {
+  ^bb0(%a: f32, %b: i8, %p: i64, %o: f32):
+    %c0 = arith.constant 0 : i8
+    %keep = arith.cmpi ne, %b, %c0 : i8
+    %pf = arith.sitofp %p : i64 to f32
+    %v = arith.addf %a, %pf : f32
+    %s = arith.select %keep, %v, %zero : f32
+    linalg.yield %s : f32
+  } -> tensor<4xf32>
+  return %r : tensor<4xf32>
+}
+
+// -----
+
+// f16, bf16 and f64 attention compile.
+func.func @f16_softmax(%s: tensor<4x4xf16>) -> tensor<4x4xf16> {
+  %e = tensor.empty() : tensor<4x4xf16>
+  %p = linalg.softmax dimension(1) ins(%s : tensor<4x4xf16>) outs(%e : tensor<4x4xf16>) -> tensor<4x4xf16>
+  return %p : tensor<4x4xf16>
+}
+func.func @bf16_softmax(%s: tensor<4x4xbf16>) -> tensor<4x4xbf16> {
+  %e = tensor.empty() : tensor<4x4xbf16>
+  %p = linalg.softmax dimension(1) ins(%s : tensor<4x4xbf16>) outs(%e : tensor<4x4xbf16>) -> tensor<4x4xbf16>
+  return %p : tensor<4x4xbf16>
+}
+func.func @f64_softmax(%s: tensor<4x4xf64>) -> tensor<4x4xf64> {
+  %e = tensor.empty() : tensor<4x4xf64>
+  %p = linalg.softmax dimension(1) ins(%s : tensor<4x4xf64>) outs(%e : tensor<4x4xf64>) -> tensor<4x4xf64>
+  return %p : tensor<4x4xf64>
+}

@@ -1,0 +1,28 @@
+// Inputs on which MLIR's parser asserts (killing the process) after reporting an
+// error: attn-opt reports the located error instead, exit 1, no abort.
+
+// RUN: %attn_opt %s --split-input-file --verify-diagnostics
+// RUN: %exit_code %attn_opt %s --split-input-file 2>&1 | FileCheck %s
+// CHECK-NOT: signal
+// CHECK-NOT: crashed
+// CHECK: exit 1
+
+func.func @t(%a: tensor<4x8xf32>) -> tensor<8x4xf32> {
+  %e = tensor.empty() : tensor<8x4xf32>
+  // expected-error@+1 {{expected integer value, got '0.5'}}
+  %t = linalg.transpose ins(%a : tensor<4x8xf32>) outs(%e : tensor<8x4xf32>) permutation = [1, 0.5]
+  return %t : tensor<8x4xf32>
+}
+
+// -----
+
+// A file cut in the middle of its resource blob.
+func.func @c() -> tensor<2xf32> {
+  %c = arith.constant dense_resource<w> : tensor<2xf32>
+  return %c : tensor<2xf32>
+}
+// expected-error@+4 {{expected '"' in string literal}}
+{-#
+  dialect_resources: {
+    builtin: {
+      w: "0x0400000000000000
