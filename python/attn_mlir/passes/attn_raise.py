@@ -41,7 +41,7 @@ import numpy as np
 from mlir import ir
 from mlir.dialects import linalg, tensor
 
-from ..attn_ops import ROTARY, Rotary, create_rotary, create_sdpa
+from ..attn_ops import create_sdpa
 from ..const_eval import evaluate
 from ..diagnostics import AttnError
 from ..ir_utils import functions, walk_ops
@@ -49,6 +49,7 @@ from ..linalg_match import (as_generic, body_pair, elementwise, is_leading_resha
                             is_row_broadcast, is_zero_fill, nbytes, permutation, producer,
                             reassociation, reduction_over_last, single_body_op, static_shape,
                             strip_leading_reshapes)
+from ..raising.rotary import raise_rotary_ops
 from ..rewrite_log import fired, skipped
 from . import Option, register_pass
 from .attn_verify import verify_op
@@ -426,128 +427,6 @@ def raise_attention(pv, min_score_bytes: int = 0) -> str | None:
     return None
 
 
-# --- rotary ------------------------------------------------------------------------------
-
-def _slice_of(value):
-    """(source, offset, size) for an extract_slice along the last dim only, else None."""
-    op = producer(value)
-    if op is None or op.name != "tensor.extract_slice" or len(op.operands) != 1:
-        return None
-    src = op.operands[0]
-    src_shape, out = static_shape(src), static_shape(value)
-    offsets = list(ir.DenseI64ArrayAttr(op.attributes["static_offsets"]))
-    strides = list(ir.DenseI64ArrayAttr(op.attributes["static_strides"]))
-    if src_shape is None or out is None or len(src_shape) != len(out):
-        return None
-    if any(offsets[:-1]) or any(s != 1 for s in strides) or out[:-1] != src_shape[:-1]:
-        return None
-    return src, offsets[-1], out[-1]
-
-
-def match_rotate_half(value):
-    """x for value = concat(-x[.., h:2h], x[.., :h]) along the last dim, x of width 2h."""
-    op = producer(value)
-    if op is None or op.name != "tensor.concat" or len(op.operands) != 2 or static_shape(value) is None:
-        return None
-    rank = len(static_shape(value))
-    if ir.IntegerAttr(op.attributes["dim"]).value != rank - 1:
-        return None
-    neg = elementwise(op.operands[0])
-    if neg is None or single_body_op(neg, "arith.negf") is None or len(neg.inputs) != 1:
-        return None
-    hi, lo = _slice_of(neg.inputs[0]), _slice_of(op.operands[1])
-    if hi is None or lo is None or hi[0] != lo[0]:
-        return None
-    h = lo[2]
-    if lo[1] != 0 or hi[1] != h or hi[2] != h or static_shape(lo[0])[-1] != 2 * h:
-        return None
-    return lo[0]
-
-
-def _table(g, i, rank, width):
-    """Input i of g if it is a cos/sin table broadcast numpy-style with last dim `width`."""
-    t_shape = static_shape(g.inputs[i])
-    if t_shape is None or not t_shape or t_shape[-1] != width or len(t_shape) > rank:
-        return None
-    off = rank - len(t_shape)
-    for k, (size, e) in enumerate(zip(t_shape, g.maps[i].results)):
-        if isinstance(e, ir.AffineDimExpr) and e.position == off + k:
-            continue
-        if isinstance(e, ir.AffineConstantExpr) and e.value == 0 and size == 1:
-            continue
-        return None
-    return g.inputs[i]
-
-
-def _products(value, rank, width):
-    """[(tensor, table)] for value = tensor * table (either operand order)."""
-    g = elementwise(value)
-    mul = single_body_op(g, "arith.mulf") if g else None
-    if mul is None:
-        return []
-    i, j = body_pair(g, mul)
-    if i is None or j is None or max(i, j) >= len(g.inputs):
-        return []
-    found = []
-    for a, b in ((i, j), (j, i)):
-        table = _table(g, b, rank, width)
-        if g.is_identity(a) and table is not None:
-            found.append((g.inputs[a], table))
-    return found
-
-
-def raise_rotary(add) -> bool:
-    """x * cos + rotate_half(x) * sin ==> attn.rotary(x, cos, sin) {half}."""
-    g = elementwise(add.results[0])
-    op = single_body_op(g, "arith.addf") if g else None
-    if op is None:
-        return False
-    i, j = body_pair(g, op)
-    if i is None or j is None or max(i, j) >= len(g.inputs) or not (
-            g.is_identity(i) and g.is_identity(j)):
-        return False
-    out = static_shape(add.results[0])
-    if not out:
-        return False
-    rank, width = len(out), out[-1]
-    for a, b in ((i, j), (j, i)):
-        for x, cos in _products(g.inputs[a], rank, width):
-            for rotated, sin in _products(g.inputs[b], rank, width):
-                if match_rotate_half(rotated) == x and cos.type == sin.type \
-                        and x.type == add.results[0].type:
-                    with ir.InsertionPoint(add), add.location:
-                        new = create_rotary(x, cos, sin, style="half", rotary_dim=width)
-                    add.results[0].replace_all_uses_with(new.results[0])
-                    add.erase()
-                    return True
-    return False
-
-
-def raise_partial_rotary(concat) -> bool:
-    """concat(attn.rotary(x[.., :R]), x[.., R:]) ==> attn.rotary(x) {rotary_dim = R}."""
-    if len(concat.operands) != 2 or static_shape(concat.results[0]) is None:
-        return False
-    rank = len(static_shape(concat.results[0]))
-    if ir.IntegerAttr(concat.attributes["dim"]).value != rank - 1:
-        return False
-    rot_op = producer(concat.operands[0])
-    if rot_op is None or rot_op.name != ROTARY:
-        return False
-    rot = Rotary(rot_op)
-    head, tail = _slice_of(rot.input), _slice_of(concat.operands[1])
-    if head is None or tail is None or head[0] != tail[0] or head[1] != 0:
-        return False
-    x, width = head[0], head[2]
-    if static_shape(x) is None or tail[1] != width or width + tail[2] != static_shape(x)[-1] or rot.rotary_dim != width \
-            or x.type != concat.results[0].type:
-        return False
-    with ir.InsertionPoint(concat), concat.location:
-        new = create_rotary(x, rot.cos, rot.sin, style=rot.style, rotary_dim=width)
-    concat.results[0].replace_all_uses_with(new.results[0])
-    concat.erase()
-    return True
-
-
 # --- the pass ----------------------------------------------------------------------------
 
 _PURE = ("linalg.", "tensor.", "arith.", "math.", "attn.")
@@ -585,15 +464,8 @@ def attn_raise(op, min_score_bytes=0):
     for func in funcs:
         if not func.regions[0].blocks:
             continue
-        touched = False
-        for add in walk_ops(func, "linalg.generic"):
-            if _guarded(raise_rotary, add, False):
-                fired(NAME, func, "rotate_half rotary embedding raised to attn.rotary")
-                touched = True
-        for concat in walk_ops(func, "tensor.concat"):
-            if _guarded(raise_partial_rotary, concat, False):
-                fired(NAME, func, "partial rotary raised to attn.rotary with rotary_dim")
-                touched = True
+        raise_rotary_ops(func)
+        touched = True
         for pv in [m for name in MATMULS for m in walk_ops(func, name)]:
             reason = _guarded(lambda m: raise_attention(m, min_score_bytes), pv,
                               "unexpected IR form")
