@@ -101,7 +101,7 @@ class AttnToLLVM(Pass):
         small = {"max-score-bytes": self.max_score_bytes}
         attn = ([make_pass("attn-raise", {"min-score-bytes": self.max_score_bytes})]
                 if self.values["raise"] else []) + [make_pass("attn-lower", small)]
-        return ([make_pass("attn-inline-dense-resources")]
+        return ([make_pass("attn-inline-dense-resources"), make_pass("attn-normalize")]
                 + attn
                 + [make_pass("attn-decompose-softmax"),
                    make_pass("attn-widen-i1")]

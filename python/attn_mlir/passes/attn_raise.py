@@ -49,6 +49,7 @@ from ..linalg_match import (as_generic, body_pair, elementwise, is_leading_resha
                             is_row_broadcast, is_zero_fill, nbytes, permutation, producer,
                             reassociation, reduction_over_last, single_body_op, static_shape,
                             strip_leading_reshapes)
+from ..normalize import normalize
 from ..raising.rotary import raise_rotary_ops
 from ..rewrite_log import fired, skipped
 from . import Option, register_pass
@@ -464,6 +465,7 @@ def attn_raise(op, min_score_bytes=0):
     for func in funcs:
         if not func.regions[0].blocks:
             continue
+        normalize(func)
         raise_rotary_ops(func)
         touched = True
         for pv in [m for name in MATMULS for m in walk_ops(func, name)]:
