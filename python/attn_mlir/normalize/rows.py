@@ -21,7 +21,7 @@ from mlir.dialects import arith
 
 from ..ir_utils import walk_ops
 from ..linalg_match import elementwise, producer, single_body_op
-from .scalars import _FLOATS, float_constant, scalar_value
+from .scalars import _FLOATS, float_constant, outside_bodies, scalar_value
 
 _P = arith.CmpFPredicate
 _GREATER = (int(_P.OGT), int(_P.OGE), int(_P.UGT), int(_P.UGE))
@@ -118,8 +118,9 @@ def _narrow_compare(op) -> bool:
         value = scalar_value(c)
         if float(_FLOATS[str(narrow)](value)) != value and not np.isnan(value):
             continue
-        with ir.InsertionPoint(op), op.location:
+        with outside_bodies(op), op.location:
             k = float_constant(value, narrow)
+        with ir.InsertionPoint(op), op.location:
             pair = (ext.operands[0], k) if i == 0 else (k, ext.operands[0])
             new = arith.CmpFOp(_predicate(op), *pair).result
         op.results[0].replace_all_uses_with(new)

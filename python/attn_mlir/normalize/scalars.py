@@ -48,6 +48,14 @@ def float_constant(value: float, float_type: ir.Type) -> ir.Value:
     return arith.ConstantOp(float_type, ir.FloatAttr.get(float_type, rounded)).result
 
 
+def outside_bodies(op) -> ir.InsertionPoint:
+    """Before the function-level op enclosing `op`: where a new constant is captured from."""
+    top = op
+    while top.parent is not None and top.parent.name != "func.func":
+        top = top.parent
+    return ir.InsertionPoint(top)
+
+
 def _folded(op) -> float | None:
     if op.name in _CASTS:
         return scalar_value(op.operands[0])
@@ -71,7 +79,7 @@ def fold_scalars(func) -> int:
         value = _folded(op)
         if value is None:
             continue
-        with ir.InsertionPoint(op), op.location:
+        with outside_bodies(op), op.location:
             new = float_constant(value, op.results[0].type)
         op.results[0].replace_all_uses_with(new)
         op.erase()

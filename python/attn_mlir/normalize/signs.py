@@ -20,7 +20,7 @@ from mlir import ir
 from mlir.dialects import arith
 
 from ..ir_utils import walk_ops
-from .scalars import _FLOATS, float_constant, scalar_value
+from .scalars import _FLOATS, float_constant, outside_bodies, scalar_value
 
 
 def _replace(op, new: ir.Value) -> None:
@@ -59,7 +59,9 @@ def canonical_signs(func) -> int:
         elif op.name == "arith.divf" and scalar_value(b) is not None and scalar_value(a) is None:
             r = _reciprocal(scalar_value(b), op.results[0].type)
             if r is not None:
+                with outside_bodies(op), op.location:
+                    c = float_constant(r, op.results[0].type)
                 with ir.InsertionPoint(op), op.location:
-                    _replace(op, arith.MulFOp(a, float_constant(r, op.results[0].type)).result)
+                    _replace(op, arith.MulFOp(a, c).result)
                 done += 1
     return done
