@@ -151,6 +151,17 @@ def _splat(value) -> float | None:
     return float(attr.get_splat_value().value)
 
 
+def _bool_splat(value) -> bool | None:
+    """The element of a splat i1 constant tensor."""
+    op = producer(value)
+    if op is None or op.name != "arith.constant" or not _is_bool(value):
+        return None
+    attr = op.attributes["value"]
+    if not isinstance(attr, ir.DenseIntElementsAttr) or not attr.is_splat:
+        return None
+    return bool(attr.get_splat_value().value)
+
+
 def _term(value, dims, depth=0):
     """The meaning of tensor `value` read at `dims`: Affine, _Cond, Bias, a float, or a Leaf."""
     if value is SCORE:
@@ -160,6 +171,8 @@ def _term(value, dims, depth=0):
         return Leaf(value, dims)
     if _splat(value) is not None:
         return _splat(value)
+    if _bool_splat(value) is not None:  # all true: no condition; all false: never holds
+        return _Cond([] if _bool_splat(value) else [Affine((), -1)], [])
     if op.name in ("tensor.expand_shape", "tensor.collapse_shape"):
         inner = _through_reshape(op, dims)
         return Leaf(value, dims) if inner is None else _term(op.operands[0], inner, depth + 1)

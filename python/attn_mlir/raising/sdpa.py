@@ -48,6 +48,7 @@ def _rebuild_key(key):
         src_shape = static_shape(k)
         empty = tensor.empty([src_shape[p] for p in key.perm], _elem(k))
         k = linalg.transpose(k, outs=[empty], permutation=key.perm)
+        k = k.results[0] if isinstance(k, ir.OpView) else k
     for r in reversed(key.reshapes):
         out = static_shape(r.results[0])
         out = out[:-2] + [out[-1], out[-2]]
