@@ -85,6 +85,11 @@ def plan_mask(bias: Bias, domain: list[int], sq: int, skv: int, out_rank: int,
     shape = [domain[k] if k in read else 1 for k in range(n)]
     if any(s != 1 for s in shape[:row]):
         shape[:row] = domain[:row]  # varies along batch/head: read it over all of them
+    if len(leaves) == 1 and additive and leaves[0].dims == tuple(range(n - len(leaves[0].dims), n)):
+        value = leaves[0].value  # already laid out as the scores' trailing dims: use it as is
+        v_shape = list(ir.RankedTensorType(value.type).shape)
+        if len(v_shape) < out_rank or not any(s != 1 for s in v_shape[:-2]):
+            return MaskPlan(_to_rank(value, v_shape, out_rank), causal, w.window)
     if n < out_rank and any(s != 1 for s in shape[:row]):
         return "the mask varies along batch/head dims the raised op has more of"
     mask = _combine(leaves, additive, shape, element_type)
@@ -113,11 +118,10 @@ def _combine(leaves, additive, shape, element_type):
             arg = block.arguments[k]
             acc = arg if acc is None else arith.addf(acc, arg)
         cond = None
-        true = arith.constant(ir.IntegerType.get_signless(1), 1)
         for k in range(len(additive), len(leaves)):
             c = block.arguments[k]
             if leaves[k].negated:
-                c = arith.xori(c, true)
+                c = arith.xori(c, arith.constant(ir.IntegerType.get_signless(1), 1))
             cond = c if cond is None else arith.andi(cond, c)
         if cond is not None:
             zero = arith.constant(element_type, 0.0)
