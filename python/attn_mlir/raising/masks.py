@@ -41,6 +41,13 @@ def _leaf_reads(leaf: Leaf, n: int) -> bool:
     return all(d is None and s == 1 or d is not None and d < n for d, s in zip(leaf.dims, shape))
 
 
+def _trailing_layout(leaf: Leaf, n: int) -> bool:
+    """The leaf's coordinate k reads score dim n - rank + k, or is a size-1 broadcast."""
+    shape = ir.RankedTensorType(leaf.value.type).shape
+    m = len(shape)
+    return all(d == n - m + k or d is None and shape[k] == 1 for k, d in enumerate(leaf.dims))
+
+
 def _is_causal_constant(leaf: Leaf, row: int, col: int, sq: int, skv: int) -> bool:
     """A constant additive leaf over (query, key) that is 0 on/below the aligned diagonal, -inf above."""
     if set(d for d in leaf.dims if d is not None) != {row, col}:
@@ -85,7 +92,7 @@ def plan_mask(bias: Bias, domain: list[int], sq: int, skv: int, out_rank: int,
     shape = [domain[k] if k in read else 1 for k in range(n)]
     if any(s != 1 for s in shape[:row]):
         shape[:row] = domain[:row]  # varies along batch/head: read it over all of them
-    if len(leaves) == 1 and additive and leaves[0].dims == tuple(range(n - len(leaves[0].dims), n)):
+    if len(leaves) == 1 and additive and _trailing_layout(leaves[0], n):
         value = leaves[0].value  # already laid out as the scores' trailing dims: use it as is
         v_shape = list(ir.RankedTensorType(value.type).shape)
         if len(v_shape) < out_rank or not any(s != 1 for s in v_shape[:-2]):
