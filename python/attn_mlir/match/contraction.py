@@ -24,7 +24,7 @@ from mlir.dialects import linalg
 from ..constants import constant_array
 
 # The named ops that are contractions without an explicit `indexing_maps` attribute.
-_DEFAULT_MAPS = {
+DEFAULT_MAPS = _DEFAULT_MAPS = {
     "linalg.matmul": (3, [[0, 2], [2, 1], [0, 1]]),
     "linalg.batch_matmul": (4, [[0, 1, 3], [0, 3, 2], [0, 1, 2]]),
 }

@@ -36,8 +36,8 @@ def scalar_value(value: ir.Value) -> float | None:
     attr = op.attributes["value"]
     if isinstance(attr, ir.FloatAttr):
         return attr.value
-    if isinstance(attr, ir.IntegerAttr) and isinstance(value.type, ir.IntegerType) \
-            and value.type.width > 1:
+    if isinstance(attr, ir.IntegerAttr) and (isinstance(value.type, ir.IndexType) or (
+            isinstance(value.type, ir.IntegerType) and value.type.width > 1)):
         return float(attr.value)
     return None
 
