@@ -1,8 +1,9 @@
 """Evaluate a tensor computed from constants alone (e.g. a causal mask built from an iota).
 
 `evaluate(value)` interprets the ops that produce `value` with numpy: constants,
-tensor.empty, linalg.fill, expand/collapse_shape and all-parallel linalg.generic
-ops whose bodies use arith/math scalar ops and linalg.index. It returns None as
+tensor.empty, linalg.fill, expand/collapse_shape, tensor.concat and all-parallel
+linalg.generic ops whose bodies use arith/math scalar ops and linalg.index. Each
+body op's result is rounded to its IR type (an f32 op computes in f32). It returns None as
 soon as anything depends on a function argument or an op it does not know, so a
 caller can use it to recognise a pattern by value rather than by IR shape.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from mlir import ir
 
-from .constants import constant_array
+from .constants import constant_array, numpy_dtype
 
 MAX_ELEMENTS = 1 << 22
 
@@ -29,6 +30,7 @@ _BINARY = {
     "arith.ori": np.logical_or, "arith.xori": np.logical_xor,
     "arith.maxsi": np.maximum, "arith.minsi": np.minimum,
 }
+_UNARY = {"math.exp": np.exp, "math.cos": np.cos, "math.sin": np.sin}
 _CASTS = ("arith.index_cast", "arith.extf", "arith.truncf", "arith.sitofp", "arith.extsi",
           "arith.trunci", "arith.extui", "arith.uitofp")
 
@@ -85,9 +87,17 @@ def _eval_op(op, value, memo) -> np.ndarray:
         return np.full(_shape(value), _eval(op.operands[0], memo))
     if name in ("tensor.expand_shape", "tensor.collapse_shape"):
         return _eval(op.operands[0], memo).reshape(_shape(value))
+    if name == "tensor.concat":
+        dim = ir.IntegerAttr(op.attributes["dim"]).value
+        return np.concatenate([_eval(v, memo) for v in op.operands], axis=dim)
     if name == "linalg.generic":
         return _eval_generic(op, value, memo)
     raise _Unknown(name)
+
+
+def _rounded(array, mlir_type):
+    dtype = numpy_dtype(mlir_type)
+    return np.asarray(array).astype(dtype) if dtype is not None else array
 
 
 def _eval_generic(op, value, memo) -> np.ndarray:
@@ -141,8 +151,8 @@ def _eval_generic(op, value, memo) -> np.ndarray:
             out = _BINARY[name](args[0], args[1])
         elif name == "arith.negf":
             out = -args[0]
-        elif name == "math.exp":
-            out = np.exp(args[0])
+        elif name in _UNARY:
+            out = _UNARY[name](args[0])
         elif name == "arith.select":
             out = np.where(args[0], args[1], args[2])
         elif name == "arith.cmpi":
@@ -157,7 +167,8 @@ def _eval_generic(op, value, memo) -> np.ndarray:
                 raise _Unknown("constant")
         else:
             raise _Unknown(name)
-        values[body_op.results[0]] = np.broadcast_to(out, domain)
+        values[body_op.results[0]] = np.broadcast_to(_rounded(out, body_op.results[0].type),
+                                                     domain)
     if results is None:
         raise _Unknown("no yield")
     for i, r in enumerate(op.results):

@@ -92,19 +92,8 @@ def nbytes(value: ir.Value) -> int:
         if hasattr(t.element_type, "width") else 0
 
 
-# Maps of named contractions built without an explicit `indexing_maps` attribute.
-DEFAULT_MAPS = {
-    "linalg.matmul": (3, [[0, 2], [2, 1], [0, 1]]),
-    "linalg.batch_matmul": (4, [[0, 1, 3], [0, 3, 2], [0, 1, 2]]),
-}
-
-
-def operand_maps(op: ir.Operation) -> list[ir.AffineMap]:
-    """The indexing maps of a linalg op (the defaults of matmul/batch_matmul if unset)."""
-    if "indexing_maps" not in op.attributes:
-        num_dims, dims = DEFAULT_MAPS[op.name]
-        return [make_map(num_dims, d) for d in dims]
-    return [ir.AffineMapAttr(a).value for a in ir.ArrayAttr(op.attributes["indexing_maps"])]
+# The default maps of named contractions live in one place, match.contraction.
+from .match.contraction import DEFAULT_MAPS, operand_maps  # noqa: E402,F401 (re-exported)
 
 
 def dims_of(affine_map: ir.AffineMap) -> list[int] | None:

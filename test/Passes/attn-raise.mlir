@@ -357,3 +357,187 @@ func.func @index_causal_mask(%q: tensor<3x8xf32>, %k: tensor<5x8xf32>, %v: tenso
   %o = linalg.matmul ins(%p, %v : tensor<3x5xf32>, tensor<5x8xf32>) outs(%zo : tensor<3x8xf32>) -> tensor<3x8xf32>
   return %o : tensor<3x8xf32>
 }
+
+// -----
+
+// Spellings a frontend emits, read by meaning after attn-normalize: the scale as a
+// truncated f64 split over Q and K^T (after the transpose), a causal mask applied
+// as masked_fill `select(j <= i, s, -inf)` computed from linalg.index in the body,
+// the row max as cmpf ogt + select, and the softmax normalised as e * (1 / sum).
+// CHECK-LABEL: func.func @index_causal_masked_fill_split_scale
+// CHECK-SAME: (%[[Q:.*]]: tensor<6x8xf32>, %[[K:.*]]: tensor<6x8xf32>, %[[V:.*]]: tensor<6x4xf32>)
+// CHECK: %[[O:.*]] = "attn.sdpa"(%[[Q]], %[[K]], %[[V]]) {causal = true, scale = {{0.49999997|5.000000e-01}} : f32}
+// CHECK-NOT: linalg.index
+// CHECK: return %[[O]]
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d0)>
+#row1 = affine_map<(d0, d1) -> (d0, 0)>
+func.func @index_causal_masked_fill_split_scale(%q: tensor<6x8xf32>, %k: tensor<6x8xf32>, %v: tensor<6x4xf32>) -> tensor<6x4xf32> {
+  %zero = arith.constant 0.0 : f32
+  %one = arith.constant 1.0 : f32
+  %ninf = arith.constant 0xFF800000 : f32
+  %c = arith.constant 0.70710678118654757 : f64
+  %eq = tensor.empty() : tensor<6x8xf32>
+  %qs = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%q : tensor<6x8xf32>) outs(%eq : tensor<6x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %t = arith.truncf %c : f64 to f32
+    %0 = arith.mulf %in, %t : f32
+    linalg.yield %0 : f32
+  } -> tensor<6x8xf32>
+  %et = tensor.empty() : tensor<8x6xf32>
+  %kt = linalg.transpose ins(%k : tensor<6x8xf32>) outs(%et : tensor<8x6xf32>) permutation = [1, 0]
+  %kts = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%kt : tensor<8x6xf32>) outs(%et : tensor<8x6xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %t = arith.truncf %c : f64 to f32
+    %0 = arith.mulf %t, %in : f32
+    linalg.yield %0 : f32
+  } -> tensor<8x6xf32>
+  %es = tensor.empty() : tensor<6x6xf32>
+  %zs = linalg.fill ins(%zero : f32) outs(%es : tensor<6x6xf32>) -> tensor<6x6xf32>
+  %s = linalg.matmul ins(%qs, %kts : tensor<6x8xf32>, tensor<8x6xf32>) outs(%zs : tensor<6x6xf32>) -> tensor<6x6xf32>
+  %sm = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%s : tensor<6x6xf32>) outs(%es : tensor<6x6xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %i = linalg.index 0 : index
+    %j = linalg.index 1 : index
+    %keep = arith.cmpi sle, %j, %i : index
+    %0 = arith.select %keep, %in, %ninf : f32
+    linalg.yield %0 : f32
+  } -> tensor<6x6xf32>
+  %er = tensor.empty() : tensor<6xf32>
+  %mi = linalg.fill ins(%ninf : f32) outs(%er : tensor<6xf32>) -> tensor<6xf32>
+  %mx = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]} ins(%sm : tensor<6x6xf32>) outs(%mi : tensor<6xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %gt = arith.cmpf ogt, %in, %out : f32
+    %0 = arith.select %gt, %in, %out : f32
+    linalg.yield %0 : f32
+  } -> tensor<6xf32>
+  %ex = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel"]} ins(%sm, %mx : tensor<6x6xf32>, tensor<6xf32>) outs(%es : tensor<6x6xf32>) {
+  ^bb0(%in: f32, %m: f32, %out: f32):
+    %0 = arith.subf %in, %m : f32
+    %1 = math.exp %0 : f32
+    linalg.yield %1 : f32
+  } -> tensor<6x6xf32>
+  %e61 = tensor.empty() : tensor<6x1xf32>
+  %si = linalg.fill ins(%zero : f32) outs(%e61 : tensor<6x1xf32>) -> tensor<6x1xf32>
+  %sum = linalg.generic {indexing_maps = [#id, #row1], iterator_types = ["parallel", "reduction"]} ins(%ex : tensor<6x6xf32>) outs(%si : tensor<6x1xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %0 = arith.addf %in, %out : f32
+    linalg.yield %0 : f32
+  } -> tensor<6x1xf32>
+  %inv = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%sum : tensor<6x1xf32>) outs(%e61 : tensor<6x1xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %0 = arith.divf %one, %in : f32
+    linalg.yield %0 : f32
+  } -> tensor<6x1xf32>
+  %p = linalg.generic {indexing_maps = [#id, #row1, #id], iterator_types = ["parallel", "parallel"]} ins(%ex, %inv : tensor<6x6xf32>, tensor<6x1xf32>) outs(%es : tensor<6x6xf32>) {
+  ^bb0(%in: f32, %r: f32, %out: f32):
+    %0 = arith.mulf %in, %r : f32
+    linalg.yield %0 : f32
+  } -> tensor<6x6xf32>
+  %eo = tensor.empty() : tensor<6x4xf32>
+  %zo = linalg.fill ins(%zero : f32) outs(%eo : tensor<6x4xf32>) -> tensor<6x4xf32>
+  %o = linalg.matmul ins(%p, %v : tensor<6x6xf32>, tensor<6x4xf32>) outs(%zo : tensor<6x4xf32>) -> tensor<6x4xf32>
+  return %o : tensor<6x4xf32>
+}
+
+// -----
+
+// A padding mask from a function argument (keys whose flag is > 0 are kept), applied
+// with masked_fill, and Q K^T as a generic contraction reading K transposed: the
+// padding becomes one additive [1, Skv] mask operand, no [Sq, Skv] tensor.
+// CHECK-LABEL: func.func @padding_argument_generic_contraction
+// CHECK-SAME: (%[[Q:.*]]: tensor<4x8xf32>, %[[K:.*]]: tensor<6x8xf32>, %[[V:.*]]: tensor<6x4xf32>, %[[PAD:.*]]: tensor<1x6xf32>)
+// CHECK: %[[M:.*]] = linalg.generic {{.*}} ins(%{{.*}} : tensor<1x6xi1>) outs(%{{.*}} : tensor<1x6xf32>)
+// CHECK: arith.select %{{.*}}, %{{.*}}, %{{.*}} : f32
+// CHECK: "attn.sdpa"(%[[Q]], %[[K]], %[[V]], %[[M]]) {causal = false, scale = 1.250000e-01 : f32}
+// CHECK-NOT: tensor<4x6xf32>
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d0)>
+#bc = affine_map<(d0, d1) -> (0, d1)>
+#qm = affine_map<(m, n, k) -> (m, k)>
+#km = affine_map<(m, n, k) -> (n, k)>
+#sm = affine_map<(m, n, k) -> (m, n)>
+func.func @padding_argument_generic_contraction(%q: tensor<4x8xf32>, %k: tensor<6x8xf32>, %v: tensor<6x4xf32>, %pad: tensor<1x6xf32>) -> tensor<4x4xf32> {
+  %zero = arith.constant 0.0 : f32
+  %ninf = arith.constant 0xFF800000 : f32
+  %d = arith.constant 8.0 : f32
+  %eb = tensor.empty() : tensor<1x6xi1>
+  %keep = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%pad : tensor<1x6xf32>) outs(%eb : tensor<1x6xi1>) {
+  ^bb0(%in: f32, %out: i1):
+    %0 = arith.cmpf ogt, %in, %zero : f32
+    linalg.yield %0 : i1
+  } -> tensor<1x6xi1>
+  %es = tensor.empty() : tensor<4x6xf32>
+  %zs = linalg.fill ins(%zero : f32) outs(%es : tensor<4x6xf32>) -> tensor<4x6xf32>
+  %s = linalg.generic {indexing_maps = [#qm, #km, #sm], iterator_types = ["parallel", "parallel", "reduction"]} ins(%q, %k : tensor<4x8xf32>, tensor<6x8xf32>) outs(%zs : tensor<4x6xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %0 = arith.mulf %b, %a : f32
+    %1 = arith.addf %acc, %0 : f32
+    linalg.yield %1 : f32
+  } -> tensor<4x6xf32>
+  %ss = linalg.generic {indexing_maps = [#id, #bc, #id], iterator_types = ["parallel", "parallel"]} ins(%s, %keep : tensor<4x6xf32>, tensor<1x6xi1>) outs(%es : tensor<4x6xf32>) {
+  ^bb0(%in: f32, %m: i1, %out: f32):
+    %0 = arith.divf %in, %d : f32
+    %1 = arith.select %m, %0, %ninf : f32
+    linalg.yield %1 : f32
+  } -> tensor<4x6xf32>
+  %sm = linalg.softmax dimension(1) ins(%ss : tensor<4x6xf32>) outs(%es : tensor<4x6xf32>) -> tensor<4x6xf32>
+  %eo = tensor.empty() : tensor<4x4xf32>
+  %zo = linalg.fill ins(%zero : f32) outs(%eo : tensor<4x4xf32>) -> tensor<4x4xf32>
+  %o = linalg.matmul ins(%sm, %v : tensor<4x6xf32>, tensor<6x4xf32>) outs(%zo : tensor<4x4xf32>) -> tensor<4x4xf32>
+  return %o : tensor<4x4xf32>
+}
+
+// -----
+
+// Must not fire: a scale applied after a float mask would scale the mask; a mask
+// whose index expression is neither causal nor a window (j <= i + 1 on a square
+// score) stays linalg. Both keep their matmuls (the skip reasons are checked in
+// test/numerics/test_attn_raise_skips.py).
+// CHECK-LABEL: func.func @scale_after_float_mask_not_applicable
+// CHECK-NOT: attn.sdpa
+// CHECK-COUNT-2: linalg.matmul
+// CHECK-LABEL: func.func @shifted_diagonal_not_applicable
+// CHECK-NOT: attn.sdpa
+// CHECK-COUNT-2: linalg.matmul
+#id = affine_map<(d0, d1) -> (d0, d1)>
+func.func @scale_after_float_mask_not_applicable(%q: tensor<4x8xf32>, %k: tensor<4x8xf32>, %v: tensor<4x4xf32>, %mask: tensor<4x4xf32>) -> tensor<4x4xf32> {
+  %zero = arith.constant 0.0 : f32
+  %c = arith.constant 0.5 : f32
+  %et = tensor.empty() : tensor<8x4xf32>
+  %kt = linalg.transpose ins(%k : tensor<4x8xf32>) outs(%et : tensor<8x4xf32>) permutation = [1, 0]
+  %es = tensor.empty() : tensor<4x4xf32>
+  %zs = linalg.fill ins(%zero : f32) outs(%es : tensor<4x4xf32>) -> tensor<4x4xf32>
+  %s = linalg.matmul ins(%q, %kt : tensor<4x8xf32>, tensor<8x4xf32>) outs(%zs : tensor<4x4xf32>) -> tensor<4x4xf32>
+  %ss = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]} ins(%s, %mask : tensor<4x4xf32>, tensor<4x4xf32>) outs(%es : tensor<4x4xf32>) {
+  ^bb0(%in: f32, %m: f32, %out: f32):
+    %0 = arith.addf %in, %m : f32
+    %1 = arith.mulf %0, %c : f32
+    linalg.yield %1 : f32
+  } -> tensor<4x4xf32>
+  %sm = linalg.softmax dimension(1) ins(%ss : tensor<4x4xf32>) outs(%es : tensor<4x4xf32>) -> tensor<4x4xf32>
+  %o = linalg.matmul ins(%sm, %v : tensor<4x4xf32>, tensor<4x4xf32>) outs(%zs : tensor<4x4xf32>) -> tensor<4x4xf32>
+  return %o : tensor<4x4xf32>
+}
+func.func @shifted_diagonal_not_applicable(%q: tensor<4x8xf32>, %k: tensor<4x8xf32>, %v: tensor<4x4xf32>) -> tensor<4x4xf32> {
+  %zero = arith.constant 0.0 : f32
+  %ninf = arith.constant 0xFF800000 : f32
+  %c1 = arith.constant 1 : index
+  %et = tensor.empty() : tensor<8x4xf32>
+  %kt = linalg.transpose ins(%k : tensor<4x8xf32>) outs(%et : tensor<8x4xf32>) permutation = [1, 0]
+  %es = tensor.empty() : tensor<4x4xf32>
+  %zs = linalg.fill ins(%zero : f32) outs(%es : tensor<4x4xf32>) -> tensor<4x4xf32>
+  %s = linalg.matmul ins(%q, %kt : tensor<4x8xf32>, tensor<8x4xf32>) outs(%zs : tensor<4x4xf32>) -> tensor<4x4xf32>
+  %ss = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%s : tensor<4x4xf32>) outs(%es : tensor<4x4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %i = linalg.index 0 : index
+    %j = linalg.index 1 : index
+    %i1 = arith.addi %i, %c1 : index
+    %keep = arith.cmpi sle, %j, %i1 : index
+    %0 = arith.select %keep, %in, %ninf : f32
+    linalg.yield %0 : f32
+  } -> tensor<4x4xf32>
+  %sm = linalg.softmax dimension(1) ins(%ss : tensor<4x4xf32>) outs(%es : tensor<4x4xf32>) -> tensor<4x4xf32>
+  %o = linalg.matmul ins(%sm, %v : tensor<4x4xf32>, tensor<4x4xf32>) outs(%zs : tensor<4x4xf32>) -> tensor<4x4xf32>
+  return %o : tensor<4x4xf32>
+}

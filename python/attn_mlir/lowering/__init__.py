@@ -102,7 +102,7 @@ class AttnToLLVM(Pass):
         attn = ([make_pass("attn-raise", {"min-score-bytes": self.max_score_bytes})]
                 if self.values["raise"] else []) + [make_pass("attn-lower", small)]
         return ([make_pass("attn-check-supported", {"schedule": self.schedule}),
-                 make_pass("attn-inline-dense-resources")]
+                 make_pass("attn-inline-dense-resources"), make_pass("attn-normalize")]
                 + attn
                 + [make_pass("attn-decompose-softmax"),
                    make_pass("attn-widen-i1")]

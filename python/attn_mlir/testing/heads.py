@@ -24,6 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 
 SCALES = (None, "mul", "div", "split")
+ROW_MAXES = ("maximumf", "cmp_select")
+NORMALISATIONS = ("div", "reciprocal")
+MASKS = (None, "fill", "bias")
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,13 @@ class HeadSpec:
     out_proj: bool = False          # a final x @ Wo
     rotary: bool = False            # RoPE on q and k (applied only when d_k is even)
     seed: int = 0
+    # Spellings of the same head (attn-raise must see through all of them):
+    scale_f64: bool = False         # the scale an f64 constant truncated in the body (torch-mlir)
+    row_max: str = "maximumf"       # or "cmp_select": cmpf ogt + select
+    normalise: str = "div"          # or "reciprocal": e * (1 / sum) via a separate generic
+    mask: str | None = None         # causal mask: "fill" (masked_fill select on the scores,
+    #                                 from linalg.index), "bias" (an index-built [S, S] bias
+    #                                 added, broadcast over heads)
 
     @property
     def has_rotary(self) -> bool:
@@ -141,17 +151,18 @@ class _Writer:
         out_shape = shape
         ins = ", ".join(v for v, _, _ in inputs)
         types = ", ".join(_tensor(s) for _, s, _ in inputs)
-        maps = ", ".join(m for _, _, m in inputs)
+        maps = "".join(m + ", " for _, _, m in inputs)
         if out is None:
             out, out_t, out_map = self.empty(shape), _tensor(shape), _id_map(rank)
         else:
             out, out_shape = out
             out_t = _tensor(out_shape)
         quoted = ", ".join('"' + i + '"' for i in iterators or ["parallel"] * rank)
-        args = ", ".join(f"%a{i}: f32" for i in range(len(inputs))) + ", %acc: f32"
-        self.emit(f"{name} = linalg.generic {{indexing_maps = [{maps}, {out_map}], "
+        args = "".join(f"%a{i}: f32, " for i in range(len(inputs))) + "%acc: f32"
+        ins_clause = f"ins({ins} : {types}) " if inputs else ""
+        self.emit(f"{name} = linalg.generic {{indexing_maps = [{maps}{out_map}], "
                   f"iterator_types = [{quoted}]}} "
-                  f"ins({ins} : {types}) outs({out} : {out_t}) {{")
+                  f"{ins_clause}outs({out} : {out_t}) {{")
         self.emit(f"^bb0({args}):")
         for line in body:
             self.emit("  " + line)
@@ -167,12 +178,13 @@ def head_module(spec: HeadSpec) -> str:
     weights = spec.weights()
     w.emit("%zero = arith.constant 0.000000e+00 : f32")
     w.emit("%ninf = arith.constant 0xFF800000 : f32")
+    scalar_type, digits = ("f64", ".17e") if spec.scale_f64 else ("f32", ".9e")
     if spec.scale == "mul":
-        w.emit(f"%scale = arith.constant {spec.softmax_scale:.9e} : f32")
+        w.emit(f"%scale = arith.constant {spec.softmax_scale:{digits}} : {scalar_type}")
     elif spec.scale == "div":
-        w.emit(f"%scale = arith.constant {1.0 / spec.softmax_scale:.9e} : f32")
+        w.emit(f"%scale = arith.constant {1.0 / spec.softmax_scale:{digits}} : {scalar_type}")
     elif spec.scale == "split":
-        w.emit(f"%scale = arith.constant {math.sqrt(spec.softmax_scale):.9e} : f32")
+        w.emit(f"%scale = arith.constant {math.sqrt(spec.softmax_scale):{digits}} : {scalar_type}")
 
     def project(value: str, in_shape, weight: np.ndarray) -> str:
         rows, (k, n) = in_shape[0], weight.shape
@@ -192,8 +204,11 @@ def head_module(spec: HeadSpec) -> str:
 
     def scaled(value: str, shape) -> str:
         op = "divf" if spec.scale == "div" else "mulf"
-        return w.elementwise([(value, shape, _id_map(len(shape)))], shape,
-                             [f"%r = arith.{op} %a0, %scale : f32"])
+        if spec.scale_f64:
+            body = ["%c = arith.truncf %scale : f64 to f32", f"%r = arith.{op} %a0, %c : f32"]
+        else:
+            body = [f"%r = arith.{op} %a0, %scale : f32"]
+        return w.elementwise([(value, shape, _id_map(len(shape)))], shape, body)
 
     q = project("%x", [s, d], weights["wq"])
     k = project("%x", [s, d], weights["wk"])
@@ -269,22 +284,46 @@ def head_module(spec: HeadSpec) -> str:
                f"{_tensor(scores_shape)}) -> {_tensor(scores_shape)}")
     if spec.scale in ("mul", "div"):
         scores = scaled(scores, scores_shape)
+    if spec.mask:
+        rank = len(scores_shape)
+        causal = [f"%i = linalg.index {rank - 2} : index", f"%j = linalg.index {rank - 1} : index",
+                  "%keep = arith.cmpi sle, %j, %i : index"]
+        if spec.mask == "fill":
+            scores = w.elementwise([(scores, scores_shape, _id_map(rank))], scores_shape,
+                                   causal + ["%r = arith.select %keep, %a0, %ninf : f32"])
+        else:
+            bias = w.elementwise([], [s, s], [line.replace(f"index {rank - 2}", "index 0")
+                                              .replace(f"index {rank - 1}", "index 1")
+                                              for line in causal]
+                                 + ["%r = arith.select %keep, %zero, %ninf : f32"])
+            dims = ", ".join(f"d{i}" for i in range(rank))
+            table = f"affine_map<({dims}) -> (d{rank - 2}, d{rank - 1})>"
+            scores = w.elementwise([(scores, scores_shape, _id_map(rank)), (bias, [s, s], table)],
+                                   scores_shape, ["%r = arith.addf %a0, %a1 : f32"])
 
     # Softmax over the last dim, decomposed as frontends emit it.
     rank = len(scores_shape)
     reduced = scores_shape[:-1]
     reduce_iters = ["parallel"] * (rank - 1) + ["reduction"]
     idm, drop = _id_map(rank), _drop_last_map(rank)
-    row_max = w.elementwise([(scores, scores_shape, idm)], scores_shape,
-                            ["%r = arith.maximumf %a0, %acc : f32"], reduce_iters,
+    max_body = (["%r = arith.maximumf %a0, %acc : f32"] if spec.row_max == "maximumf" else
+                ["%gt = arith.cmpf ogt, %a0, %acc : f32", "%r = arith.select %gt, %a0, %acc : f32"])
+    row_max = w.elementwise([(scores, scores_shape, idm)], scores_shape, max_body, reduce_iters,
                             out=(w.fill("%ninf", reduced), reduced), out_map=drop)
     exps = w.elementwise([(scores, scores_shape, idm), (row_max, reduced, drop)], scores_shape,
                          ["%m = arith.subf %a0, %a1 : f32", "%r = math.exp %m : f32"])
     row_sum = w.elementwise([(exps, scores_shape, idm)], scores_shape,
                             ["%r = arith.addf %a0, %acc : f32"], reduce_iters,
                             out=(w.fill("%zero", reduced), reduced), out_map=drop)
-    probs = w.elementwise([(exps, scores_shape, idm), (row_sum, reduced, drop)], scores_shape,
-                          ["%r = arith.divf %a0, %a1 : f32"])
+    if spec.normalise == "reciprocal":
+        w.emit("%one = arith.constant 1.000000e+00 : f32")
+        inverse = w.elementwise([(row_sum, reduced, _id_map(rank - 1))], reduced,
+                                ["%r = arith.divf %one, %a0 : f32"])
+        probs = w.elementwise([(exps, scores_shape, idm), (inverse, reduced, drop)],
+                              scores_shape, ["%r = arith.mulf %a0, %a1 : f32"])
+    else:
+        probs = w.elementwise([(exps, scores_shape, idm), (row_sum, reduced, drop)],
+                              scores_shape, ["%r = arith.divf %a0, %a1 : f32"])
 
     out = w.fresh("o")
     out_init = w.fill("%zero", heads_shape)
@@ -314,10 +353,12 @@ def head_reference(spec: HeadSpec, x: np.ndarray) -> np.ndarray:
         cos, sin = (t.astype(np.float64) for t in rope_tables(s, dk))
         q, k = (t * cos + rotate_half(t) * sin for t in (q, k))
     scores = spec.softmax_scale * (q @ np.transpose(k, (0, 2, 1)))
+    if spec.mask:
+        scores = np.where(np.tril(np.ones((s, s), bool)), scores, -np.inf)
     scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
     probs = scores / scores.sum(axis=-1, keepdims=True)
     out = np.transpose(probs @ v, (1, 0, 2)).reshape(s, h * dk)
     return out @ w["wo"] if spec.out_proj else out
 
 
-__all__ = ["HeadSpec", "SCALES", "head_module", "head_reference", "rope_tables", "rotate_half"]
+__all__ = ["HeadSpec", "SCALES", "ROW_MAXES", "NORMALISATIONS", "MASKS", "head_module", "head_reference", "rope_tables", "rotate_half"]

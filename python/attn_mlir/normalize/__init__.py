@@ -1,0 +1,51 @@
+"""attn-normalize: bring the many spellings of one computation to one form.
+
+Plain upstream IR in, plain upstream IR out; it runs first in attn-raise,
+attn-optimize and attn-to-llvm so that no matcher has to know how a frontend
+happened to spell a scalar, a negation, a scale, a row max or a softmax
+normalisation. Each rewrite is one module:
+
+- `scalars`:   scalar ops on constants only (`truncf` of a captured f64, casts,
+               arithmetic) become one constant of the result type;
+- `signs`:     negation is `negf` (`mulf x, -1`, `mulf -1, x`, `subf 0, x`), a
+               division by a constant is a multiplication by its reciprocal;
+- `rows`:      a row max is `maximumf` (`select(cmpf ogt a, b), a, b)`), softmax
+               normalisation is `divf e, sum` (`e * (1/sum)`, in one body or two
+               generics), `cmpf` on an exact `extf` compares in the narrow type;
+- `tables`:    cos/sin tables computed in the graph from constants (an iota times
+               `inv_freq`) become constants, when they are small (bounded size).
+
+A causal or sliding-window mask is never folded here: those are recognised
+from their index expressions by `match.masks`, whatever the sequence length.
+"""
+
+from __future__ import annotations
+
+from ..ir_utils import walk_ops
+from . import rows, scalars, signs, tables
+
+
+def normalize(func) -> int:
+    """Run every normalization on `func` until none applies; returns the rewrites done."""
+    total = 0
+    for _ in range(4):  # each rewrite only removes spellings; two rounds settle in practice
+        done = scalars.fold_scalars(func)
+        done += signs.canonical_signs(func)
+        done += rows.canonical_rows(func)
+        done += tables.fold_tables(func)
+        total += done
+        if not done:
+            break
+    _erase_dead_scalars(func)
+    return total
+
+
+def _erase_dead_scalars(func) -> None:
+    """Erase arith/math ops whose results are unused (what the rewrites above leave behind)."""
+    for op in reversed(walk_ops(func)):
+        if op.name.startswith(("arith.", "math.")) and len(op.results) == 1 \
+                and not list(op.results[0].uses):
+            op.erase()
+
+
+__all__ = ["normalize"]
