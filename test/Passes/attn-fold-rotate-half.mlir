@@ -482,3 +482,51 @@ func.func @decode_fold_over_budget_fused(%x: tensor<1x8xf32>) -> (tensor<1x2x1x4
 // DECODE-NOT: tensor.extract_slice
 // DECODE-NOT: linalg.index
 // DECODE: linalg.batch_matmul
+
+// -----
+
+// Must not fold: the projection accumulates into 1.0, so the rotary expression
+// is not x @ W' (the constant init would be rotated too); it is fused instead.
+// CHECK-LABEL: func.func @decode_nonzero_init_not_folded
+// CHECK: linalg.fill
+// CHECK: linalg.matmul ins(%arg0, %{{.*}} : tensor<1x8xf32>, tensor<8x8xf32>)
+// CHECK: linalg.generic
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#bh = affine_map<(d0, d1, d2, d3) -> (d0, 0, d2, d3)>
+func.func @decode_nonzero_init_not_folded(%x: tensor<1x8xf32>) -> tensor<1x2x1x4xf32> {
+  %w = arith.constant dense<[[-0.64, -0.31, 0.90, 0.15, -0.32, -0.46, 0.90, -0.11], [0.96, 0.03, 0.04, 0.79, 0.49, 0.16, -0.15, 0.76], [-0.18, 0.85, -0.86, -0.14, 0.04, 0.90, -0.50, 0.61], [0.35, 0.43, 0.26, 0.94, -0.33, -0.20, -0.59, -0.90], [-0.57, 0.83, 0.68, -0.78, 0.21, -0.04, 0.19, 0.32], [-0.39, 0.92, -0.07, 0.26, 0.27, -0.63, -0.88, -0.18], [0.53, 0.63, 0.46, -0.77, 0.83, 0.60, 0.76, 0.05], [0.83, -0.91, -0.94, -0.96, -0.49, -0.50, -0.62, 0.13]]> : tensor<8x8xf32>
+  %cos = arith.constant dense<[[[[-0.92, 0.18, -0.67, 0.36]]]]> : tensor<1x1x1x4xf32>
+  %sin = arith.constant dense<[[[[-0.96, -0.38, 0.88, 0.08]]]]> : tensor<1x1x1x4xf32>
+  %zero = arith.constant 1.0 : f32
+  %e = tensor.empty() : tensor<1x8xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<1x8xf32>) -> tensor<1x8xf32>
+  %y = linalg.matmul ins(%x, %w : tensor<1x8xf32>, tensor<8x8xf32>) outs(%z : tensor<1x8xf32>) -> tensor<1x8xf32>
+  %h = tensor.expand_shape %y [[0, 1], [2, 3]] output_shape [1, 1, 2, 4] : tensor<1x8xf32> into tensor<1x1x2x4xf32>
+  %e4 = tensor.empty() : tensor<1x2x1x4xf32>
+  %t = linalg.transpose ins(%h : tensor<1x1x2x4xf32>) outs(%e4 : tensor<1x2x1x4xf32>) permutation = [0, 2, 1, 3]
+  %tc = linalg.generic {indexing_maps = [#id4, #bh, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%t, %cos : tensor<1x2x1x4xf32>, tensor<1x1x1x4xf32>) outs(%e4 : tensor<1x2x1x4xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    linalg.yield %m : f32
+  } -> tensor<1x2x1x4xf32>
+  %x1 = tensor.extract_slice %t[0, 0, 0, 0] [1, 2, 1, 2] [1, 1, 1, 1] : tensor<1x2x1x4xf32> to tensor<1x2x1x2xf32>
+  %x2 = tensor.extract_slice %t[0, 0, 0, 2] [1, 2, 1, 2] [1, 1, 1, 1] : tensor<1x2x1x4xf32> to tensor<1x2x1x2xf32>
+  %eh = tensor.empty() : tensor<1x2x1x2xf32>
+  %n = linalg.generic {indexing_maps = [#id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%x2 : tensor<1x2x1x2xf32>) outs(%eh : tensor<1x2x1x2xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %m = arith.negf %a : f32
+    linalg.yield %m : f32
+  } -> tensor<1x2x1x2xf32>
+  %rh = tensor.concat dim(3) %n, %x1 : (tensor<1x2x1x2xf32>, tensor<1x2x1x2xf32>) -> tensor<1x2x1x4xf32>
+  %rs = linalg.generic {indexing_maps = [#id4, #bh, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%rh, %sin : tensor<1x2x1x4xf32>, tensor<1x1x1x4xf32>) outs(%e4 : tensor<1x2x1x4xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    linalg.yield %m : f32
+  } -> tensor<1x2x1x4xf32>
+  %r = linalg.generic {indexing_maps = [#id4, #id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%tc, %rs : tensor<1x2x1x4xf32>, tensor<1x2x1x4xf32>) outs(%e4 : tensor<1x2x1x4xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.addf %a, %b : f32
+    linalg.yield %m : f32
+  } -> tensor<1x2x1x4xf32>
+  return %r : tensor<1x2x1x4xf32>
+}

@@ -22,7 +22,9 @@ Legality:
   constant; a per-element (non-uniform) factor is not a scale;
 * walking back from `v` (through the left operand of matmuls only, i.e. the
   query side of `Q K^T`) reaches a `linalg.matmul` whose right operand is a
-  constant (a weight passed as an argument never is);
+  constant (a weight passed as an argument never is) and that accumulates
+  into zeros: `(x @ Wq + c) * s` is `x @ (s * Wq) + s * c`, not
+  `x @ (s * Wq) + c`, so a projection with a non-zero init is left alone;
 * everything computed from that projection's result up to `v` is degree 1 in
   it (rules above) and flows nowhere else: no other user, no return; in
   particular the unscaled scores must have no other user.
@@ -249,6 +251,13 @@ def query_projections(value: ir.Value) -> list[Projection]:
     return found
 
 
+def _projection_reason(projection: Projection) -> str | None:
+    """Why scaling the projection's weight does not scale its result (None if it does)."""
+    if not is_zero_fill(projection.matmul.operands[2]):
+        return "the projection accumulates into a non-zero init"
+    return None
+
+
 def scaled_weight_array(projection: Projection, factor: float) -> np.ndarray | None:
     """`factor * W`, or `W` with only the sliced columns scaled."""
     array = constant_array(projection.matmul.operands[1])
@@ -275,7 +284,9 @@ def fold_scale(scale: ir.Operation, scaled: ir.Value, factor: float,
         return
     reasons = []
     for projection in candidates:
-        reason = check_linear_cone(projection.result, scale, scaled)
+        reason = _projection_reason(projection)
+        if reason is None:
+            reason = check_linear_cone(projection.result, scale, scaled)
         if reason is None:
             break
         reasons.append(reason)
