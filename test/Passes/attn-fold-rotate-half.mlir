@@ -3,17 +3,21 @@
 // RUN: %attn_opt %fixtures/neox_partial_rotary.mlir --attn-fold-rotate-half | FileCheck %s --check-prefix=NEOX
 // RUN: %attn_opt %fixtures/decode_fixed_position.mlir --attn-fold-rotate-half | FileCheck %s --check-prefix=DECODE
 
-// Prefill: cos/sin vary per token, so the rotary embedding is fused into one
-// generic that reads both halves of the unsliced projection.
+// Prefill: cos/sin vary per token, so the rotary embedding is fused into the
+// rotary kernel's form: one generic over the pairs (a, b) of the halves of the
+// unsliced projection computing a*cos_a - b*sin_a and b*cos_b + a*sin_b, each
+// half inserted into a fresh tensor (no negation, no concatenation).
 // CHECK-LABEL: func.func @prefill_fused
 // CHECK: %[[Y:.*]] = linalg.matmul
-// CHECK: %[[H:.*]] = tensor.expand_shape %[[Y]] {{\[\[}}0], [1, 2]] output_shape [4, 2, 4] : tensor<4x8xf32> into tensor<4x2x4xf32>
-// CHECK: %[[G:.*]] = linalg.generic {indexing_maps = [#[[LO:.*]], #[[HI:.*]], #{{.*}}, #{{.*}}, #{{.*}}], {{.*}} ins(%[[H]], %[[H]], {{.*}} : tensor<4x2x4xf32>, tensor<4x2x4xf32>, tensor<4x2x4xf32>, tensor<4x2x4xf32>)
-// CHECK: linalg.index 1
-// CHECK: arith.negf
-// CHECK: %[[R:.*]] = tensor.collapse_shape %[[G]] {{\[\[}}0], [1, 2]] : tensor<4x2x4xf32> into tensor<4x8xf32>
-// CHECK-NOT: tensor.extract_slice
+// CHECK: %[[A:.*]] = tensor.extract_slice %[[Y]][0, 0] [4, 4] [1, 1]
+// CHECK: %[[B:.*]] = tensor.extract_slice %[[Y]][0, 4] [4, 4] [1, 1]
+// CHECK: %[[G:.*]]:2 = linalg.generic {{.*}} ins(%[[A]], %[[B]],
+// CHECK: arith.subf
+// CHECK: arith.addf
+// CHECK: %[[I:.*]] = tensor.insert_slice %[[G]]#0 into %{{.*}}[0, 0] [4, 4] [1, 1]
+// CHECK: %[[R:.*]] = tensor.insert_slice %[[G]]#1 into %[[I]][0, 4] [4, 4] [1, 1]
 // CHECK-NOT: tensor.concat
+// CHECK-NOT: arith.negf
 // CHECK: return %[[R]]
 #id = affine_map<(d0, d1) -> (d0, d1)>
 func.func @prefill_fused(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
@@ -105,16 +109,16 @@ func.func @decode_heads_folded(%x: tensor<1x8xf32>) -> tensor<1x2x1x4xf32> {
 
 // -----
 
-// Prefill after a head split: fused; cos/sin are read per head through their
-// broadcast map, split into halves like the projection.
+// Prefill after a head split: fused; cos/sin are sliced into halves like the
+// projection and read per head through their broadcast map.
 // CHECK-LABEL: func.func @prefill_heads_fused
-// CHECK: linalg.transpose
-// CHECK: tensor.expand_shape %cst{{.*}} into tensor<1x1x3x2x2xf32>
-// CHECK: tensor.expand_shape %cst{{.*}} into tensor<1x1x3x2x2xf32>
-// CHECK: %[[H:.*]] = tensor.expand_shape %transposed {{.*}} into tensor<1x2x3x2x2xf32>
-// CHECK: linalg.generic {{.*}} ins(%[[H]], %[[H]],
-// CHECK: linalg.index 3
-// CHECK: tensor.collapse_shape
+// CHECK: %[[T:.*]] = linalg.transpose
+// CHECK: tensor.extract_slice %[[T]][0, 0, 0, 0] [1, 2, 3, 2]
+// CHECK: tensor.extract_slice %[[T]][0, 0, 0, 2] [1, 2, 3, 2]
+// CHECK: tensor.extract_slice %cst{{.*}} to tensor<1x1x3x2xf32>
+// CHECK: linalg.generic
+// CHECK: tensor.insert_slice
+// CHECK: tensor.insert_slice
 // CHECK-NOT: tensor.concat
 #id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
 #bh = affine_map<(d0, d1, d2, d3) -> (d0, 0, d2, d3)>
@@ -162,9 +166,9 @@ func.func @prefill_heads_fused(%x: tensor<3x8xf32>) -> tensor<1x2x3x4xf32> {
 // are applied at run time), but the rotation is still fused.
 // CHECK-LABEL: func.func @cos_sin_arguments_not_folded
 // CHECK: linalg.matmul ins(%arg0, %cst
-// CHECK: %[[C:.*]] = tensor.expand_shape %arg1
-// CHECK: %[[S:.*]] = tensor.expand_shape %arg2
-// CHECK: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}}, %[[C]], %[[S]] :
+// CHECK: %[[C:.*]] = tensor.extract_slice %arg1[0, 0] [1, 2]
+// CHECK: %[[S:.*]] = tensor.extract_slice %arg2[0, 0] [1, 2]
+// CHECK: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}}, %[[C]], %[[S]],
 // CHECK: arith.mulf
 // CHECK: arith.mulf
 #id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
@@ -213,7 +217,9 @@ func.func @cos_sin_arguments_not_folded(%x: tensor<1x8xf32>, %cos: tensor<1x4xf3
 // CHECK-LABEL: func.func @rotate_half_alone_fused
 // CHECK: %[[Y:.*]] = linalg.matmul
 // CHECK: %[[H:.*]] = tensor.expand_shape %[[Y]]
-// CHECK: linalg.generic {{.*}} ins(%[[H]], %[[H]] : tensor<4x2x4xf32>, tensor<4x2x4xf32>)
+// CHECK: %[[LO:.*]] = tensor.extract_slice %[[H]][0, 0, 0] [4, 1, 4]
+// CHECK: %[[HI:.*]] = tensor.extract_slice %[[H]][0, 1, 0] [4, 1, 4]
+// CHECK: linalg.generic {{.*}} ins(%[[LO]], %[[HI]] : tensor<4x1x4xf32>, tensor<4x1x4xf32>)
 // CHECK: arith.negf
 // CHECK: arith.select
 // CHECK-NOT: tensor.concat
@@ -422,7 +428,8 @@ func.func @half_with_other_user_not_applicable(%x: tensor<4x8xf32>) -> (tensor<4
 // would keep both weights alive: over the default budget, it is fused instead.
 // CHECK-LABEL: func.func @decode_fold_over_budget_fused
 // CHECK-COUNT-2: linalg.matmul
-// CHECK: linalg.index
+// CHECK: linalg.generic
+// CHECK: arith.subf
 #id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
 #bh = affine_map<(d0, d1, d2, d3) -> (d0, 0, d2, d3)>
 func.func @decode_fold_over_budget_fused(%x: tensor<1x8xf32>) -> (tensor<1x2x1x4xf32>, tensor<1x8xf32>) {
@@ -469,9 +476,11 @@ func.func @decode_fold_over_budget_fused(%x: tensor<1x8xf32>) -> (tensor<1x2x1x4
 // pass-through part is concatenated back as before.
 // NEOX-LABEL: func.func @forward
 // NEOX-NOT: arith.negf %in
-// NEOX: linalg.index 3
+// NEOX: linalg.generic
+// NEOX: arith.subf
 // NEOX-NOT: arith.negf %in
-// NEOX: linalg.index 3
+// NEOX: linalg.generic
+// NEOX: arith.subf
 // NEOX-NOT: arith.negf %in
 // NEOX: tensor.concat dim(3)
 // NEOX-NOT: arith.negf %in

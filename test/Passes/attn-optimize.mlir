@@ -87,14 +87,15 @@ func.func @budget_negative(%x: tensor<2x4xf32>) -> (tensor<2x4xf32>, tensor<4x4x
 // ARGS: arith.mulf
 // ARGS: arith.mulf
 
-// Prefill: rotate_half fused, no slices, negations or concatenations left.
+// Prefill: rotary fused into the kernel's two-result generic (q and k), no
+// negations or concatenations left.
 // MHA-LABEL: func.func @forward
 // MHA-NOT: arith.negf %in
 // MHA-NOT: tensor.concat
-// MHA: linalg.index 3
+// MHA: } -> (tensor<{{.*}}>, tensor<{{.*}}>)
 // MHA-NOT: arith.negf %in
 // MHA-NOT: tensor.concat
-// MHA: linalg.index 3
+// MHA: } -> (tensor<{{.*}}>, tensor<{{.*}}>)
 // MHA-NOT: arith.negf %in
 // MHA-NOT: tensor.concat
 // MHA: return

@@ -1,0 +1,1 @@
+"""Raising linalg to attn ops, one concept per module (attention, masks, rotary)."""
