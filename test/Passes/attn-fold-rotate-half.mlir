@@ -539,3 +539,188 @@ func.func @decode_nonzero_init_not_folded(%x: tensor<1x8xf32>) -> tensor<1x2x1x4
   } -> tensor<1x2x1x4xf32>
   return %r : tensor<1x2x1x4xf32>
 }
+
+// -----
+
+// Other spellings of the same rotary: negation as `mulf x, -1`, rotate_half built
+// by two insert_slices (in any order), cos and sin as the first operands of their
+// products and the sum's operands swapped. Fused like @prefill_fused.
+// CHECK-LABEL: func.func @spellings_mulf_minus_one_inserts
+// CHECK: linalg.generic
+// CHECK: arith.subf
+// CHECK-NOT: tensor.concat
+// CHECK: return
+#id = affine_map<(d0, d1) -> (d0, d1)>
+func.func @spellings_mulf_minus_one_inserts(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %w = arith.constant dense<[[0.25, 0.79, 0.55, -0.55, -0.40, 0.75, -0.99, 0.64], [0.59, -0.06, -0.39, -0.44, -0.49, -0.11, 0.01, 0.11], [0.99, 0.59, 0.24, 0.98, -0.57, -0.68, 0.23, -0.91], [-0.93, 0.03, -0.07, 0.83, 0.26, 0.03, -0.01, -0.50], [-0.98, -0.62, 0.38, -0.60, -0.26, -0.99, 0.66, -0.69], [-0.46, 0.76, 0.02, 0.69, 0.28, 0.48, -0.82, 0.08], [0.02, 0.74, -0.28, 0.20, -0.88, -0.22, -0.35, -0.70], [0.63, -0.24, 0.96, 0.18, 0.21, 0.28, 0.35, -0.70]]> : tensor<8x8xf32>
+  %cos = arith.constant dense<[[-0.12, -0.52, -0.20, -0.81, 0.94, -0.57, 0.34, -0.40], [0.75, 0.32, -0.74, 0.69, 0.89, 0.81, 0.14, -0.71], [-0.62, 0.86, 0.10, -0.64, 0.77, 0.28, 0.14, -0.25], [-0.18, -0.52, -0.92, 0.75, -0.06, 0.10, -0.36, 0.50]]> : tensor<4x8xf32>
+  %sin = arith.constant dense<[[-0.95, -0.26, -0.94, -0.75, 0.93, 0.32, -0.14, 0.05], [0.75, -0.31, 0.18, 0.37, -0.29, 0.04, 0.53, 0.82], [-0.70, 0.87, -0.99, 0.51, 0.62, -0.73, -0.16, 0.63], [-0.97, 0.26, 0.59, 0.03, 0.45, -0.55, -0.60, -0.27]]> : tensor<4x8xf32>
+  %zero = arith.constant 0.0 : f32
+  %m1 = arith.constant -1.0 : f32
+  %e = tensor.empty() : tensor<4x8xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<4x8xf32>) -> tensor<4x8xf32>
+  %t = linalg.matmul ins(%x, %w : tensor<4x8xf32>, tensor<8x8xf32>) outs(%z : tensor<4x8xf32>) -> tensor<4x8xf32>
+  %tc = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]} ins(%cos, %t : tensor<4x8xf32>, tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    linalg.yield %m : f32
+  } -> tensor<4x8xf32>
+  %x1 = tensor.extract_slice %t[0, 0] [4, 4] [1, 1] : tensor<4x8xf32> to tensor<4x4xf32>
+  %x2 = tensor.extract_slice %t[0, 4] [4, 4] [1, 1] : tensor<4x8xf32> to tensor<4x4xf32>
+  %eh = tensor.empty() : tensor<4x4xf32>
+  %n = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%x2 : tensor<4x4xf32>) outs(%eh : tensor<4x4xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %m = arith.mulf %a, %m1 : f32
+    linalg.yield %m : f32
+  } -> tensor<4x4xf32>
+  %ef = tensor.empty() : tensor<4x8xf32>
+  %i0 = tensor.insert_slice %x1 into %ef[0, 4] [4, 4] [1, 1] : tensor<4x4xf32> into tensor<4x8xf32>
+  %rh = tensor.insert_slice %n into %i0[0, 0] [4, 4] [1, 1] : tensor<4x4xf32> into tensor<4x8xf32>
+  %rs = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]} ins(%sin, %rh : tensor<4x8xf32>, tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    linalg.yield %m : f32
+  } -> tensor<4x8xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]} ins(%rs, %tc : tensor<4x8xf32>, tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.addf %a, %b : f32
+    linalg.yield %m : f32
+  } -> tensor<4x8xf32>
+  return %r : tensor<4x8xf32>
+}
+
+// -----
+
+// Negation as `0 - x` (what some exporters emit for `-x`).
+// CHECK-LABEL: func.func @spellings_subf_zero_concat
+// CHECK: linalg.generic
+// CHECK: arith.subf
+// CHECK-NOT: tensor.concat
+// CHECK: return
+#id = affine_map<(d0, d1) -> (d0, d1)>
+func.func @spellings_subf_zero_concat(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %w = arith.constant dense<[[0.25, 0.79, 0.55, -0.55, -0.40, 0.75, -0.99, 0.64], [0.59, -0.06, -0.39, -0.44, -0.49, -0.11, 0.01, 0.11], [0.99, 0.59, 0.24, 0.98, -0.57, -0.68, 0.23, -0.91], [-0.93, 0.03, -0.07, 0.83, 0.26, 0.03, -0.01, -0.50], [-0.98, -0.62, 0.38, -0.60, -0.26, -0.99, 0.66, -0.69], [-0.46, 0.76, 0.02, 0.69, 0.28, 0.48, -0.82, 0.08], [0.02, 0.74, -0.28, 0.20, -0.88, -0.22, -0.35, -0.70], [0.63, -0.24, 0.96, 0.18, 0.21, 0.28, 0.35, -0.70]]> : tensor<8x8xf32>
+  %cos = arith.constant dense<[[-0.12, -0.52, -0.20, -0.81, 0.94, -0.57, 0.34, -0.40], [0.75, 0.32, -0.74, 0.69, 0.89, 0.81, 0.14, -0.71], [-0.62, 0.86, 0.10, -0.64, 0.77, 0.28, 0.14, -0.25], [-0.18, -0.52, -0.92, 0.75, -0.06, 0.10, -0.36, 0.50]]> : tensor<4x8xf32>
+  %sin = arith.constant dense<[[-0.95, -0.26, -0.94, -0.75, 0.93, 0.32, -0.14, 0.05], [0.75, -0.31, 0.18, 0.37, -0.29, 0.04, 0.53, 0.82], [-0.70, 0.87, -0.99, 0.51, 0.62, -0.73, -0.16, 0.63], [-0.97, 0.26, 0.59, 0.03, 0.45, -0.55, -0.60, -0.27]]> : tensor<4x8xf32>
+  %zero = arith.constant 0.0 : f32
+  %m1 = arith.constant -1.0 : f32
+  %e = tensor.empty() : tensor<4x8xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<4x8xf32>) -> tensor<4x8xf32>
+  %t = linalg.matmul ins(%x, %w : tensor<4x8xf32>, tensor<8x8xf32>) outs(%z : tensor<4x8xf32>) -> tensor<4x8xf32>
+  %tc = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]} ins(%cos, %t : tensor<4x8xf32>, tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    linalg.yield %m : f32
+  } -> tensor<4x8xf32>
+  %x1 = tensor.extract_slice %t[0, 0] [4, 4] [1, 1] : tensor<4x8xf32> to tensor<4x4xf32>
+  %x2 = tensor.extract_slice %t[0, 4] [4, 4] [1, 1] : tensor<4x8xf32> to tensor<4x4xf32>
+  %eh = tensor.empty() : tensor<4x4xf32>
+  %n = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%x2 : tensor<4x4xf32>) outs(%eh : tensor<4x4xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %m = arith.subf %zero, %a : f32
+    linalg.yield %m : f32
+  } -> tensor<4x4xf32>
+  %rh = tensor.concat dim(1) %n, %x1 : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x8xf32>
+  %rs = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]} ins(%sin, %rh : tensor<4x8xf32>, tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    linalg.yield %m : f32
+  } -> tensor<4x8xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]} ins(%rs, %tc : tensor<4x8xf32>, tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.addf %a, %b : f32
+    linalg.yield %m : f32
+  } -> tensor<4x8xf32>
+  return %r : tensor<4x8xf32>
+}
+
+// -----
+
+// Must not fire: the negated second half is inserted second, the first half
+// first: cat(x1, -x2) is not rotate_half.
+// CHECK-LABEL: func.func @inserts_wrong_order_not_applicable
+// CHECK: tensor.insert_slice
+// CHECK: tensor.insert_slice
+// CHECK: return
+#id = affine_map<(d0, d1) -> (d0, d1)>
+func.func @inserts_wrong_order_not_applicable(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %w = arith.constant dense<[[0.25, 0.79, 0.55, -0.55, -0.40, 0.75, -0.99, 0.64], [0.59, -0.06, -0.39, -0.44, -0.49, -0.11, 0.01, 0.11], [0.99, 0.59, 0.24, 0.98, -0.57, -0.68, 0.23, -0.91], [-0.93, 0.03, -0.07, 0.83, 0.26, 0.03, -0.01, -0.50], [-0.98, -0.62, 0.38, -0.60, -0.26, -0.99, 0.66, -0.69], [-0.46, 0.76, 0.02, 0.69, 0.28, 0.48, -0.82, 0.08], [0.02, 0.74, -0.28, 0.20, -0.88, -0.22, -0.35, -0.70], [0.63, -0.24, 0.96, 0.18, 0.21, 0.28, 0.35, -0.70]]> : tensor<8x8xf32>
+  %cos = arith.constant dense<[[-0.12, -0.52, -0.20, -0.81, 0.94, -0.57, 0.34, -0.40], [0.75, 0.32, -0.74, 0.69, 0.89, 0.81, 0.14, -0.71], [-0.62, 0.86, 0.10, -0.64, 0.77, 0.28, 0.14, -0.25], [-0.18, -0.52, -0.92, 0.75, -0.06, 0.10, -0.36, 0.50]]> : tensor<4x8xf32>
+  %sin = arith.constant dense<[[-0.95, -0.26, -0.94, -0.75, 0.93, 0.32, -0.14, 0.05], [0.75, -0.31, 0.18, 0.37, -0.29, 0.04, 0.53, 0.82], [-0.70, 0.87, -0.99, 0.51, 0.62, -0.73, -0.16, 0.63], [-0.97, 0.26, 0.59, 0.03, 0.45, -0.55, -0.60, -0.27]]> : tensor<4x8xf32>
+  %zero = arith.constant 0.0 : f32
+  %m1 = arith.constant -1.0 : f32
+  %e = tensor.empty() : tensor<4x8xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<4x8xf32>) -> tensor<4x8xf32>
+  %t = linalg.matmul ins(%x, %w : tensor<4x8xf32>, tensor<8x8xf32>) outs(%z : tensor<4x8xf32>) -> tensor<4x8xf32>
+  %tc = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]} ins(%cos, %t : tensor<4x8xf32>, tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    linalg.yield %m : f32
+  } -> tensor<4x8xf32>
+  %x1 = tensor.extract_slice %t[0, 0] [4, 4] [1, 1] : tensor<4x8xf32> to tensor<4x4xf32>
+  %x2 = tensor.extract_slice %t[0, 4] [4, 4] [1, 1] : tensor<4x8xf32> to tensor<4x4xf32>
+  %eh = tensor.empty() : tensor<4x4xf32>
+  %n = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%x2 : tensor<4x4xf32>) outs(%eh : tensor<4x4xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %m = arith.negf %a : f32
+    linalg.yield %m : f32
+  } -> tensor<4x4xf32>
+  %ef = tensor.empty() : tensor<4x8xf32>
+  %i0 = tensor.insert_slice %x1 into %ef[0, 0] [4, 4] [1, 1] : tensor<4x4xf32> into tensor<4x8xf32>
+  %rh = tensor.insert_slice %n into %i0[0, 4] [4, 4] [1, 1] : tensor<4x4xf32> into tensor<4x8xf32>
+  %rs = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]} ins(%sin, %rh : tensor<4x8xf32>, tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    linalg.yield %m : f32
+  } -> tensor<4x8xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]} ins(%rs, %tc : tensor<4x8xf32>, tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.addf %a, %b : f32
+    linalg.yield %m : f32
+  } -> tensor<4x8xf32>
+  return %r : tensor<4x8xf32>
+}
+
+// -----
+
+// Must not fire: the "negation" multiplies by -2, not -1.
+// CHECK-LABEL: func.func @scaled_not_negation_not_applicable
+// CHECK: tensor.concat
+// CHECK: return
+#id = affine_map<(d0, d1) -> (d0, d1)>
+func.func @scaled_not_negation_not_applicable(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %w = arith.constant dense<[[0.25, 0.79, 0.55, -0.55, -0.40, 0.75, -0.99, 0.64], [0.59, -0.06, -0.39, -0.44, -0.49, -0.11, 0.01, 0.11], [0.99, 0.59, 0.24, 0.98, -0.57, -0.68, 0.23, -0.91], [-0.93, 0.03, -0.07, 0.83, 0.26, 0.03, -0.01, -0.50], [-0.98, -0.62, 0.38, -0.60, -0.26, -0.99, 0.66, -0.69], [-0.46, 0.76, 0.02, 0.69, 0.28, 0.48, -0.82, 0.08], [0.02, 0.74, -0.28, 0.20, -0.88, -0.22, -0.35, -0.70], [0.63, -0.24, 0.96, 0.18, 0.21, 0.28, 0.35, -0.70]]> : tensor<8x8xf32>
+  %cos = arith.constant dense<[[-0.12, -0.52, -0.20, -0.81, 0.94, -0.57, 0.34, -0.40], [0.75, 0.32, -0.74, 0.69, 0.89, 0.81, 0.14, -0.71], [-0.62, 0.86, 0.10, -0.64, 0.77, 0.28, 0.14, -0.25], [-0.18, -0.52, -0.92, 0.75, -0.06, 0.10, -0.36, 0.50]]> : tensor<4x8xf32>
+  %sin = arith.constant dense<[[-0.95, -0.26, -0.94, -0.75, 0.93, 0.32, -0.14, 0.05], [0.75, -0.31, 0.18, 0.37, -0.29, 0.04, 0.53, 0.82], [-0.70, 0.87, -0.99, 0.51, 0.62, -0.73, -0.16, 0.63], [-0.97, 0.26, 0.59, 0.03, 0.45, -0.55, -0.60, -0.27]]> : tensor<4x8xf32>
+  %zero = arith.constant 0.0 : f32
+  %m1 = arith.constant -1.0 : f32
+  %e = tensor.empty() : tensor<4x8xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<4x8xf32>) -> tensor<4x8xf32>
+  %t = linalg.matmul ins(%x, %w : tensor<4x8xf32>, tensor<8x8xf32>) outs(%z : tensor<4x8xf32>) -> tensor<4x8xf32>
+  %tc = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]} ins(%cos, %t : tensor<4x8xf32>, tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    linalg.yield %m : f32
+  } -> tensor<4x8xf32>
+  %x1 = tensor.extract_slice %t[0, 0] [4, 4] [1, 1] : tensor<4x8xf32> to tensor<4x4xf32>
+  %x2 = tensor.extract_slice %t[0, 4] [4, 4] [1, 1] : tensor<4x8xf32> to tensor<4x4xf32>
+  %eh = tensor.empty() : tensor<4x4xf32>
+  %n = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%x2 : tensor<4x4xf32>) outs(%eh : tensor<4x4xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %m2 = arith.addf %m1, %m1 : f32
+    %m = arith.mulf %a, %m2 : f32
+    linalg.yield %m : f32
+  } -> tensor<4x4xf32>
+  %rh = tensor.concat dim(1) %n, %x1 : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x8xf32>
+  %rs = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]} ins(%sin, %rh : tensor<4x8xf32>, tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    linalg.yield %m : f32
+  } -> tensor<4x8xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]} ins(%rs, %tc : tensor<4x8xf32>, tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.addf %a, %b : f32
+    linalg.yield %m : f32
+  } -> tensor<4x8xf32>
+  return %r : tensor<4x8xf32>
+}
