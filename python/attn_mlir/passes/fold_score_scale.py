@@ -99,8 +99,26 @@ def scale_of(generic: ir.Operation) -> tuple[ir.Value, float] | None:
     return None
 
 
-def _body_degree(generic: ir.Operation, in_cone: set[int]) -> str | None:
-    """Why the generic's body is not degree 1 in the cone inputs (None if it is)."""
+def _coscalable(generic: ir.Operation, value: ir.Value, in_cone: set[int]) -> int | None:
+    """The input index of `value` when it is a block argument read only here, for a
+    constant input outside the cone: a bias that can be scaled along (None otherwise)."""
+    body = generic_body(generic)
+    index = block_arg_index(value, body)
+    if index is None or index >= num_inputs(generic) or index in in_cone:
+        return None
+    if len(users(value)) != 1 or constant_array(generic.operands[index]) is None:
+        return None
+    return index
+
+
+def _body_degree(generic: ir.Operation, in_cone: set[int],
+                 coscaled: list | None = None) -> str | None:
+    """Why the generic's body is not degree 1 in the cone inputs (None if it is).
+
+    With `coscaled` (a list), a constant input added to a degree-1 value (a bias:
+    `q + b`) counts as degree 1 and its index is appended: scaling it along with
+    the projection keeps the sum scaled, `(q + b) * s == q * s + b * s`.
+    """
     body = generic_body(generic)
     degree: dict = {}
     for i, arg in enumerate(body.arguments):
@@ -115,6 +133,11 @@ def _body_degree(generic: ir.Operation, in_cone: set[int]) -> str | None:
             result = d[0] + d[1]
         elif op.name == "arith.divf":
             result = d[0] if d[1] == 0 else 2
+        elif op.name in ("arith.addf", "arith.subf") and sorted(d) == [0, 1] \
+                and coscaled is not None and \
+                (bias := _coscalable(generic, op.operands[d.index(0)], in_cone)) is not None:
+            coscaled.append((generic, bias))
+            result = 1
         elif op.name in ("arith.addf", "arith.subf"):
             result = d[0] if d[0] == d[1] else 2
         elif op.name == "arith.negf":
@@ -128,7 +151,7 @@ def _body_degree(generic: ir.Operation, in_cone: set[int]) -> str | None:
     return "it has no yield"
 
 
-def _linear_reason(op: ir.Operation, in_cone: set[int]) -> str | None:
+def _linear_reason(op: ir.Operation, in_cone: set[int], coscaled: list | None = None) -> str | None:
     """Why `op` is not linear (degree 1) in its operands `in_cone` (None if it is)."""
     name = op.name
     if name in RESHAPES:
@@ -144,17 +167,20 @@ def _linear_reason(op: ir.Operation, in_cone: set[int]) -> str | None:
     if name == "linalg.generic":
         if any(i >= num_inputs(op) for i in in_cone):
             return "a `linalg.generic` uses it as its init"
-        reason = _body_degree(op, in_cone)
+        reason = _body_degree(op, in_cone, coscaled)
         return None if reason is None else f"`linalg.generic`: {reason}"
     return f"`{name}` is not known to be linear"
 
 
-def check_linear_cone(source: ir.Value, scale: ir.Operation, scaled: ir.Value) -> str | None:
+def check_linear_cone(source: ir.Value, scale: ir.Operation, scaled: ir.Value,
+                      coscaled: list | None = None) -> str | None:
     """Why scaling `source` by f does not scale exactly `scaled` by f (None if it does).
 
     The cone is every op reachable from `source` without passing through
     `scale`; each must be linear in its cone operands, and only `scaled` may
-    leave the cone, into `scale`.
+    leave the cone, into `scale`. With `coscaled` (a list), constant biases added
+    in the cone are allowed and listed as (generic, input index): they must be
+    scaled by f too.
     """
     cone_values, cone_ops, work = {source}, {}, [source]
     while work:
@@ -177,7 +203,7 @@ def check_linear_cone(source: ir.Value, scale: ir.Operation, scaled: ir.Value) -
     if len(users(scaled)) != 1:
         return "the unscaled value has another user"
     for op, operands in cone_ops.items():
-        reason = _linear_reason(op, operands)
+        reason = _linear_reason(op, operands, coscaled)
         if reason is not None:
             return reason
     return None
@@ -251,6 +277,18 @@ def query_projections(value: ir.Value) -> list[Projection]:
     return found
 
 
+def _scale_operand(generic: ir.Operation, index: int, factor: float) -> int:
+    """Replace the constant input `index` of `generic` by `factor` times it; bytes added."""
+    value = generic.operands[index]
+    array = constant_array(value)
+    with ir.InsertionPoint(generic), generic.location:
+        scaled = create_constant((array * np.asarray(factor, array.dtype)).astype(array.dtype),
+                                 value.type)
+    old, old_bytes = producer(value), nbytes(value)
+    generic.operands[index] = scaled
+    return nbytes(scaled) - (old_bytes if erase_if_dead(old) else 0)
+
+
 def _projection_reason(projection: Projection) -> str | None:
     """Why scaling the projection's weight does not scale its result (None if it does)."""
     if not is_zero_fill(projection.matmul.operands[2]):
@@ -285,8 +323,9 @@ def fold_scale(scale: ir.Operation, scaled: ir.Value, factor: float,
     reasons = []
     for projection in candidates:
         reason = _projection_reason(projection)
+        biases: list = []
         if reason is None:
-            reason = check_linear_cone(projection.result, scale, scaled)
+            reason = check_linear_cone(projection.result, scale, scaled, biases)
         if reason is None:
             break
         reasons.append(reason)
@@ -300,6 +339,7 @@ def fold_scale(scale: ir.Operation, scaled: ir.Value, factor: float,
         return
     # The scaled copy replaces the weight only if nothing else uses the weight.
     growth = nbytes(weight) if len(users(weight)) > 1 else 0
+    growth += sum(nbytes(g.operands[i]) for g, i in biases if len(users(g.operands[i])) > 1)
     budget = WeightBudget(enclosing_function(matmul), max_weight_growth)
     if not budget.allows(growth):
         rewrite_log.skipped(NAME, scale, budget.describe(growth), remark=True)
@@ -309,10 +349,14 @@ def fold_scale(scale: ir.Operation, scaled: ir.Value, factor: float,
     weight_op, weight_bytes = producer(weight), nbytes(weight)
     matmul.operands[1] = scaled_weight
     freed = weight_bytes if erase_if_dead(weight_op) else 0
+    for generic, index in biases:
+        freed -= _scale_operand(generic, index, factor)
     saved = numel(scaled)
     scale.results[0].replace_all_uses_with(scaled)
     erase_with_init(scale)
     where = "" if projection.columns is None else " (columns %d:%d)" % projection.columns
+    if biases:
+        where += f" and {len(biases)} bias{'es' if len(biases) > 1 else ''}"
     rewrite_log.fired(NAME, matmul, f"scale {factor:g} folded into the projection weight{where}",
                       flops_saved=saved, constant_bytes_delta=nbytes(scaled_weight) - freed)
 
