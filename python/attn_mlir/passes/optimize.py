@@ -1,8 +1,10 @@
 """attn-optimize: every attention rewrite, with canonicalize and CSE, to a fixed point.
 
 The pipeline inlines `dense_resource` weights (the rewrites do numpy
-arithmetic on them), then repeats one round until the IR stops changing (at
-most `max-rounds` rounds):
+arithmetic on them), brings every spelling to one form with `attn-normalize`
+(when that pass is registered: captured f64 scalars and their casts become one
+f32 constant, `/ c` becomes `* (1/c)`, one negation), then repeats one round
+until the IR stops changing (at most `max-rounds` rounds):
 
     attn-fold-rotate-half      rotary: fold into the weights at a fixed
                                position, else fuse into one generic
@@ -34,6 +36,7 @@ from . import Option, Pass, lookup, register_pass
 REWRITES = ("attn-fold-transposes", "attn-fold-score-scale", "attn-fold-rotate-half",
             "attn-fold-mul-into-matmul", "attn-merge-adds", "attn-fuse-projections")
 CLEANUP = "canonicalize,cse"
+NORMALIZE = "attn-normalize"  # the front stage, once it is registered
 
 
 class OptimizeRounds(Pass):
@@ -117,6 +120,7 @@ class AttnOptimize(Pass):
     def expand(self) -> list:
         from ..pipeline import make_pass
 
-        return [make_pass("attn-inline-dense-resources"),
-                OptimizeRounds(max_weight_growth=self.max_weight_growth,
-                               max_rounds=self.max_rounds)]
+        normalize = [make_pass(NORMALIZE)] if lookup(NORMALIZE) is not None else []
+        return ([make_pass("attn-inline-dense-resources")] + normalize
+                + [OptimizeRounds(max_weight_growth=self.max_weight_growth,
+                                  max_rounds=self.max_rounds)])
