@@ -724,3 +724,104 @@ func.func @scaled_not_negation_not_applicable(%x: tensor<4x8xf32>) -> tensor<4x8
   } -> tensor<4x8xf32>
   return %r : tensor<4x8xf32>
 }
+
+// -----
+
+// GPT-J's interleaved rotary (rotate_every_two: even/odd lanes by stride-2 slices,
+// stacked and flattened back), prefill: fused into the kernel's form with stride 2.
+// CHECK-LABEL: func.func @interleaved_prefill_fused
+// CHECK: %[[Y:.*]] = linalg.matmul
+// CHECK: tensor.extract_slice %[[Y]][0, 0] [4, 4] [1, 2]
+// CHECK: tensor.extract_slice %[[Y]][0, 1] [4, 4] [1, 2]
+// CHECK: linalg.generic
+// CHECK: tensor.insert_slice %{{.*}} into %{{.*}}[0, 0] [4, 4] [1, 2]
+// CHECK: tensor.insert_slice %{{.*}} into %{{.*}}[0, 1] [4, 4] [1, 2]
+// CHECK-NOT: tensor.concat
+// CHECK: return
+#id = affine_map<(d0, d1) -> (d0, d1)>
+func.func @interleaved_prefill_fused(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %w = arith.constant dense<[[0.25, 0.79, 0.55, -0.55, -0.40, 0.75, -0.99, 0.64], [0.59, -0.06, -0.39, -0.44, -0.49, -0.11, 0.01, 0.11], [0.99, 0.59, 0.24, 0.98, -0.57, -0.68, 0.23, -0.91], [-0.93, 0.03, -0.07, 0.83, 0.26, 0.03, -0.01, -0.50], [-0.98, -0.62, 0.38, -0.60, -0.26, -0.99, 0.66, -0.69], [-0.46, 0.76, 0.02, 0.69, 0.28, 0.48, -0.82, 0.08], [0.02, 0.74, -0.28, 0.20, -0.88, -0.22, -0.35, -0.70], [0.63, -0.24, 0.96, 0.18, 0.21, 0.28, 0.35, -0.70]]> : tensor<8x8xf32>
+  %cos = arith.constant dense<[[-0.12, -0.52, -0.20, -0.81, 0.94, -0.57, 0.34, -0.40], [0.75, 0.32, -0.74, 0.69, 0.89, 0.81, 0.14, -0.71], [-0.62, 0.86, 0.10, -0.64, 0.77, 0.28, 0.14, -0.25], [-0.18, -0.52, -0.92, 0.75, -0.06, 0.10, -0.36, 0.50]]> : tensor<4x8xf32>
+  %sin = arith.constant dense<[[-0.95, -0.26, -0.94, -0.75, 0.93, 0.32, -0.14, 0.05], [0.75, -0.31, 0.18, 0.37, -0.29, 0.04, 0.53, 0.82], [-0.70, 0.87, -0.99, 0.51, 0.62, -0.73, -0.16, 0.63], [-0.97, 0.26, 0.59, 0.03, 0.45, -0.55, -0.60, -0.27]]> : tensor<4x8xf32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<4x8xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<4x8xf32>) -> tensor<4x8xf32>
+  %t = linalg.matmul ins(%x, %w : tensor<4x8xf32>, tensor<8x8xf32>) outs(%z : tensor<4x8xf32>) -> tensor<4x8xf32>
+  %tc = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]} ins(%t, %cos : tensor<4x8xf32>, tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    linalg.yield %m : f32
+  } -> tensor<4x8xf32>
+  %x1 = tensor.extract_slice %t[0, 0] [4, 4] [1, 2] : tensor<4x8xf32> to tensor<4x4xf32>
+  %x2 = tensor.extract_slice %t[0, 1] [4, 4] [1, 2] : tensor<4x8xf32> to tensor<4x4xf32>
+  %eh = tensor.empty() : tensor<4x4xf32>
+  %n = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%x2 : tensor<4x4xf32>) outs(%eh : tensor<4x4xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %m = arith.negf %a : f32
+    linalg.yield %m : f32
+  } -> tensor<4x4xf32>
+  %ne = tensor.expand_shape %n [[0], [1, 2]] output_shape [4, 4, 1] : tensor<4x4xf32> into tensor<4x4x1xf32>
+  %xe = tensor.expand_shape %x1 [[0], [1, 2]] output_shape [4, 4, 1] : tensor<4x4xf32> into tensor<4x4x1xf32>
+  %st = tensor.concat dim(2) %ne, %xe : (tensor<4x4x1xf32>, tensor<4x4x1xf32>) -> tensor<4x4x2xf32>
+  %rh = tensor.collapse_shape %st [[0], [1, 2]] : tensor<4x4x2xf32> into tensor<4x8xf32>
+  %rs = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]} ins(%rh, %sin : tensor<4x8xf32>, tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    linalg.yield %m : f32
+  } -> tensor<4x8xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]} ins(%tc, %rs : tensor<4x8xf32>, tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.addf %a, %b : f32
+    linalg.yield %m : f32
+  } -> tensor<4x8xf32>
+  return %r : tensor<4x8xf32>
+}
+
+// -----
+
+// Interleaved rotary at a fixed position (one token, constant cos/sin): folded
+// into the projection weights like rotate_half.
+// CHECK-LABEL: func.func @interleaved_decode_folded
+// CHECK: %[[W:.*]] = arith.constant dense<{{.*}}> : tensor<8x8xf32>
+// CHECK: %[[Y:.*]] = linalg.matmul ins(%arg0, %[[W]]
+// CHECK-NOT: linalg.generic
+// CHECK-NOT: tensor.concat
+// CHECK: return %[[Y]]
+#id = affine_map<(d0, d1) -> (d0, d1)>
+func.func @interleaved_decode_folded(%x: tensor<1x8xf32>) -> tensor<1x8xf32> {
+  %w = arith.constant dense<[[0.25, 0.79, 0.55, -0.55, -0.40, 0.75, -0.99, 0.64], [0.59, -0.06, -0.39, -0.44, -0.49, -0.11, 0.01, 0.11], [0.99, 0.59, 0.24, 0.98, -0.57, -0.68, 0.23, -0.91], [-0.93, 0.03, -0.07, 0.83, 0.26, 0.03, -0.01, -0.50], [-0.98, -0.62, 0.38, -0.60, -0.26, -0.99, 0.66, -0.69], [-0.46, 0.76, 0.02, 0.69, 0.28, 0.48, -0.82, 0.08], [0.02, 0.74, -0.28, 0.20, -0.88, -0.22, -0.35, -0.70], [0.63, -0.24, 0.96, 0.18, 0.21, 0.28, 0.35, -0.70]]> : tensor<8x8xf32>
+  %cos = arith.constant dense<[[-0.12, -0.12, -0.20, -0.20, 0.94, 0.94, 0.34, 0.34]]> : tensor<1x8xf32>
+  %sin = arith.constant dense<[[-0.95, -0.95, -0.94, -0.94, 0.93, 0.93, -0.14, -0.14]]> : tensor<1x8xf32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1x8xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<1x8xf32>) -> tensor<1x8xf32>
+  %t = linalg.matmul ins(%x, %w : tensor<1x8xf32>, tensor<8x8xf32>) outs(%z : tensor<1x8xf32>) -> tensor<1x8xf32>
+  %tc = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]} ins(%t, %cos : tensor<1x8xf32>, tensor<1x8xf32>) outs(%e : tensor<1x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    linalg.yield %m : f32
+  } -> tensor<1x8xf32>
+  %x1 = tensor.extract_slice %t[0, 0] [1, 4] [1, 2] : tensor<1x8xf32> to tensor<1x4xf32>
+  %x2 = tensor.extract_slice %t[0, 1] [1, 4] [1, 2] : tensor<1x8xf32> to tensor<1x4xf32>
+  %eh = tensor.empty() : tensor<1x4xf32>
+  %n = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%x2 : tensor<1x4xf32>) outs(%eh : tensor<1x4xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %m = arith.negf %a : f32
+    linalg.yield %m : f32
+  } -> tensor<1x4xf32>
+  %ne = tensor.expand_shape %n [[0], [1, 2]] output_shape [1, 4, 1] : tensor<1x4xf32> into tensor<1x4x1xf32>
+  %xe = tensor.expand_shape %x1 [[0], [1, 2]] output_shape [1, 4, 1] : tensor<1x4xf32> into tensor<1x4x1xf32>
+  %st = tensor.concat dim(2) %ne, %xe : (tensor<1x4x1xf32>, tensor<1x4x1xf32>) -> tensor<1x4x2xf32>
+  %rh = tensor.collapse_shape %st [[0], [1, 2]] : tensor<1x4x2xf32> into tensor<1x8xf32>
+  %rs = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]} ins(%rh, %sin : tensor<1x8xf32>, tensor<1x8xf32>) outs(%e : tensor<1x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    linalg.yield %m : f32
+  } -> tensor<1x8xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]} ins(%tc, %rs : tensor<1x8xf32>, tensor<1x8xf32>) outs(%e : tensor<1x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.addf %a, %b : f32
+    linalg.yield %m : f32
+  } -> tensor<1x8xf32>
+  return %r : tensor<1x8xf32>
+}

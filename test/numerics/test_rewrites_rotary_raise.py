@@ -47,3 +47,26 @@ def test_attn_optimize_output_raises_as_many_rotaries(name):
 def test_llama_mha_has_two_rotaries_after_attn_optimize():
     count, _ = _raised("llama_mha", "builtin.module(attn-optimize)")
     assert count == 2
+
+
+def _chunk(label: str) -> str:
+    text = (ROOT / "test" / "Passes" / "attn-fold-rotate-half.mlir").read_text()
+    return next(c for c in text.split("// -----") if f"func.func @{label}(" in c)
+
+
+@pytest.mark.parametrize("pipeline", [None, "builtin.module(attn-optimize)"])
+def test_interleaved_rotary_raises_with_its_style(pipeline):
+    """GPT-J's rotate_every_two (before and after attn-optimize) is attn.rotary {interleaved}."""
+    text = _chunk("interleaved_prefill_fused")
+    with am.make_context():
+        module = am.parse_module(text, "case.mlir")
+        want = am.compile(str(module))
+        if pipeline:
+            am.run_pipeline(module, pipeline)
+        for func in walk_ops(module.operation, "func.func"):
+            raise_rotary_ops(func)
+        rotaries = walk_ops(module.operation, "attn.rotary")
+        assert [str(op.attributes["style"]) for op in rotaries] == ['"interleaved"']
+        got = am.compile(str(module))
+    x = np.random.default_rng(0).standard_normal((4, 8)).astype(np.float32)
+    np.testing.assert_allclose(got(x), want(x), rtol=1e-5, atol=1e-6)

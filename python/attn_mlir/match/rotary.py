@@ -103,15 +103,18 @@ def is_negation(generic: ir.Operation) -> bool:
 
 @dataclass
 class RotateHalf:
-    """rot(t) = cat(-t[.., h:], t[.., :h]) built by `root` (a concat or the last insert)."""
+    """rot(t) built by `root`: `cat(-t[.., h:], t[.., :h])` (style "half", root a concat or
+    the last insert) or the pairwise `(-t[.., 1::2], t[.., 0::2])` interleaved back
+    (style "interleaved", root the collapse_shape of GPT-J's stack + flatten)."""
 
     root: ir.Operation
     source: ir.Value       # t
     neg: ir.Operation      # the negation generic
-    low: ir.Operation      # t[.., :h]
-    high: ir.Operation     # t[.., h:]
+    low: ir.Operation      # t[.., :h] or t[.., 0::2]
+    high: ir.Operation     # t[.., h:] or t[.., 1::2]
     half: int
     ops: list              # every op of the pattern (erased with root)
+    style: str = "half"
 
 
 def _slice_params(op):
@@ -163,6 +166,61 @@ def _pieces(root: ir.Operation):
     if off1 + (static_shape(v1) or [0])[-1] != shape[-1]:
         return None
     return v0, v1, (0, off1), [outer, inner, base]
+
+
+def rotation(root: ir.Operation, exclusive: bool = True) -> RotateHalf | str | None:
+    """rotate_half or the interleaved rotation rooted at `root` (see `RotateHalf`)."""
+    if root.name == "tensor.collapse_shape":
+        return rotate_interleaved(root, exclusive)
+    return rotate_half(root, exclusive)
+
+
+def rotate_interleaved(root: ir.Operation, exclusive: bool = True) -> RotateHalf | str | None:
+    """GPT-J's rotate_every_two: `stack((-t[.., 1::2], t[.., 0::2]), -1).flatten(-2)`, i.e.
+    collapse_shape(concat(expand(-t[.., 1::2]), expand(t[.., 0::2])) along a new last
+    axis of size 1 each); None when it is not that shape, else the reason it is not."""
+    if root.name != "tensor.collapse_shape" or len(root.operands) != 1:
+        return None
+    concat = producer(root.operands[0])
+    shape = static_shape(root.results[0])
+    stacked = static_shape(root.operands[0])
+    if concat is None or concat.name != "tensor.concat" or len(concat.operands) != 2 \
+            or shape is None or stacked is None or len(stacked) != len(shape) + 1 \
+            or stacked[-1] != 2 or ir.IntegerAttr(concat.attributes["dim"]).value != len(shape):
+        return None
+    expands = [producer(v) for v in concat.operands]
+    if any(e is None or e.name != "tensor.expand_shape" for e in expands):
+        return None
+    neg_op, low = producer(expands[0].operands[0]), producer(expands[1].operands[0])
+    if neg_op is None or low is None or not is_negation(neg_op) \
+            or low.name != "tensor.extract_slice":
+        return None
+    if not _identity_maps(neg_op):
+        return "negation is not element-wise one-to-one"
+    high = producer(neg_op.operands[0])
+    if high is None or high.name != "tensor.extract_slice":
+        return "the negated operand is not a slice"
+    t = low.operands[0]
+    if len(low.operands) != 1 or len(high.operands) != 1 or high.operands[0] != t:
+        return "the lanes are not static slices of the same tensor"
+    if static_shape(t) != shape or shape[-1] % 2:
+        return "shape mismatch between the rotation and the sliced tensor"
+    rank, half = len(shape), shape[-1] // 2
+    lo_off, lo_size, lo_stride = _slice_params(low)
+    hi_off, hi_size, hi_stride = _slice_params(high)
+    lanes = shape[:-1] + [half]
+    if lo_size != lanes or hi_size != lanes or lo_stride != [1] * (rank - 1) + [2] \
+            or hi_stride != [1] * (rank - 1) + [2]:
+        return "the slices are not the even and odd lanes of the last axis"
+    if lo_off != [0] * rank or hi_off != [0] * (rank - 1) + [1]:
+        return "the slices are not (odd lanes negated, even lanes) in that order"
+    ops = [root, concat] + expands
+    if exclusive:
+        for op, allowed in ((concat, [root]), (expands[0], [concat]), (expands[1], [concat]),
+                            (low, [expands[1]]), (high, [neg_op]), (neg_op, [expands[0]])):
+            if any(u not in allowed for u in users(op.results[0])):
+                return "a lane has other users"
+    return RotateHalf(root, t, neg_op, low, high, half, ops + [neg_op, low, high], "interleaved")
 
 
 def rotate_half(root: ir.Operation, exclusive: bool = True) -> RotateHalf | str | None:
@@ -355,5 +413,5 @@ def _tables_broadcast(table: ir.Value, maps, slices, out_shape) -> bool:
     return True
 
 
-__all__ = ["RotateHalf", "LoweredRotary", "rotate_half", "lowered_rotary", "is_negation",
+__all__ = ["RotateHalf", "LoweredRotary", "rotation", "rotate_half", "rotate_interleaved", "lowered_rotary", "is_negation",
            "evaluate_body"]

@@ -51,7 +51,7 @@ from .. import rewrite_log
 from ..constants import is_a
 from ..ir_utils import walk_ops
 from ..attn_ops import create_rotary
-from ..match.rotary import RotateHalf, rotate_half
+from ..match.rotary import RotateHalf, rotation
 from .attn_lower import lower_rotary
 from ..projections import (NotAProjection, analyze, as_value, elementwise_body, is_identity,
                            producer as _producer)
@@ -127,11 +127,12 @@ def match_rotary(rh: RotateHalf) -> Rotary | None:
 
 
 def _candidates(func):
-    return walk_ops(func, "tensor.concat") + walk_ops(func, "tensor.insert_slice")
+    return (walk_ops(func, "tensor.concat") + walk_ops(func, "tensor.insert_slice")
+            + walk_ops(func, "tensor.collapse_shape"))
 
 
 def fold_rotate_half_rewrite(concat, budget):
-    rh = rotate_half(concat)
+    rh = rotation(concat)
     if rh is None:
         return None
     if isinstance(rh, str):
@@ -259,7 +260,7 @@ def _fuse_as_kernel(rh: RotateHalf, rotary: Rotary, tables, removed, old_flops: 
     which `attn-raise` recognises again and the cpu lowering runs fastest."""
     root = rotary.add
     with ir.InsertionPoint(root), root.location:
-        op = create_rotary(rh.source, *tables, style="half", rotary_dim=2 * rh.half)
+        op = create_rotary(rh.source, *tables, style=rh.style, rotary_dim=2 * rh.half)
     root.results[0].replace_all_uses_with(op.results[0])
     use = next(iter(op.results[0].uses))
     consumer, index = _owner(use.owner), use.operand_number
@@ -288,6 +289,9 @@ def _fuse(rh: RotateHalf, rotary: Rotary | None, why_not_folded: str):
         outcome = _fuse_as_kernel(rh, rotary, tables, removed, old_flops, why_not_folded)
         if outcome is not None:
             return outcome
+    if rh.style != "half":
+        return Skip(root, "interleaved rotary without cos/sin tables read numpy-style "
+                          "is not fused")
     if rotary is not None and any(_factor_operand(f, rank, half, create=False) is None
                                   for f in (rotary.cos, rotary.sin)):
         return Skip(root, "cos/sin read through an unsupported map")

@@ -15,7 +15,7 @@ from mlir import ir
 from ..attn_ops import ROTARY, Rotary, create_rotary
 from ..ir_utils import walk_ops
 from ..linalg_match import body_pair, elementwise, producer, single_body_op, static_shape, users
-from ..match.rotary import RotateHalf, lowered_rotary, rotate_half
+from ..match.rotary import RotateHalf, lowered_rotary, rotation
 from ..rewrite_log import fired
 
 NAME = "attn-raise"
@@ -40,12 +40,13 @@ def _slice_of(value):
 
 
 def match_rotate_half(value):
-    """x for value = rotate_half(x) (any spelling the shared matcher knows), else None."""
+    """(x, style) for value = rot(x) (rotate_half or interleaved, any spelling the shared
+    matcher knows), else (None, None)."""
     op = producer(value)
     if op is None:
-        return None
-    found = rotate_half(op, exclusive=False)
-    return found.source if isinstance(found, RotateHalf) else None
+        return None, None
+    found = rotation(op, exclusive=False)
+    return (found.source, found.style) if isinstance(found, RotateHalf) else (None, None)
 
 
 def _table(g, i, rank, width):
@@ -97,10 +98,11 @@ def raise_rotary(add) -> bool:
     for a, b in ((i, j), (j, i)):
         for x, cos in _products(g.inputs[a], rank, width):
             for rotated, sin in _products(g.inputs[b], rank, width):
-                if match_rotate_half(rotated) == x and cos.type == sin.type \
+                source, style = match_rotate_half(rotated)
+                if source == x and cos.type == sin.type \
                         and x.type == add.results[0].type:
                     with ir.InsertionPoint(add), add.location:
-                        new = create_rotary(x, cos, sin, style="half", rotary_dim=width)
+                        new = create_rotary(x, cos, sin, style=style, rotary_dim=width)
                     add.results[0].replace_all_uses_with(new.results[0])
                     add.erase()
                     return True
