@@ -88,3 +88,13 @@ def test_rewrite_coverage_on_hf_attention(name):
     # Scales written as captured f64 scalars fold once attn-normalize has made them f32.
     if scale and (NORMALIZED or name.startswith(("bert", "gpt2", "llama"))):
         assert _fired(events, "attn-fold-score-scale") >= 1
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if n == "llama_decoder_layer"])
+def test_decoder_layer_fuses_qkv_and_mlp_gate_up(name):
+    """Q/K/V read the normed input, gate/up the post-attention normed input: two groups."""
+    _, events, _, _, _ = _optimize(name)
+    messages = [e.message for e in events if e.pass_name == "attn-fuse-projections"]
+    assert len(messages) == 2
+    assert sum("fused 3 projections" in m for m in messages) == 1   # q, k, v
+    assert sum("fused 2 projections" in m for m in messages) == 1   # gate, up
