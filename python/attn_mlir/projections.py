@@ -35,6 +35,8 @@ from mlir.dialects import arith, linalg, tensor
 
 from .constants import constant_array, create_constant, is_a, numpy_dtype
 from .linalg_match import is_zero_fill, producer
+from .match.contraction import Contraction, classify
+from .match.contraction import Layout as ProductLayout
 from .rewrite_cost import _op, op_flops, users
 
 
@@ -160,8 +162,8 @@ def analyze(value: ir.Value, *, depth: int = 0) -> Projection:
     if op is None:
         raise NotAProjection("a function argument")
     name = op.name
-    if name == "linalg.matmul":
-        return _matmul(op)
+    if name.startswith("linalg.") and (product := plain_matmul(op)) is not None:
+        return _matmul(product)
     if name in ("tensor.expand_shape", "tensor.collapse_shape"):
         inner = analyze(op.operands[0], depth=depth + 1)
         shape = _shape(op.results[0])
@@ -195,13 +197,16 @@ def _moved(inner: Projection, op, rows, cols) -> Projection:
                       _union(inner.ops, [op]), inner.sources, inner.matmuls)
 
 
-_MATMUL_MAPS = ["(d0, d1, d2) -> (d0, d2)", "(d0, d1, d2) -> (d2, d1)", "(d0, d1, d2) -> (d0, d1)"]
+def plain_matmul(op: ir.Operation) -> Contraction | None:
+    """`op` as a plain `[M, K] x [K, N] -> [M, N]` product (named or generic), else None."""
+    product = classify(op)
+    if product is None or product.layout() != ProductLayout(0, False, False):
+        return None
+    return product
 
 
-def _matmul(op: ir.Operation) -> Projection:
-    if "indexing_maps" in op.attributes and [str(ir.AffineMapAttr(m).value) for m in
-                                              op.attributes["indexing_maps"]] != _MATMUL_MAPS:
-        raise NotAProjection("matmul with custom indexing maps")
+def _matmul(product: Contraction) -> Projection:
+    op = product.op
     x, w, init = op.operands[0], op.operands[1], op.operands[2]
     weight = constant_weight(w)
     if weight is None:

@@ -24,15 +24,15 @@ func.func @constant_weight(%x: tensor<3x2xf32>) -> tensor<3x2xf32> {
 // The original constant has another user, so folding adds a copy of its bytes:
 // under the default budget (max-weight-growth=1, no growth) the transpose
 // stays and a remark says why; a budget of 2 lets it fold.
-// CHECK-LABEL: func.func @shared_constant
+// CHECK-LABEL: func.func @shared_constant_negative
 // CHECK: linalg.transpose
 // REMARK: remark: attn-fold-transposes: would grow constants by 16 bytes
-// GROW-LABEL: func.func @shared_constant
+// GROW-LABEL: func.func @shared_constant_negative
 // GROW-DAG: %[[W:.*]] = arith.constant dense<{{\[}}[1.000000e+00, 2.000000e+00], [3.000000e+00, 4.000000e+00]]>
 // GROW-DAG: %[[WT:.*]] = arith.constant dense<{{\[}}[1.000000e+00, 3.000000e+00], [2.000000e+00, 4.000000e+00]]>
 // GROW-NOT: linalg.transpose
 // GROW: return %[[WT]], %[[W]]
-func.func @shared_constant() -> (tensor<2x2xf32>, tensor<2x2xf32>) {
+func.func @shared_constant_negative() -> (tensor<2x2xf32>, tensor<2x2xf32>) {
   %w = arith.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
   %e = tensor.empty() : tensor<2x2xf32>
   %t = linalg.transpose ins(%w : tensor<2x2xf32>) outs(%e : tensor<2x2xf32>) permutation = [1, 0]

@@ -103,3 +103,38 @@ func.func @mismatched_k_not_applicable(%x: tensor<2x2xf32>) -> (tensor<2x2xf32>,
 // GQA: tensor.extract_slice %[[P]][0, 64] [16, 32]
 // GQA: tensor.extract_slice %[[P]][0, 96] [16, 32]
 // GQA: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<16x64xf32>, tensor<64x64xf32>)
+
+// -----
+
+// Equal non-zero inits fuse: every slice of x@[W1|W2] + 2 is x@Wi + 2.
+// CHECK-LABEL: func.func @equal_nonzero_inits
+// CHECK: %[[F:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<3x4xf32>)
+// CHECK: linalg.matmul ins(%arg0, %{{.*}} : tensor<3x2xf32>, tensor<2x4xf32>) outs(%[[F]] : tensor<3x4xf32>)
+func.func @equal_nonzero_inits(%x: tensor<3x2xf32>) -> (tensor<3x2xf32>, tensor<3x2xf32>) {
+  %two = arith.constant 2.0 : f32
+  %w1 = arith.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
+  %w2 = arith.constant dense<[[5.0, 6.0], [7.0, 8.0]]> : tensor<2x2xf32>
+  %e = tensor.empty() : tensor<3x2xf32>
+  %z = linalg.fill ins(%two : f32) outs(%e : tensor<3x2xf32>) -> tensor<3x2xf32>
+  %a = linalg.matmul ins(%x, %w1 : tensor<3x2xf32>, tensor<2x2xf32>) outs(%z : tensor<3x2xf32>) -> tensor<3x2xf32>
+  %b = linalg.matmul ins(%x, %w2 : tensor<3x2xf32>, tensor<2x2xf32>) outs(%z : tensor<3x2xf32>) -> tensor<3x2xf32>
+  return %a, %b : tensor<3x2xf32>, tensor<3x2xf32>
+}
+
+// -----
+
+// Must not fire: different inits (0 and 1) cannot share one fused init.
+// CHECK-LABEL: func.func @different_inits_not_applicable
+// CHECK-COUNT-2: linalg.matmul ins(%arg0
+func.func @different_inits_not_applicable(%x: tensor<3x2xf32>) -> (tensor<3x2xf32>, tensor<3x2xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %one = arith.constant 1.0 : f32
+  %w1 = arith.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
+  %w2 = arith.constant dense<[[5.0, 6.0], [7.0, 8.0]]> : tensor<2x2xf32>
+  %e = tensor.empty() : tensor<3x2xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<3x2xf32>) -> tensor<3x2xf32>
+  %o = linalg.fill ins(%one : f32) outs(%e : tensor<3x2xf32>) -> tensor<3x2xf32>
+  %a = linalg.matmul ins(%x, %w1 : tensor<3x2xf32>, tensor<2x2xf32>) outs(%z : tensor<3x2xf32>) -> tensor<3x2xf32>
+  %b = linalg.matmul ins(%x, %w2 : tensor<3x2xf32>, tensor<2x2xf32>) outs(%o : tensor<3x2xf32>) -> tensor<3x2xf32>
+  return %a, %b : tensor<3x2xf32>, tensor<3x2xf32>
+}

@@ -192,3 +192,28 @@ func.func @mismatched_rows_negative(%x: tensor<4x4xf32>) -> tensor<4x4xf32> {
   } -> tensor<4x4xf32>
   return %s : tensor<4x4xf32>
 }
+
+// -----
+
+// Must not fire: one side accumulates into 1.0 (x@A + 1 + x@B is not x@(A+B)).
+// CHECK-LABEL: func.func @nonzero_init_not_applicable
+// CHECK-COUNT-2: linalg.matmul
+// CHECK: linalg.generic
+#id = affine_map<(d0, d1) -> (d0, d1)>
+func.func @nonzero_init_not_applicable(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
+  %wa = arith.constant dense<[[2.0, 0.0, 0.0, 0.0], [0.0, 2.0, 0.0, 0.0], [0.0, 0.0, 2.0, 0.0], [0.0, 0.0, 0.0, 2.0]]> : tensor<4x4xf32>
+  %wb = arith.constant dense<1.0> : tensor<4x4xf32>
+  %zero = arith.constant 0.0 : f32
+  %one = arith.constant 1.0 : f32
+  %e = tensor.empty() : tensor<2x4xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<2x4xf32>) -> tensor<2x4xf32>
+  %o = linalg.fill ins(%one : f32) outs(%e : tensor<2x4xf32>) -> tensor<2x4xf32>
+  %ya = linalg.matmul ins(%x, %wa : tensor<2x4xf32>, tensor<4x4xf32>) outs(%z : tensor<2x4xf32>) -> tensor<2x4xf32>
+  %yb = linalg.matmul ins(%x, %wb : tensor<2x4xf32>, tensor<4x4xf32>) outs(%o : tensor<2x4xf32>) -> tensor<2x4xf32>
+  %s = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]} ins(%ya, %yb : tensor<2x4xf32>, tensor<2x4xf32>) outs(%e : tensor<2x4xf32>) {
+  ^bb0(%i: f32, %j: f32, %q: f32):
+    %m = arith.addf %i, %j : f32
+    linalg.yield %m : f32
+  } -> tensor<2x4xf32>
+  return %s : tensor<2x4xf32>
+}

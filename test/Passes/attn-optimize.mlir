@@ -81,20 +81,51 @@ func.func @budget_negative(%x: tensor<2x4xf32>) -> (tensor<2x4xf32>, tensor<4x4x
 
 // cos/sin as function arguments: applied at run time by the fused generic.
 // ARGS-LABEL: func.func @forward(%arg0: tensor<1x16x32xf32>, %arg1: tensor<16x16xf32>, %arg2: tensor<16x16xf32>)
-// ARGS-DAG: %[[C:.*]] = tensor.expand_shape %arg1 {{.*}} into tensor<16x2x8xf32>
-// ARGS-DAG: %[[S:.*]] = tensor.expand_shape %arg2 {{.*}} into tensor<16x2x8xf32>
-// ARGS: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}}, %[[C]], %[[S]] :
+// ARGS-DAG: %[[C:.*]] = tensor.extract_slice %arg1[0, 0] [16, 8] [1, 1]
+// ARGS-DAG: %[[S:.*]] = tensor.extract_slice %arg2[0, 0] [16, 8] [1, 1]
+// ARGS: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}}, %[[C]], %[[S]],
 // ARGS: arith.mulf
 // ARGS: arith.mulf
 
-// Prefill: rotate_half fused, no slices, negations or concatenations left.
+// Prefill: rotary fused into the kernel's two-result generic (q and k), no
+// negations or concatenations left.
 // MHA-LABEL: func.func @forward
 // MHA-NOT: arith.negf %in
 // MHA-NOT: tensor.concat
-// MHA: linalg.index 3
+// MHA: } -> (tensor<{{.*}}>, tensor<{{.*}}>)
 // MHA-NOT: arith.negf %in
 // MHA-NOT: tensor.concat
-// MHA: linalg.index 3
+// MHA: } -> (tensor<{{.*}}>, tensor<{{.*}}>)
 // MHA-NOT: arith.negf %in
 // MHA-NOT: tensor.concat
 // MHA: return
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+// Must not fold the scale: Q's projection accumulates into -3.0, and
+// (x@Wq - 3)*s is not x@(Wq*s) - 3.
+// CHECK-LABEL: func.func @nonzero_query_init_not_applicable
+// CHECK: arith.mulf %{{.*}}, %{{.*}} : f32
+// GROW-LABEL: func.func @nonzero_query_init_not_applicable
+// GROW: arith.mulf %{{.*}}, %{{.*}} : f32
+func.func @nonzero_query_init_not_applicable(%x: tensor<2x2xf32>, %k: tensor<2x2xf32>) -> tensor<2x2xf32> {
+  %c0 = arith.constant 0.0 : f32
+  %cm3 = arith.constant -3.0 : f32
+  %half = arith.constant 0.5 : f32
+  %wq = arith.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
+  %e = tensor.empty() : tensor<2x2xf32>
+  %z = linalg.fill ins(%c0 : f32) outs(%e : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %n = linalg.fill ins(%cm3 : f32) outs(%e : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %q = linalg.matmul ins(%x, %wq : tensor<2x2xf32>, tensor<2x2xf32>) outs(%n : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %s = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+         ins(%q, %k : tensor<2x2xf32>, tensor<2x2xf32>) outs(%z : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+         ins(%s : tensor<2x2xf32>) outs(%e : tensor<2x2xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.mulf %in, %half : f32
+    linalg.yield %m : f32
+  } -> tensor<2x2xf32>
+  return %r : tensor<2x2xf32>
+}

@@ -16,7 +16,8 @@ from attn_mlir import rewrite_log
 from attn_mlir.rewrite_cost import function_flops
 
 ROOT = Path(__file__).resolve().parents[2]
-PASSES = ("attn-fold-rotate-half", "attn-fold-mul-into-matmul", "attn-merge-adds", "attn-optimize")
+PASSES = ("attn-fold-rotate-half", "attn-fold-mul-into-matmul", "attn-merge-adds", "attn-optimize",
+          "attn-fold-score-scale", "attn-fuse-projections", "attn-fold-transposes")
 
 
 def _cases():
@@ -25,11 +26,11 @@ def _cases():
         for index, chunk in enumerate(text.split("// -----")):
             label = next(line.split("@")[1].split("(")[0] for line in chunk.splitlines()
                          if line.startswith("func.func @"))
-            yield pytest.param(name, chunk, id=f"{name}:{label}")
+            yield pytest.param(name, label, chunk, id=f"{name}:{label}")
 
 
-@pytest.mark.parametrize("pass_name, chunk", list(_cases()))
-def test_rewrite_preserves_results(pass_name, chunk):
+@pytest.mark.parametrize("pass_name, label, chunk", list(_cases()))
+def test_rewrite_preserves_results(pass_name, label, chunk):
     with am.make_context():
         module = am.parse_module(chunk, "case.mlir")
         before_flops = function_flops(module.operation)
@@ -47,5 +48,5 @@ def test_rewrite_preserves_results(pass_name, chunk):
         want, got = (want,), (got,)
     for w, g in zip(want, got):
         np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)
-    expect_fire = "not_applicable" not in chunk.split("func.func @")[1].split("(")[0]
-    assert bool(fired) == expect_fire or "negative" in chunk.split("func.func @")[1].split("(")[0]
+    expect_fire = "not_applicable" not in label
+    assert bool(fired) == expect_fire or "negative" in label

@@ -50,6 +50,9 @@ from mlir.dialects import arith, linalg, tensor
 from .. import rewrite_log
 from ..constants import is_a
 from ..ir_utils import walk_ops
+from ..attn_ops import create_rotary
+from ..match.rotary import RotateHalf, rotation
+from .attn_lower import lower_rotary
 from ..projections import (NotAProjection, analyze, as_value, elementwise_body, is_identity,
                            producer as _producer)
 from ..rewrite_cost import erase_dead, op_flops, users
@@ -57,16 +60,6 @@ from ..rewriting import MAX_WEIGHT_GROWTH, Fired, Skip, collapse_projection, rew
 from . import register_pass
 
 NAME = "attn-fold-rotate-half"
-
-
-@dataclass
-class RotateHalf:
-    concat: ir.Operation
-    source: ir.Value       # t
-    neg: ir.Operation
-    low: ir.Operation      # t[..., :D/2]
-    high: ir.Operation     # t[..., D/2:]
-    half: int
 
 
 @dataclass
@@ -78,56 +71,6 @@ class Rotary:
     sin_mul: ir.Operation
     cos: tuple
     sin: tuple
-
-
-def _slice_params(op):
-    attrs = op.attributes
-    return (list(ir.DenseI64ArrayAttr(attrs["static_offsets"])),
-            list(ir.DenseI64ArrayAttr(attrs["static_sizes"])),
-            list(ir.DenseI64ArrayAttr(attrs["static_strides"])))
-
-
-def match_rotate_half(concat: ir.Operation):
-    """RotateHalf, or a reason string when this concat looks like one but is not."""
-    if len(concat.operands) != 2:
-        return None
-    neg_op, low = _producer(concat.operands[0]), _producer(concat.operands[1])
-    if neg_op is None or low is None:
-        return None
-    neg_body = elementwise_body(neg_op)
-    if neg_body is None or neg_body[0] != "arith.negf" or low.name != "tensor.extract_slice":
-        return None
-    if neg_body[1][0][0] != "in" or not is_identity(neg_body[2][0]):
-        return "negation is not element-wise one-to-one"
-    high = _producer(neg_op.operands[0])
-    if high is None or high.name != "tensor.extract_slice":
-        return "the negated operand is not a slice"
-    t = low.operands[0]
-    if len(low.operands) != 1 or len(high.operands) != 1 or high.operands[0] != t:
-        return "the halves are not static slices of the same tensor"
-    shape = list(ir.RankedTensorType(t.type).shape)
-    rank = len(shape)
-    dim = ir.IntegerAttr(concat.attributes["dim"]).value
-    if dim != rank - 1:
-        return "concatenation is not along the last axis"
-    if ir.RankedTensorType(concat.results[0].type).shape != shape:
-        return "shape mismatch between the concatenation and the sliced tensor"
-    if shape[-1] % 2:
-        return "odd last dimension"
-    half = shape[-1] // 2
-    lo_off, lo_size, lo_stride = _slice_params(low)
-    hi_off, hi_size, hi_stride = _slice_params(high)
-    full = shape[:-1]
-    if (lo_size != full + [half] or hi_size != full + [half]
-            or any(s != 1 for s in lo_stride + hi_stride)
-            or list(ir.RankedTensorType(low.results[0].type).shape) != full + [half]):
-        return "the slices are not the two halves of the last axis"
-    if lo_off != [0] * rank or hi_off != [0] * (rank - 1) + [half]:
-        return "the slices are not (second half negated, first half) in that order"
-    for op, allowed in ((low, concat), (high, neg_op), (neg_op, concat)):
-        if any(u != allowed for u in users(op.results[0])):
-            return "a half has other users"
-    return RotateHalf(concat, t, neg_op, low, high, half)
 
 
 def _factor(mul: ir.Operation, operand_value: ir.Value):
@@ -156,11 +99,11 @@ def _is_dim_or_zero(expr) -> bool:
 
 
 def match_rotary(rh: RotateHalf) -> Rotary | None:
-    concat_users = users(rh.concat.results[0])
+    concat_users = users(rh.root.results[0])
     if len(concat_users) != 1:
         return None
     sin_mul = concat_users[0]
-    sin = _factor(sin_mul, rh.concat.results[0])
+    sin = _factor(sin_mul, rh.root.results[0])
     if sin is None:
         return None
     sin_users = users(sin_mul.results[0])
@@ -184,11 +127,12 @@ def match_rotary(rh: RotateHalf) -> Rotary | None:
 
 
 def _candidates(func):
-    return walk_ops(func, "tensor.concat")
+    return (walk_ops(func, "tensor.concat") + walk_ops(func, "tensor.insert_slice")
+            + walk_ops(func, "tensor.collapse_shape"))
 
 
 def fold_rotate_half_rewrite(concat, budget):
-    rh = match_rotate_half(concat)
+    rh = rotation(concat)
     if rh is None:
         return None
     if isinstance(rh, str):
@@ -243,6 +187,16 @@ def _expand_last(value: ir.Value, half: int) -> ir.Value:
                                         static_output_shape=new_shape))
 
 
+def _half_view(halves: ir.Value, which: int) -> ir.Value:
+    """halves[.., which:which+1, :] of a [.., 2, half] tensor (a view, no copy)."""
+    t = ir.RankedTensorType(halves.type)
+    shape = list(t.shape)
+    sizes = shape[:-2] + [1, shape[-1]]
+    offsets = [0] * (len(shape) - 2) + [which, 0]
+    return tensor.ExtractSliceOp(ir.RankedTensorType.get(sizes, t.element_type), halves, [], [], [],
+                                 offsets, sizes, [1] * len(shape)).result
+
+
 def _factor_operand(factor, rank: int, half: int, create: bool = True):
     """A cos/sin factor as (value or None, map on the [.., 2, half] domain, scalar or None).
     With create=False only checks that it can be read (nothing is built)."""
@@ -270,15 +224,74 @@ def _factor_operand(factor, rank: int, half: int, create: bool = True):
     return value, ir.AffineMap.get(rank + 1, 0, exprs), None
 
 
+def _owner(owner) -> ir.Operation:
+    return owner.operation if hasattr(owner, "operation") else owner
+
+
+def _kernel_tables(rotary: Rotary, rank: int) -> tuple[ir.Value, ir.Value] | None:
+    """cos and sin when both are tables read numpy-style (trailing dims aligned, 0 only
+    on size-1 dims, the last dim the channels): what attn.rotary takes as operands."""
+    values = []
+    for factor in (rotary.cos, rotary.sin):
+        if factor[0] != "tensor":
+            return None
+        _, value, amap = factor
+        shape = list(ir.RankedTensorType(value.type).shape)
+        m = len(shape)
+        if m == 0 or m > rank:
+            return None
+        for k, expr in enumerate(amap.results):
+            if is_a(expr, ir.AffineDimExpr) and ir.AffineDimExpr(expr).position == rank - m + k:
+                continue
+            if is_a(expr, ir.AffineConstantExpr) and ir.AffineConstantExpr(expr).value == 0 \
+                    and shape[k] == 1 and k != m - 1:
+                continue
+            return None
+        values.append(value)
+    if values[0].type != values[1].type:
+        return None
+    return values[0], values[1]
+
+
+def _fuse_as_kernel(rh: RotateHalf, rotary: Rotary, tables, removed, old_flops: int,
+                    why_not_folded: str):
+    """The rotary expression as the attn.rotary kernel's linalg form (one generic over
+    the pairs, both halves inserted into a fresh tensor): the form `attn-lower` emits,
+    which `attn-raise` recognises again and the cpu lowering runs fastest."""
+    root = rotary.add
+    with ir.InsertionPoint(root), root.location:
+        op = create_rotary(rh.source, *tables, style=rh.style, rotary_dim=2 * rh.half)
+    root.results[0].replace_all_uses_with(op.results[0])
+    use = next(iter(op.results[0].uses))
+    consumer, index = _owner(use.owner), use.operand_number
+    lower_rotary(op)
+    erase_dead(list(reversed(removed)))
+    last_insert = _producer(consumer.operands[index])
+    generic = _producer(last_insert.operands[0])
+    message = "rotary embedding fused into the rotary kernel's element-wise generic"
+    if why_not_folded:
+        message += f" (not folded into the weights: {why_not_folded})"
+    rewrite_log.fired(NAME, generic, message, flops_saved=old_flops - op_flops(generic))
+    return Fired()
+
+
 def _fuse(rh: RotateHalf, rotary: Rotary | None, why_not_folded: str):
     t = rh.source
     t_type = ir.RankedTensorType(t.type)
     rank, half, et = t_type.rank, rh.half, t_type.element_type
-    root = rotary.add if rotary is not None else rh.concat
-    removed = [rh.concat, rh.neg, rh.low, rh.high]
+    root = rotary.add if rotary is not None else rh.root
+    removed = list(rh.ops)
     if rotary is not None:
         removed += [rotary.sin_mul, rotary.cos_mul, rotary.add]
     old_flops = sum(op_flops(o) for o in removed)
+    tables = _kernel_tables(rotary, rank) if rotary is not None else None
+    if tables is not None:
+        outcome = _fuse_as_kernel(rh, rotary, tables, removed, old_flops, why_not_folded)
+        if outcome is not None:
+            return outcome
+    if rh.style != "half":
+        return Skip(root, "interleaved rotary without cos/sin tables read numpy-style "
+                          "is not fused")
     if rotary is not None and any(_factor_operand(f, rank, half, create=False) is None
                                   for f in (rotary.cos, rotary.sin)):
         return Skip(root, "cos/sin read through an unsupported map")
@@ -287,11 +300,14 @@ def _fuse(rh: RotateHalf, rotary: Rotary | None, why_not_folded: str):
         if rotary is not None:
             factors = [_factor_operand(f, rank, half) for f in (rotary.cos, rotary.sin)]
         halves = _expand_last(t, half)
+        low, high = (_half_view(halves, which) for which in (0, 1))
         dims = [ir.AffineDimExpr.get(i) for i in range(rank + 1)]
-        first = ir.AffineMap.get(rank + 1, 0, dims[:-2] + [ir.AffineConstantExpr.get(0), dims[-1]])
-        second = ir.AffineMap.get(rank + 1, 0, dims[:-2] + [ir.AffineConstantExpr.get(1), dims[-1]])
+        # Both halves are views [.., 1, half] read through the broadcast map (.., 0, e):
+        # a projected permutation, which the vectoriser takes (a constant 1 it does not).
+        broadcast = ir.AffineMap.get(rank + 1, 0, dims[:-2] + [ir.AffineConstantExpr.get(0),
+                                                              dims[-1]])
         identity = ir.AffineMap.get_identity(rank + 1)
-        inputs, maps = [halves, halves], [first, second]
+        inputs, maps = [low, high], [broadcast, broadcast]
         for value, amap, _ in factors:
             if value is not None:
                 inputs.append(value)
@@ -334,8 +350,9 @@ def _fuse(rh: RotateHalf, rotary: Rotary | None, why_not_folded: str):
         new_flops = op_flops(generic)
         if new_flops > old_flops:
             generic.operation.erase()
-            erase_dead([_producer(v) for v in inputs if _producer(v) is not None]
-                       + [_producer(empty)])
+            views = [_producer(v) for v in inputs if _producer(v) is not None]
+            erase_dead(views + [_producer(v.operands[0]) for v in views
+                                if v.name == "tensor.extract_slice"] + [_producer(empty)])
             return Skip(root, f"fusion would add FLOPs ({new_flops} > {old_flops})")
         groups = [[i] for i in range(rank - 1)] + [[rank - 1, rank]]
         i64 = ir.IntegerType.get_signless(64)

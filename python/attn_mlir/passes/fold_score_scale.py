@@ -22,7 +22,9 @@ Legality:
   constant; a per-element (non-uniform) factor is not a scale;
 * walking back from `v` (through the left operand of matmuls only, i.e. the
   query side of `Q K^T`) reaches a `linalg.matmul` whose right operand is a
-  constant (a weight passed as an argument never is);
+  constant (a weight passed as an argument never is) and that accumulates
+  into zeros: `(x @ Wq + c) * s` is `x @ (s * Wq) + s * c`, not
+  `x @ (s * Wq) + c`, so a projection with a non-zero init is left alone;
 * everything computed from that projection's result up to `v` is degree 1 in
   it (rules above) and flows nowhere else: no other user, no return; in
   particular the unscaled scores must have no other user.
@@ -47,7 +49,8 @@ from ..ir_utils import walk_ops
 from ..linalg_match import (MATMUL_OPS, all_parallel, block_arg_index, body_ops, dims_of,
                             erase_if_dead, erase_with_init, generic_body, is_zero_fill, nbytes,
                             num_inputs, numel, operand_maps, producer, producer_named,
-                            scalar_constant, users)
+                            scalar_constant, static_shape, users)
+from ..projections import elementwise_body
 from ..rewrite_cost import WeightBudget, enclosing_function
 from ..rewriting import MAX_WEIGHT_GROWTH
 from . import register_pass
@@ -97,8 +100,26 @@ def scale_of(generic: ir.Operation) -> tuple[ir.Value, float] | None:
     return None
 
 
-def _body_degree(generic: ir.Operation, in_cone: set[int]) -> str | None:
-    """Why the generic's body is not degree 1 in the cone inputs (None if it is)."""
+def _coscalable(generic: ir.Operation, value: ir.Value, in_cone: set[int]) -> int | None:
+    """The input index of `value` when it is a block argument read only here, for a
+    constant input outside the cone: a bias that can be scaled along (None otherwise)."""
+    body = generic_body(generic)
+    index = block_arg_index(value, body)
+    if index is None or index >= num_inputs(generic) or index in in_cone:
+        return None
+    if len(users(value)) != 1 or constant_array(generic.operands[index]) is None:
+        return None
+    return index
+
+
+def _body_degree(generic: ir.Operation, in_cone: set[int],
+                 coscaled: list | None = None) -> str | None:
+    """Why the generic's body is not degree 1 in the cone inputs (None if it is).
+
+    With `coscaled` (a list), a constant input added to a degree-1 value (a bias:
+    `q + b`) counts as degree 1 and its index is appended: scaling it along with
+    the projection keeps the sum scaled, `(q + b) * s == q * s + b * s`.
+    """
     body = generic_body(generic)
     degree: dict = {}
     for i, arg in enumerate(body.arguments):
@@ -113,6 +134,11 @@ def _body_degree(generic: ir.Operation, in_cone: set[int]) -> str | None:
             result = d[0] + d[1]
         elif op.name == "arith.divf":
             result = d[0] if d[1] == 0 else 2
+        elif op.name in ("arith.addf", "arith.subf") and sorted(d) == [0, 1] \
+                and coscaled is not None and \
+                (bias := _coscalable(generic, op.operands[d.index(0)], in_cone)) is not None:
+            coscaled.append((generic, bias))
+            result = 1
         elif op.name in ("arith.addf", "arith.subf"):
             result = d[0] if d[0] == d[1] else 2
         elif op.name == "arith.negf":
@@ -126,7 +152,7 @@ def _body_degree(generic: ir.Operation, in_cone: set[int]) -> str | None:
     return "it has no yield"
 
 
-def _linear_reason(op: ir.Operation, in_cone: set[int]) -> str | None:
+def _linear_reason(op: ir.Operation, in_cone: set[int], coscaled: list | None = None) -> str | None:
     """Why `op` is not linear (degree 1) in its operands `in_cone` (None if it is)."""
     name = op.name
     if name in RESHAPES:
@@ -142,17 +168,20 @@ def _linear_reason(op: ir.Operation, in_cone: set[int]) -> str | None:
     if name == "linalg.generic":
         if any(i >= num_inputs(op) for i in in_cone):
             return "a `linalg.generic` uses it as its init"
-        reason = _body_degree(op, in_cone)
+        reason = _body_degree(op, in_cone, coscaled)
         return None if reason is None else f"`linalg.generic`: {reason}"
     return f"`{name}` is not known to be linear"
 
 
-def check_linear_cone(source: ir.Value, scale: ir.Operation, scaled: ir.Value) -> str | None:
+def check_linear_cone(source: ir.Value, scale: ir.Operation, scaled: ir.Value,
+                      coscaled: list | None = None) -> str | None:
     """Why scaling `source` by f does not scale exactly `scaled` by f (None if it does).
 
     The cone is every op reachable from `source` without passing through
     `scale`; each must be linear in its cone operands, and only `scaled` may
-    leave the cone, into `scale`.
+    leave the cone, into `scale`. With `coscaled` (a list), constant biases added
+    in the cone are allowed and listed as (generic, input index): they must be
+    scaled by f too.
     """
     cone_values, cone_ops, work = {source}, {}, [source]
     while work:
@@ -175,7 +204,7 @@ def check_linear_cone(source: ir.Value, scale: ir.Operation, scaled: ir.Value) -
     if len(users(scaled)) != 1:
         return "the unscaled value has another user"
     for op, operands in cone_ops.items():
-        reason = _linear_reason(op, operands)
+        reason = _linear_reason(op, operands, coscaled)
         if reason is not None:
             return reason
     return None
@@ -188,37 +217,89 @@ class Projection:
     matmul: ir.Operation
     result: ir.Value                        # the matmul's result, or the column slice
     columns: tuple[int, int] | None = None  # [start, stop) of the slice, None for all
+    bias: tuple | None = None               # (generic, input index) of a per-column bias
+
+
+def _last_axis_columns(op: ir.Operation) -> tuple[int, int] | None:
+    """[start, stop) when `op` slices only the last axis (unit strides), else None."""
+    if op.name != "tensor.extract_slice" or len(op.operands) != 1:
+        return None
+    view = op.opview
+    offsets, sizes, strides = (list(a) for a in (view.static_offsets, view.static_sizes,
+                                                 view.static_strides))
+    source = static_shape(op.operands[0])
+    if source is None or any(offsets[:-1]) or sizes[:-1] != source[:-1] or any(
+            s != 1 for s in strides):
+        return None
+    return offsets[-1], offsets[-1] + sizes[-1]
+
+
+def _keeps_last_axis(op: ir.Operation) -> bool:
+    """A reshape whose last dim is the last dim of its source, untouched."""
+    if op.name not in ("tensor.expand_shape", "tensor.collapse_shape") or len(op.operands) != 1:
+        return False
+    groups = [[ir.IntegerAttr(d).value for d in g] for g in op.attributes["reassociation"]]
+    source, result = static_shape(op.operands[0]), static_shape(op.results[0])
+    return source is not None and result is not None and len(groups[-1]) == 1 \
+        and source[-1] == result[-1]
+
+
+def _column_bias(generic: ir.Operation, value: ir.Value) -> int | None:
+    """The input index of `b` when `generic` computes `value + b[column]`, b constant."""
+    body = elementwise_body(generic)
+    if body is None or body[0] != "arith.addf" or len(generic.operands) != 3:
+        return None
+    _, operands, maps = body
+    if sorted(w for w, _ in operands) != ["in", "in"] or generic.operands[0] != value:
+        return None
+    rank = maps[0].n_dims
+    if dims_of(maps[0]) != list(range(rank)) or dims_of(maps[1]) != [rank - 1]:
+        return None
+    return 1 if constant_array(generic.operands[1]) is not None else None
 
 
 def _column_slice(slice_op: ir.Operation) -> Projection | None:
-    """`x @ [W1 | W2 | ...]` sliced to the columns of one Wi (what attn-fuse-projections makes)."""
-    matmul = producer_named(slice_op.operands[0], "linalg.matmul")
+    """One Wi's columns of `x @ [W1 | W2 | ...] (+ b)`, seen through reshapes that keep the
+    column axis: what attn-fuse-projections makes, and GPT-2's / GPT-NeoX's fused QKV."""
+    columns = _last_axis_columns(slice_op)
+    if columns is None:
+        return None
+    chain, value = [], slice_op.operands[0]
+    while (op := producer(value)) is not None and _keeps_last_axis(op):
+        chain.append(op)
+        value = op.operands[0]
+    bias = None
+    op = producer(value)
+    if op is not None and op.name == "linalg.generic":
+        matmul = producer_named(op.operands[0], "linalg.matmul")
+        index = _column_bias(op, op.operands[0]) if matmul is not None else None
+        if index is None:
+            return None
+        bias = (op, index)
+        chain.append(op)
+    else:
+        matmul = producer_named(value, "linalg.matmul")
     if matmul is None or producer_named(matmul.operands[1], "arith.constant") is None:
         return None
     maps = [dims_of(m) for m in operand_maps(matmul)]
     if maps[2] != [0, 1] or maps[1] is None or 1 not in maps[1]:
         return None
-    rows = ir.RankedTensorType(matmul.results[0].type).shape[0]
-    view = slice_op.opview
-    offsets, sizes, strides = (list(a) for a in (view.static_offsets, view.static_sizes,
-                                                 view.static_strides))
-    if len(view.operands) != 1 or offsets[0] != 0 or sizes[0] != rows or strides != [1, 1]:
+    # Every op between the matmul and the slice feeds only the next one...
+    for inner, outer in zip(chain[1:] + [matmul], chain):
+        if any(u != outer for u in users(inner.results[0])):
+            return None
+    # ...and the last one's other readers are slices of other columns.
+    last = chain[0] if chain else matmul
+    top = last.results[0] if chain else matmul.results[0]
+    if slice_op.operands[0] != top:
         return None
-    columns = (offsets[1], offsets[1] + sizes[1])
-    for user in users(matmul.results[0]):
+    for user in users(top):
         if user == slice_op:
             continue
-        other = _static_columns(user)
+        other = _last_axis_columns(user)
         if other is None or not (other[1] <= columns[0] or columns[1] <= other[0]):
             return None  # another reader of these columns would see them scaled
-    return Projection(matmul, slice_op.results[0], columns)
-
-
-def _static_columns(op: ir.Operation) -> tuple[int, int] | None:
-    if op.name != "tensor.extract_slice" or len(op.operands) != 1:
-        return None
-    offsets, sizes = list(op.opview.static_offsets), list(op.opview.static_sizes)
-    return offsets[1], offsets[1] + sizes[1]
+    return Projection(matmul, slice_op.results[0], columns, bias)
 
 
 def query_projections(value: ir.Value) -> list[Projection]:
@@ -249,6 +330,29 @@ def query_projections(value: ir.Value) -> list[Projection]:
     return found
 
 
+def _scale_operand(generic: ir.Operation, index: int, factor: float,
+                   columns: tuple[int, int] | None = None) -> int:
+    """Replace the constant input `index` of `generic` by `factor` times it (only its
+    last-axis `columns` when given); bytes added."""
+    value = generic.operands[index]
+    array = constant_array(value)
+    out = array.copy()
+    part = (Ellipsis, slice(*columns)) if columns is not None else Ellipsis
+    out[part] = (out[part] * np.asarray(factor, array.dtype)).astype(array.dtype)
+    with ir.InsertionPoint(generic), generic.location:
+        scaled = create_constant(out, value.type)
+    old, old_bytes = producer(value), nbytes(value)
+    generic.operands[index] = scaled
+    return nbytes(scaled) - (old_bytes if erase_if_dead(old) else 0)
+
+
+def _projection_reason(projection: Projection) -> str | None:
+    """Why scaling the projection's weight does not scale its result (None if it does)."""
+    if not is_zero_fill(projection.matmul.operands[2]):
+        return "the projection accumulates into a non-zero init"
+    return None
+
+
 def scaled_weight_array(projection: Projection, factor: float) -> np.ndarray | None:
     """`factor * W`, or `W` with only the sliced columns scaled."""
     array = constant_array(projection.matmul.operands[1])
@@ -275,7 +379,10 @@ def fold_scale(scale: ir.Operation, scaled: ir.Value, factor: float,
         return
     reasons = []
     for projection in candidates:
-        reason = check_linear_cone(projection.result, scale, scaled)
+        reason = _projection_reason(projection)
+        biases: list = []
+        if reason is None:
+            reason = check_linear_cone(projection.result, scale, scaled, biases)
         if reason is None:
             break
         reasons.append(reason)
@@ -289,6 +396,8 @@ def fold_scale(scale: ir.Operation, scaled: ir.Value, factor: float,
         return
     # The scaled copy replaces the weight only if nothing else uses the weight.
     growth = nbytes(weight) if len(users(weight)) > 1 else 0
+    every_bias = biases + ([projection.bias] if projection.bias is not None else [])
+    growth += sum(nbytes(g.operands[i]) for g, i in every_bias if len(users(g.operands[i])) > 1)
     budget = WeightBudget(enclosing_function(matmul), max_weight_growth)
     if not budget.allows(growth):
         rewrite_log.skipped(NAME, scale, budget.describe(growth), remark=True)
@@ -298,10 +407,16 @@ def fold_scale(scale: ir.Operation, scaled: ir.Value, factor: float,
     weight_op, weight_bytes = producer(weight), nbytes(weight)
     matmul.operands[1] = scaled_weight
     freed = weight_bytes if erase_if_dead(weight_op) else 0
+    for generic, index in biases:
+        freed -= _scale_operand(generic, index, factor)
+    if projection.bias is not None:
+        freed -= _scale_operand(*projection.bias, factor, projection.columns)
     saved = numel(scaled)
     scale.results[0].replace_all_uses_with(scaled)
     erase_with_init(scale)
     where = "" if projection.columns is None else " (columns %d:%d)" % projection.columns
+    if every_bias:
+        where += f" and {len(every_bias)} bias{'es' if len(every_bias) > 1 else ''}"
     rewrite_log.fired(NAME, matmul, f"scale {factor:g} folded into the projection weight{where}",
                       flops_saved=saved, constant_bytes_delta=nbytes(scaled_weight) - freed)
 

@@ -31,12 +31,12 @@ from mlir.dialects import linalg, tensor
 from .. import rewrite_log
 from ..constants import constant_array, create_constant
 from ..ir_utils import walk_ops
-from ..linalg_match import (dims_of, erase_if_dead, nbytes, operand_maps, producer,
-                            producer_named, scalar_constant, static_shape)
+from ..linalg_match import (erase_if_dead, nbytes, producer, producer_named, scalar_constant,
+                            static_shape)
+from ..projections import plain_matmul
 from . import register_pass
 
 NAME = "attn-fuse-projections"
-DEFAULT_MAPS = [[0, 2], [2, 1], [0, 1]]
 
 
 def _fill_value(matmul: ir.Operation) -> float | None:
@@ -46,7 +46,7 @@ def _fill_value(matmul: ir.Operation) -> float | None:
 
 def _fusable(matmul: ir.Operation) -> str | None:
     """Why `matmul` cannot join a fused projection (None if it can)."""
-    if [dims_of(m) for m in operand_maps(matmul)] != DEFAULT_MAPS:
+    if plain_matmul(matmul) is None:
         return "it reads an operand through a non-default (transposed) map"
     if producer_named(matmul.operands[1], "arith.constant") is None:
         return "its right operand is not a constant (runtime weights are not concatenated)"

@@ -1,8 +1,10 @@
 """attn-optimize: every attention rewrite, with canonicalize and CSE, to a fixed point.
 
 The pipeline inlines `dense_resource` weights (the rewrites do numpy
-arithmetic on them), then repeats one round until the IR stops changing (at
-most `max-rounds` rounds):
+arithmetic on them), brings every spelling to one form with `attn-normalize`
+(when that pass is registered: captured f64 scalars and their casts become one
+f32 constant, `/ c` becomes `* (1/c)`, one negation), then repeats one round
+until a round fires no rewrite (at most `max-rounds` rounds):
 
     attn-fold-rotate-half      rotary: fold into the weights at a fixed
                                position, else fuse into one generic
@@ -35,10 +37,11 @@ from . import Option, Pass, lookup, register_pass
 REWRITES = ("attn-fold-transposes", "attn-fold-score-scale", "attn-fold-rotate-half",
             "attn-fold-mul-into-matmul", "attn-merge-adds", "attn-fuse-projections")
 CLEANUP = "canonicalize,cse"
+NORMALIZE = "attn-normalize"  # the front stage, once it is registered
 
 
 class OptimizeRounds(Pass):
-    """Runs the rewrites and cleanups in rounds until the IR text stops changing."""
+    """Runs the rewrites and cleanups in rounds until a round fires no rewrite."""
 
     name = "attn-optimize-rounds"
     summary = "The fixed-point loop of attn-optimize (use attn-optimize)."
@@ -63,22 +66,21 @@ class OptimizeRounds(Pass):
         remarks_start = len(diagnostics.current_remarks.items)
         try:
             passes = self.passes()
-            before = _text(op)
+            _cleanup(op)  # what canonicalize exposes is there before the first round
             for _ in range(max(1, self.max_rounds)):
+                fired_before = _fired_count()
                 for p in passes:
                     checked(p, op)  # p.run(op), checked on random inputs if asked
+                if _fired_count() == fired_before:
+                    break  # a round in which no rewrite fired: the fixed point
                 _cleanup(op)
-                after = _text(op)
-                if after == before:
-                    break
-                before = after
         finally:
             clear_baselines()
         _drop_repeated_skips(start, remarks_start)
 
 
-def _text(op: ir.Operation) -> str:
-    return op.get_asm(large_elements_limit=64)
+def _fired_count() -> int:
+    return sum(1 for e in rewrite_log.current_log.events if e.fired)
 
 
 def _cleanup(op: ir.Operation) -> None:
@@ -118,6 +120,7 @@ class AttnOptimize(Pass):
     def expand(self) -> list:
         from ..pipeline import make_pass
 
-        return [make_pass("attn-inline-dense-resources"),
-                OptimizeRounds(max_weight_growth=self.max_weight_growth,
-                               max_rounds=self.max_rounds)]
+        normalize = [make_pass(NORMALIZE)] if lookup(NORMALIZE) is not None else []
+        return ([make_pass("attn-inline-dense-resources")] + normalize
+                + [OptimizeRounds(max_weight_growth=self.max_weight_growth,
+                                  max_rounds=self.max_rounds)])

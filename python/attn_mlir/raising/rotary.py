@@ -14,7 +14,8 @@ from mlir import ir
 
 from ..attn_ops import ROTARY, Rotary, create_rotary
 from ..ir_utils import walk_ops
-from ..linalg_match import body_pair, elementwise, producer, single_body_op, static_shape
+from ..linalg_match import body_pair, elementwise, producer, single_body_op, static_shape, users
+from ..match.rotary import RotateHalf, lowered_rotary, rotation
 from ..rewrite_log import fired
 
 NAME = "attn-raise"
@@ -39,23 +40,13 @@ def _slice_of(value):
 
 
 def match_rotate_half(value):
-    """x for value = concat(-x[.., h:2h], x[.., :h]) along the last dim, x of width 2h."""
+    """(x, style) for value = rot(x) (rotate_half or interleaved, any spelling the shared
+    matcher knows), else (None, None)."""
     op = producer(value)
-    if op is None or op.name != "tensor.concat" or len(op.operands) != 2 or static_shape(value) is None:
-        return None
-    rank = len(static_shape(value))
-    if ir.IntegerAttr(op.attributes["dim"]).value != rank - 1:
-        return None
-    neg = elementwise(op.operands[0])
-    if neg is None or single_body_op(neg, "arith.negf") is None or len(neg.inputs) != 1:
-        return None
-    hi, lo = _slice_of(neg.inputs[0]), _slice_of(op.operands[1])
-    if hi is None or lo is None or hi[0] != lo[0]:
-        return None
-    h = lo[2]
-    if lo[1] != 0 or hi[1] != h or hi[2] != h or static_shape(lo[0])[-1] != 2 * h:
-        return None
-    return lo[0]
+    if op is None:
+        return None, None
+    found = rotation(op, exclusive=False)
+    return (found.source, found.style) if isinstance(found, RotateHalf) else (None, None)
 
 
 def _table(g, i, rank, width):
@@ -107,10 +98,11 @@ def raise_rotary(add) -> bool:
     for a, b in ((i, j), (j, i)):
         for x, cos in _products(g.inputs[a], rank, width):
             for rotated, sin in _products(g.inputs[b], rank, width):
-                if match_rotate_half(rotated) == x and cos.type == sin.type \
+                source, style = match_rotate_half(rotated)
+                if source == x and cos.type == sin.type \
                         and x.type == add.results[0].type:
                     with ir.InsertionPoint(add), add.location:
-                        new = create_rotary(x, cos, sin, style="half", rotary_dim=width)
+                        new = create_rotary(x, cos, sin, style=style, rotary_dim=width)
                     add.results[0].replace_all_uses_with(new.results[0])
                     add.erase()
                     return True
@@ -142,8 +134,39 @@ def raise_partial_rotary(concat) -> bool:
     return True
 
 
+def raise_lowered_rotary(insert) -> bool:
+    """The rotary kernel's form (attn-lower's output, attn-fold-rotate-half's fusion)
+    ==> attn.rotary(x, cos, sin) {style, rotary_dim}."""
+    found = lowered_rotary(insert)
+    if found is None:
+        return False
+    generic = producer(insert.operands[0])
+    with ir.InsertionPoint(insert), insert.location:
+        new = create_rotary(found.x, found.cos, found.sin, style=found.style,
+                            rotary_dim=found.rotary_dim)
+    insert.results[0].replace_all_uses_with(new.results[0])
+    inner = producer(insert.operands[1])
+    base = producer(inner.operands[1])
+    dead = []
+    for op in [insert, inner, base, generic] + [producer(v) for v in list(generic.operands)]:
+        if op is not None and op not in dead:  # the two outs may be one tensor.empty
+            dead.append(op)
+    for op in dead:
+        if all(len(users(r)) == 0 for r in op.results):
+            op.erase()
+    return True
+
+
 def raise_rotary_ops(func) -> None:
-    """Raise every rotate_half rotary, then every partial rotary, in `func`."""
+    """Raise every rotary in the kernel's form, every rotate_half rotary, then every
+    partial rotary, in `func`."""
+    while True:  # a raise erases other inserts (the first half's): walk again after each
+        for insert in walk_ops(func, "tensor.insert_slice"):
+            if raise_lowered_rotary(insert):
+                fired(NAME, func, "fused rotary embedding raised to attn.rotary")
+                break
+        else:
+            break
     for add in walk_ops(func, "linalg.generic"):
         if raise_rotary(add):
             fired(NAME, func, "rotate_half rotary embedding raised to attn.rotary")
