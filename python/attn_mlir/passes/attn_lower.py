@@ -27,7 +27,7 @@ from __future__ import annotations
 from mlir import ir
 
 from ..attn_ops import ROTARY, SDPA, Rotary, Sdpa
-from ..diagnostics import AttnError
+from ..diagnostics import AttnError, Diagnostic, location_parts
 from ..ir_utils import walk_ops
 from ..kernels import inline_kernel
 from ..kernels.rotary import rotary as rotary_kernel
@@ -65,6 +65,10 @@ def decode_step(sh: SdpaShapes) -> bool:
 
 def lower_sdpa(op, *, naive: bool = False, tile_q: int = 64, tile_kv: int = 64,
                max_score_bytes: int = 0) -> None:
+    s = Sdpa(op)
+    if s.window is not None or s.boolean_mask:
+        raise AttnError([Diagnostic("error", "'attn.sdpa' op with a window or an i1 mask is "
+                                    "not lowered yet", *location_parts(op.location))])
     sh = sdpa_shapes(op)
     if naive or score_bytes(sh) <= max_score_bytes or (max_score_bytes and decode_step(sh)):
         text = sdpa_naive(sh)
