@@ -112,3 +112,36 @@ func.func @decode_step_gqa_negative(%q: tensor<4x1x16xf32>, %k: tensor<1x50x16xf
   %o = "attn.sdpa"(%q, %k, %v) {scale = 0.25 : f32, causal = false} : (tensor<4x1x16xf32>, tensor<1x50x16xf32>, tensor<1x50x16xf32>) -> tensor<4x1x16xf32>
   return %o : tensor<4x1x16xf32>
 }
+
+// -----
+
+// Sliding window (causal, W = 5, tiles 16 x 32): each query tile's key loop starts
+// at the block holding its first row's first visible key, (max(i' - 4, 0) / 32) * 32,
+// and stops after its diagonal block; the i1 mask [Hq, Sq, Skv] is read per
+// (batch, head) group at g mod Hq, never copied to [B, Hq, Sq, Skv].
+// TILES-LABEL: func.func @window_bool_bias
+// TILES-NOT: tensor.empty() : tensor<2x3x40x40xi1>
+// TILES: %[[G:.*]] = arith.remui %{{.*}}, %c3 : index
+// TILES: arith.minsi
+// TILES: %[[LAST:.*]] = arith.minsi
+// TILES: %[[FIRST:.*]] = arith.subi %[[QPOS:.*]], %c4 : index
+// TILES: %[[CLAMP:.*]] = arith.maxsi %[[FIRST]], %c0 : index
+// TILES: %[[BLK:.*]] = arith.divui %[[CLAMP]], %c32 : index
+// TILES: %[[LB:.*]] = arith.muli %[[BLK]], %c32 : index
+// TILES: scf.for %[[KS:.*]] = %[[LB]] to %[[LAST]] step %c32
+// TILES: tensor.extract_slice %{{.*}}[%[[G]], %{{.*}}, %[[KS]]] [1, 16, 32] [1, 1, 1] : tensor<3x40x40xi1> to tensor<16x32xi1>
+// TILES: arith.select %{{.*}}, %{{.*}}, %cst : f32
+// TILES: arith.cmpi sle
+// TILES: arith.subi %{{.*}}, %c5 : index
+// TILES: arith.cmpi sgt
+// TILES: arith.andi
+// The naive chain guards its softmax (a row may see no key): no linalg.softmax.
+// NAIVE-LABEL: func.func @window_bool_bias
+// NAIVE-NOT: linalg.softmax
+// NAIVE: arith.cmpf oeq
+// NAIVE: math.exp
+// NAIVE: arith.divf
+func.func @window_bool_bias(%q: tensor<2x3x40x8xf32>, %k: tensor<2x3x40x8xf32>, %v: tensor<2x3x40x8xf32>, %m: tensor<3x40x40xi1>) -> tensor<2x3x40x8xf32> {
+  %o = "attn.sdpa"(%q, %k, %v, %m) {scale = 0.5 : f32, causal = true, window = 5 : i64} : (tensor<2x3x40x8xf32>, tensor<2x3x40x8xf32>, tensor<2x3x40x8xf32>, tensor<3x40x40xi1>) -> tensor<2x3x40x8xf32>
+  return %o : tensor<2x3x40x8xf32>
+}

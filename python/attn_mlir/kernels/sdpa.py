@@ -7,7 +7,8 @@ grouped-query rule on the collapsed dims), rank-2 operands get a unit G.
 Online softmax (FlashAttention-2 forward). Per query tile Qt [tq, D] and per
 key/value block (Kb, Vb) [tk, D], [tk, Dv], with c = scale * log2(e):
 
-    t    = (c Qt) Kb^T + log2(e) * mask        (causal: -inf where key > query + Skv - Sq)
+    t    = (c Qt) Kb^T + log2(e) * bias        (-inf where an i1 mask is false, and for
+                                                keys hidden by causal / window, below)
     m'   = max(m, rowmax(t))                   running max (base-2 logits)
     a    = exp2(m - m'),  p = exp2(t - m')     (m' = -inf is read as 0: no NaN)
     l'   = a * l + rowsum(p)                   running sum
@@ -28,7 +29,17 @@ emitted with their own static sizes. Causal: the key/value loop of a query
 tile stops after the block holding its last allowed key, so blocks above
 the diagonal are never visited, and the forall visits query tiles in the
 order 0, n-1, 1, n-2, ... so that threads given contiguous iterations get
-equal work.
+equal work. Sliding window W: with i' = i + Skv - Sq, row i sees keys
+i' - W < j (and j <= i' if causal); the key loop of a query tile starts at
+the block holding its first row's first visible key, so the blocks a
+window hides are not visited either (loop bounds per query tile; the
+per-element select only hides keys inside the boundary blocks).
+
+Masks: a float bias is added (times log2 e), an i1 mask selects -inf where
+false. The mask keeps its own batch/head dims (collapsed to one, Gm): the
+kernel computes the mask group of each query group (`mask_group`), so a
+padding mask [B, 1, 1, Skv] or a bias [Hq, Sq, Skv] is never copied to
+[B, Hq, Sq, Skv].
 """
 
 from __future__ import annotations
@@ -41,12 +52,17 @@ LOG2E = 1.0 / math.log(2.0)
 
 
 class SdpaShapes:
-    """Static shapes of one attn.sdpa, in the rank-3 view."""
+    """Static shapes and attributes of one attn.sdpa, in the rank-3 view.
 
-    def __init__(self, q, k, v, result, mask, elem: str, scale: float, causal: bool):
+    `mask_elem` is the mask's element type: the query's (an additive bias) or
+    "i1" (a keep-mask); `window` is the sliding window W or None."""
+
+    def __init__(self, q, k, v, result, mask, elem: str, scale: float, causal: bool,
+                 window: int | None = None, mask_elem: str | None = None):
         self.q, self.k, self.v, self.result = (list(s) for s in (q, k, v, result))
         self.mask = list(mask) if mask is not None else None
-        self.elem, self.scale, self.causal = elem, scale, causal
+        self.elem, self.scale, self.causal, self.window = elem, scale, causal, window
+        self.mask_elem = mask_elem or elem
         self.n = len(q)
         lead = self.q[:-2]
         self.G = math.prod(lead) if lead else 1
@@ -55,39 +71,89 @@ class SdpaShapes:
         self.Sq, self.D = self.q[-2], self.q[-1]
         self.Skv, self.Dv = self.k[-2], self.v[-1]
 
+    @property
+    def boolean_mask(self) -> bool:
+        return self.mask is not None and self.mask_elem == "i1"
 
-def _prologue(e: Emitter, sh: SdpaShapes):
-    """Rank-3 views of q, k, v and the mask (mask as [Gm, Sqm, Skvm], Gm in {1, G})."""
-    et = sh.elem
-    q3, _ = to_rank3(e, "%arg0", sh.q, et)
-    k3, _ = to_rank3(e, "%arg1", sh.k, et)
-    v3, _ = to_rank3(e, "%arg2", sh.v, et)
-    mask3 = None
-    if sh.mask is not None:
-        name, shape = "%arg3", list(sh.mask)
-        padded = [1] * (sh.n - len(shape)) + shape
-        lead, lead_q = padded[:-2], sh.q[:-2]
-        if any(d != 1 for d in lead) and lead != lead_q:
-            # Mixed broadcast over batch/head dims: materialise the leading dims.
-            full = lead_q + padded[-2:]
-            m = len(shape)
-            res = ["0" if (d == 1 and full[sh.n - m + i] != 1) else sh.n - m + i
-                   for i, d in enumerate(shape)]
-            empty = e.op(f"tensor.empty() : {tensor(full, et)}")
-            name = generic(e, [(name, tensor(shape, et))], [(empty, tensor(full, et))],
-                           [affine_map(sh.n, res), affine_map(sh.n, range(sh.n))],
-                           ["parallel"] * sh.n, lambda a: [a[0]])[0]
-            shape = full
-        mask3, mshape = to_rank3(e, name, shape, et)
-        mask3 = (mask3, mshape)
-    return q3, k3, v3, mask3
+    @property
+    def positional(self) -> bool:
+        """Keys are hidden by position (causal or window), known without reading data."""
+        return self.causal or self.window is not None
+
+    @property
+    def empty_rows_possible(self) -> bool:
+        """Some row may see no key: a mask (data), or causal with Sq > Skv (the first
+        Sq - Skv rows); a window alone never empties a row (i' - W < i' < Skv)."""
+        return self.mask is not None or (self.causal and self.Sq > self.Skv)
+
+
+def _views(e: Emitter, sh: SdpaShapes):
+    """Rank-3 views [G, S, D] of q, k, v."""
+    return tuple(to_rank3(e, f"%arg{i}", shape, sh.elem)[0]
+                 for i, shape in enumerate((sh.q, sh.k, sh.v)))
+
+
+def _mask_view(e: Emitter, sh: SdpaShapes, materialise: bool):
+    """The mask as (name, [Gm, Sqm, Skvm]): its batch/head dims collapsed into Gm.
+
+    With `materialise`, a mask broadcast along some but not all batch/head dims
+    is first copied to the query's batch/head dims, so Gm is 1 or G (the chain
+    indexes it with a projected map); otherwise Gm is the product of the mask's
+    own batch/head dims and `mask_group` maps a query group to its mask group."""
+    et = sh.mask_elem
+    name, shape = "%arg3", list(sh.mask)
+    padded = [1] * (sh.n - len(shape)) + shape
+    lead, lead_q = padded[:-2], sh.q[:-2]
+    if materialise and any(d != 1 for d in lead) and lead != lead_q:
+        full = lead_q + padded[-2:]
+        m = len(shape)
+        res = ["0" if (d == 1 and full[sh.n - m + i] != 1) else sh.n - m + i
+               for i, d in enumerate(shape)]
+        empty = e.op(f"tensor.empty() : {tensor(full, et)}")
+        name = generic(e, [(name, tensor(shape, et))], [(empty, tensor(full, et))],
+                       [affine_map(sh.n, res), affine_map(sh.n, range(sh.n))],
+                       ["parallel"] * sh.n, lambda a: [a[0]])[0]
+        shape = full
+    return to_rank3(e, name, shape, et)
+
+
+def mask_group(e: Emitter, sh: SdpaShapes, g: str) -> str:
+    """Index of query group g (batch/head dims of the query, collapsed) in the
+    collapsed batch/head dims of the mask, which may broadcast along any of them."""
+    lead_q = sh.q[:-2]
+    lead = ([1] * (sh.n - len(sh.mask)) + sh.mask)[:-2]
+    if all(d == 1 for d in lead):
+        return e.index(0)
+    if lead == lead_q:
+        return g
+    parts = []
+    for i, d in enumerate(lead):
+        if d == 1:
+            continue
+        coord = g
+        q_stride = math.prod(lead_q[i + 1:])
+        if q_stride > 1:
+            coord = e.op(f"arith.divui {coord}, {e.index(q_stride)} : index")
+        if i > 0:
+            coord = e.op(f"arith.remui {coord}, {e.index(lead_q[i])} : index")
+        m_stride = math.prod(lead[i + 1:])
+        if m_stride > 1:
+            coord = e.op(f"arith.muli {coord}, {e.index(m_stride)} : index")
+        parts.append(coord)
+    if not parts:
+        return e.index(0)
+    total = parts[0]
+    for p in parts[1:]:
+        total = e.op(f"arith.addi {total}, {p} : index")
+    return total
 
 
 def sdpa_online(sh: SdpaShapes, tile_q: int, tile_kv: int, name: str = "sdpa") -> str:
     """The tiled online-softmax kernel as a function text (see the module docstring)."""
     e = Emitter()
     et = sh.elem
-    q3, k3, v3, mask3 = _prologue(e, sh)
+    q3, k3, v3 = _views(e, sh)
+    mask3 = _mask_view(e, sh, materialise=False) if sh.mask is not None else None
     G, Sq, Skv, D, Dv = sh.G, sh.Sq, sh.Skv, sh.D, sh.Dv
     TQ, TK = max(1, min(tile_q, Sq)), max(1, min(tile_kv, Skv))
     out_t = tensor([G, Sq, Dv], et)
@@ -95,7 +161,7 @@ def sdpa_online(sh: SdpaShapes, tile_q: int, tile_kv: int, name: str = "sdpa") -
     ninf, zero = e.float(float("-inf"), et), e.float(0.0, et)
     c_scale = e.float(sh.scale * LOG2E, et)
     c_log2e = e.float(LOG2E, et)
-    off = Skv - Sq  # causal: key j is allowed for query i iff j <= i + off
+    off = Skv - Sq  # query row i sits at key position i' = i + off (bottom-right)
     # K^T once ([Gk, D, Skv], the size of K): every Q K^T block is then a plain matmul.
     kt_t = tensor([sh.Gk, D, Skv], et)
     kt3 = e.op(f"linalg.transpose ins({k3} : {tensor([sh.Gk, Skv, D], et)}) "
@@ -108,9 +174,7 @@ def sdpa_online(sh: SdpaShapes, tile_q: int, tile_kv: int, name: str = "sdpa") -
     def q_tile(tq: int, g: str, qs: str) -> str:
         """The [tq, Dv] output rows qs.. of group g."""
         gk = e.op(f"arith.divui {g}, {e.index(sh.rep)} : index") if sh.rep > 1 else g
-        gm = None
-        if mask3 is not None:
-            gm = g if mask3[1][0] != 1 else c0
+        gm = mask_group(e, sh, g) if mask3 is not None else None
         qd_t = tensor([tq, D], et)
         qt = e.op(f"tensor.extract_slice {q3}[{g}, {qs}, 0] [1, {tq}, {D}] [1, 1, 1] : "
                   f"{tensor([G, Sq, D], et)} to {qd_t}")
@@ -123,21 +187,31 @@ def sdpa_online(sh: SdpaShapes, tile_q: int, tile_kv: int, name: str = "sdpa") -
         state_t = f"{row_t}, {row_t}, {acc_t}"
         full_end = (Skv // TK) * TK
         qoff = ub = None
-        if sh.causal:
+        lb = c0
+        if sh.positional:
             qoff = e.op(f"arith.addi {qs}, {e.index(off)} : index")
+        if sh.causal:
+            # Blocks after the one holding the last row's last visible key are skipped.
             last = e.op(f"arith.addi {qoff}, {e.index(tq)} : index")
             last = e.op(f"arith.maxsi {last}, {c0} : index")
             ub = e.op(f"arith.minsi {last}, {e.index(Skv)} : index")
             ub_full = e.op(f"arith.minsi {ub}, {e.index(full_end)} : index")
         else:
             ub_full = e.index(full_end)
+        if sh.window is not None:
+            # Blocks before the one holding the first row's first visible key
+            # (i' - W + 1) are skipped; lb <= full_end since that key is < Skv.
+            first = e.op(f"arith.subi {qoff}, {e.index(sh.window - 1)} : index")
+            first = e.op(f"arith.maxsi {first}, {c0} : index")
+            lb = e.op(f"arith.divui {first}, {e.index(TK)} : index")
+            lb = e.op(f"arith.muli {lb}, {e.index(TK)} : index")
         ctx = (tq, qt, qs, qoff, gk, gm)
         state = [m0, l0, a0]
         if full_end > 0:
             ks = e.fresh("ks")
             m, l, acc = e.fresh("m"), e.fresh("l"), e.fresh("acc")
             loop = e.fresh("kv")
-            e.line(f"{loop}:3 = scf.for {ks} = {c0} to {ub_full} step {e.index(TK)} "
+            e.line(f"{loop}:3 = scf.for {ks} = {lb} to {ub_full} step {e.index(TK)} "
                    f"iter_args({m} = {m0}, {l} = {l0}, {acc} = {a0}) -> ({state_t}) {{")
             new = kv_block(ctx, TK, ks, [m, l, acc])
             e.line(f"scf.yield {', '.join(new)} : {state_t}")
@@ -179,29 +253,27 @@ def sdpa_online(sh: SdpaShapes, tile_q: int, tile_kv: int, name: str = "sdpa") -
                   f"{tensor([sh.Gk, Skv, Dv], et)} to {tensor([tk, Dv], et)}")
         s = e.op(f"linalg.matmul ins({qt}, {kb} : {tensor([tq, D], et)}, {tensor([D, tk], et)}) "
                  f"outs({fill(zero, s_t)} : {s_t}) -> {s_t}")
-        if mask3 is not None or sh.causal:
+        if mask3 is not None or sh.positional:
             ins, maps = [], []
             if mask3 is not None:
                 mname, (Gm, Sqm, Skvm) = mask3
+                mt = sh.mask_elem
                 rows, cols = (tq if Sqm != 1 else 1), (tk if Skvm != 1 else 1)
                 mo = (qs if Sqm != 1 else c0, ks if Skvm != 1 else c0)
                 mb = e.op(f"tensor.extract_slice {mname}[{gm}, {mo[0]}, {mo[1]}] [1, {rows}, {cols}] "
-                          f"[1, 1, 1] : {tensor([Gm, Sqm, Skvm], et)} to {tensor([rows, cols], et)}")
-                ins.append((mb, tensor([rows, cols], et)))
+                          f"[1, 1, 1] : {tensor([Gm, Sqm, Skvm], mt)} to {tensor([rows, cols], mt)}")
+                ins.append((mb, tensor([rows, cols], mt)))
                 maps.append(affine_map(2, [0 if Sqm != 1 else "0", 1 if Skvm != 1 else "0"]))
 
             def logits(a):
                 x = a[-1]
-                if mask3 is not None:
+                if mask3 is not None and sh.boolean_mask:
+                    x = e.op(f"arith.select {a[0]}, {x}, {ninf} : {et}")
+                elif mask3 is not None:
                     bias = e.op(f"arith.mulf {a[0]}, {c_log2e} : {et}")
                     x = e.op(f"arith.addf {x}, {bias} : {et}")
-                if sh.causal:
-                    i = e.op("linalg.index 0 : index")
-                    j = e.op("linalg.index 1 : index")
-                    qi = e.op(f"arith.addi {i}, {qoff} : index")
-                    kj = e.op(f"arith.addi {j}, {ks} : index")
-                    ok = e.op(f"arith.cmpi sle, {kj}, {qi} : index")
-                    x = e.op(f"arith.select {ok}, {x}, {ninf} : {et}")
+                if sh.positional:
+                    x = _hide_by_position(e, sh, x, qoff, ks, ninf)
                 return [x]
 
             maps.append(affine_map(2, [0, 1]))
@@ -275,12 +347,33 @@ def sdpa_online(sh: SdpaShapes, tile_q: int, tile_kv: int, name: str = "sdpa") -
     return function(name, _arg_types(sh), tensor(sh.result, et), e, result)
 
 
+def _hide_by_position(e: Emitter, sh: SdpaShapes, x: str, qoff: str, ks: str, ninf: str,
+                      dims=(0, 1)) -> str:
+    """-inf for the keys that causal / window hide from this row, inside a generic
+    over (query row, key) dims `dims` whose rows start at i' = qoff, keys at ks."""
+    i = e.op(f"linalg.index {dims[0]} : index")
+    j = e.op(f"linalg.index {dims[1]} : index")
+    qi = e.op(f"arith.addi {i}, {qoff} : index")
+    kj = e.op(f"arith.addi {j}, {ks} : index")
+    ok = None
+    if sh.causal:
+        ok = e.op(f"arith.cmpi sle, {kj}, {qi} : index")
+    if sh.window is not None:
+        start = e.op(f"arith.subi {qi}, {e.index(sh.window)} : index")
+        inside = e.op(f"arith.cmpi sgt, {kj}, {start} : index")
+        ok = inside if ok is None else e.op(f"arith.andi {ok}, {inside} : i1")
+    return e.op(f"arith.select {ok}, {x}, {ninf} : {sh.elem}")
+
+
 def sdpa_naive(sh: SdpaShapes, name: str = "sdpa") -> str:
-    """The plain chain: S = scale * Q K^T (+ mask, causal), P = softmax(S), O = P V.
-    Materialises the [G, Sq, Skv] score tensor; a fully masked row gives NaN here."""
+    """The plain chain: S = scale * Q K^T (+ mask, causal, window), P = softmax(S),
+    O = P V. Materialises the [G, Sq, Skv] score tensor. `linalg.softmax` gives NaN
+    on a row that sees no key, so where such rows can occur the softmax is written
+    out with the guard (row max -inf read as 0, sum 0 gives 0)."""
     e = Emitter()
     et = sh.elem
-    q3, k3, v3, mask3 = _prologue(e, sh)
+    q3, k3, v3 = _views(e, sh)
+    mask3 = _mask_view(e, sh, materialise=True) if sh.mask is not None else None
     G, Sq, Skv, D, Dv = sh.G, sh.Sq, sh.Skv, sh.D, sh.Dv
     zero, ninf = e.float(0.0, et), e.float(float("-inf"), et)
     if sh.rep > 1:  # repeat key/value heads for grouped-query attention
@@ -299,28 +392,28 @@ def sdpa_naive(sh: SdpaShapes, name: str = "sdpa") -> str:
     ins, maps = [(s, s_t)], [affine_map(3, [0, 1, 2])]
     if mask3 is not None:
         mname, mshape = mask3
-        ins.append((mname, tensor(mshape, et)))
+        ins.append((mname, tensor(mshape, sh.mask_elem)))
         maps.append(affine_map(3, [i if d != 1 else "0" for i, d in enumerate(mshape)]))
     c_scale = e.float(sh.scale, et)
-    off = e.index(Skv - Sq)
 
     def logits(a):
         x = e.op(f"arith.mulf {a[0]}, {c_scale} : {et}")
-        if mask3 is not None:
+        if mask3 is not None and sh.boolean_mask:
+            x = e.op(f"arith.select {a[1]}, {x}, {ninf} : {et}")
+        elif mask3 is not None:
             x = e.op(f"arith.addf {x}, {a[1]} : {et}")
-        if sh.causal:
-            i = e.op("linalg.index 1 : index")
-            j = e.op("linalg.index 2 : index")
-            qi = e.op(f"arith.addi {i}, {off} : index")
-            ok = e.op(f"arith.cmpi sle, {j}, {qi} : index")
-            x = e.op(f"arith.select {ok}, {x}, {ninf} : {et}")
+        if sh.positional:
+            x = _hide_by_position(e, sh, x, e.index(Skv - Sq), e.index(0), ninf, dims=(1, 2))
         return [x]
 
     maps.append(affine_map(3, [0, 1, 2]))
     # Scale/mask in place into the scores and softmax into that buffer again, as a
     # hand-written chain would: the plain lowering holds one score tensor, not three.
     t = generic(e, ins, [(s, s_t)], maps, ["parallel"] * 3, logits)[0]
-    p = e.op(f"linalg.softmax dimension(2) ins({t} : {s_t}) outs({t} : {s_t}) -> {s_t}")
+    if sh.empty_rows_possible:
+        p = _guarded_softmax(e, t, [G, Sq, Skv], et)
+    else:
+        p = e.op(f"linalg.softmax dimension(2) ins({t} : {s_t}) outs({t} : {s_t}) -> {s_t}")
     o_t = tensor([G, Sq, Dv], et)
     o0 = e.op(f"linalg.fill ins({zero} : {et}) outs({e.op(f'tensor.empty() : {o_t}')} : "
               f"{o_t}) -> {o_t}")
@@ -329,6 +422,37 @@ def sdpa_naive(sh: SdpaShapes, name: str = "sdpa") -> str:
                 ["parallel", "parallel", "parallel", "reduction"], mac)[0]
     result = from_rank3(e, o, [G, Sq, Dv], sh.result, et)
     return function(name, _arg_types(sh), tensor(sh.result, et), e, result)
+
+
+def _guarded_softmax(e: Emitter, t: str, shape, et: str) -> str:
+    """softmax over the last dim of t, in place, with 0 for a row of -inf only:
+    m = rowmax t; p = exp(t - (m == -inf ? 0 : m)); l = rowsum p; p / l (0 if l == 0)."""
+    s_t, row_t = tensor(shape, et), tensor(shape[:-1], et)
+    zero, ninf = e.float(0.0, et), e.float(float("-inf"), et)
+    full, rows = affine_map(3, [0, 1, 2]), affine_map(3, [0, 1])
+
+    def row_fill(value):
+        return e.op(f"linalg.fill ins({value} : {et}) outs({e.op(f'tensor.empty() : {row_t}')} "
+                    f": {row_t}) -> {row_t}")
+
+    def exp_shifted(a):
+        is_ninf = e.op(f"arith.cmpf oeq, {a[0]}, {ninf} : {et}")
+        m = e.op(f"arith.select {is_ninf}, {zero}, {a[0]} : {et}")
+        return [e.op(f"math.exp {e.op(f'arith.subf {a[1]}, {m} : {et}')} : {et}")]
+
+    def normalise(a):
+        is_zero = e.op(f"arith.cmpf oeq, {a[0]}, {zero} : {et}")
+        div = e.op(f"arith.divf {a[1]}, {a[0]} : {et}")
+        return [e.op(f"arith.select {is_zero}, {zero}, {div} : {et}")]
+
+    red = ["parallel", "parallel", "reduction"]
+    m = generic(e, [(t, s_t)], [(row_fill(ninf), row_t)], [full, rows], red,
+                lambda a: [e.op(f"arith.maximumf {a[0]}, {a[1]} : {et}")])[0]
+    p = generic(e, [(m, row_t)], [(t, s_t)], [rows, full], ["parallel"] * 3, exp_shifted)[0]
+    total = generic(e, [(p, s_t)], [(row_fill(zero), row_t)], [full, rows], red,
+                    lambda a: [e.op(f"arith.addf {a[0]}, {a[1]} : {et}")])[0]
+    return generic(e, [(total, row_t)], [(p, s_t)], [rows, full], ["parallel"] * 3,
+                   normalise)[0]
 
 
 def _repeat(e: Emitter, name: str, shape, rep: int, et: str) -> str:
@@ -346,5 +470,5 @@ def _repeat(e: Emitter, name: str, shape, rep: int, et: str) -> str:
 def _arg_types(sh: SdpaShapes) -> list[str]:
     types = [tensor(sh.q, sh.elem), tensor(sh.k, sh.elem), tensor(sh.v, sh.elem)]
     if sh.mask is not None:
-        types.append(tensor(sh.mask, sh.elem))
+        types.append(tensor(sh.mask, sh.mask_elem))
     return types

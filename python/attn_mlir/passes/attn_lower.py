@@ -4,10 +4,14 @@ attn.sdpa becomes, by default, the tiled online-softmax kernel of
 kernels/sdpa.py (FlashAttention-2 forward: query tiles of `tile-q` rows, a
 loop over key/value blocks of `tile-kv` rows carrying the running max, the
 running sum and the output accumulator, exp2 with log2(e) folded into the
-scale, one division at the end; causal skips the blocks above the diagonal).
+scale, one division at the end; causal skips the blocks above the diagonal,
+a sliding window the blocks before it; float bias or i1 keep-mask read per
+batch/head group without copying it to the full score shape).
 Peak memory is O(tile-q * tile-kv) per query tile instead of O(Sq * Skv).
 With `naive`, it becomes the plain chain S = scale * Q K^T (+ mask),
-softmax(S), S V, which materialises the score tensor. So does an op whose
+softmax(S), S V, which materialises the score tensor (its softmax written
+out with the empty-row guard where a row may see no key, so both lowerings
+give 0 there). So does an op whose
 score tensor (batch x heads x Sq x Skv elements) fits in `max-score-bytes`
 (attn-to-llvm passes 256 KiB): for tiny scores the chain is as fast, and its
 matmuls spread even a single query row's keys over threads; above that the
@@ -27,7 +31,7 @@ from __future__ import annotations
 from mlir import ir
 
 from ..attn_ops import ROTARY, SDPA, Rotary, Sdpa
-from ..diagnostics import AttnError, Diagnostic, location_parts
+from ..diagnostics import AttnError
 from ..ir_utils import walk_ops
 from ..kernels import inline_kernel
 from ..kernels.rotary import rotary as rotary_kernel
@@ -48,7 +52,8 @@ def sdpa_shapes(op) -> SdpaShapes:
     s = Sdpa(op)
     return SdpaShapes(_shape(s.query), _shape(s.key), _shape(s.value), _shape(s.result),
                       _shape(s.mask) if s.mask is not None else None, _elem(s.query),
-                      s.scale, s.causal)
+                      s.scale, s.causal, window=s.window,
+                      mask_elem=_elem(s.mask) if s.mask is not None else None)
 
 
 def score_bytes(sh: SdpaShapes) -> int:
@@ -65,10 +70,6 @@ def decode_step(sh: SdpaShapes) -> bool:
 
 def lower_sdpa(op, *, naive: bool = False, tile_q: int = 64, tile_kv: int = 64,
                max_score_bytes: int = 0) -> None:
-    s = Sdpa(op)
-    if s.window is not None or s.boolean_mask:
-        raise AttnError([Diagnostic("error", "'attn.sdpa' op with a window or an i1 mask is "
-                                    "not lowered yet", *location_parts(op.location))])
     sh = sdpa_shapes(op)
     if naive or score_bytes(sh) <= max_score_bytes or (max_score_bytes and decode_step(sh)):
         text = sdpa_naive(sh)
