@@ -104,12 +104,30 @@ func.func @decode_step(%q: tensor<4x1x16xf32>, %k: tensor<4x50x16xf32>, %v: tens
 
 // -----
 
-// Grouped-query decode keeps the fused kernel (the chain would repeat K and V).
+// Grouped-query decode keeps the fused kernel (the chain would repeat K and V),
+// in its split-key form: the 4 query heads of the kv group are the rows of one
+// [4, 16] tile, K is read as stored (no K^T copy; the score matmul reads the
+// [tk, D] block through a transposed map), the 200 keys are split into 6
+// ranges of one 32-key block (scf.forall over (kv group, split)), the last 8
+// keys are a second forall over kv groups, and a combine rescales the 7 partials.
 // AUTO-LABEL: func.func @decode_step_gqa_negative
 // AUTO: scf.forall
 // AUTO-NOT: linalg.softmax
-func.func @decode_step_gqa_negative(%q: tensor<4x1x16xf32>, %k: tensor<1x50x16xf32>, %v: tensor<1x50x16xf32>) -> tensor<4x1x16xf32> {
-  %o = "attn.sdpa"(%q, %k, %v) {scale = 0.25 : f32, causal = false} : (tensor<4x1x16xf32>, tensor<1x50x16xf32>, tensor<1x50x16xf32>) -> tensor<4x1x16xf32>
+// TILES-LABEL: func.func @decode_step_gqa_negative
+// TILES-NOT: linalg.transpose
+// TILES: tensor.expand_shape {{.*}} output_shape [1, 4, 16] : tensor<4x16xf32> into tensor<1x4x16xf32>
+// TILES: scf.forall ({{.*}}) in (1, 6) shared_outs({{.*}}) -> (tensor<1x7x4xf32>, tensor<1x7x4xf32>, tensor<1x7x4x16xf32>)
+// TILES: scf.for
+// TILES: tensor.extract_slice %{{.*}} [1, 32, 16] [1, 1, 1] : tensor<1x200x16xf32> to tensor<32x16xf32>
+// TILES: linalg.matmul indexing_maps = [#{{.*}}, #{{.*}}, #{{.*}}] ins(%{{.*}}, %{{.*}} : tensor<4x16xf32>, tensor<32x16xf32>) outs(%{{.*}} : tensor<4x32xf32>)
+// TILES: tensor.parallel_insert_slice %{{.*}} [1, 1, 4, 16] [1, 1, 1, 1] : tensor<4x16xf32> into tensor<1x7x4x16xf32>
+// TILES: scf.forall ({{.*}}) in (1, 1) shared_outs
+// TILES: tensor<8x16xf32>
+// TILES: math.exp2
+// TILES: arith.divf
+// TILES: return {{.*}} : tensor<4x1x16xf32>
+func.func @decode_step_gqa_negative(%q: tensor<4x1x16xf32>, %k: tensor<1x200x16xf32>, %v: tensor<1x200x16xf32>) -> tensor<4x1x16xf32> {
+  %o = "attn.sdpa"(%q, %k, %v) {scale = 0.25 : f32, causal = false} : (tensor<4x1x16xf32>, tensor<1x200x16xf32>, tensor<1x200x16xf32>) -> tensor<4x1x16xf32>
   return %o : tensor<4x1x16xf32>
 }
 

@@ -37,6 +37,19 @@ CASES = {
                           (1, 8)),
     "decode_padding_mask": ([3, 4, 1, 16], [3, 2, 40, 16], [3, 2, 40, 16], [3, 1, 1, 40], "bool",
                             False, None, None),
+    # Decode (Sq = 1): split-key kernel, query heads of a group as the rows of a tile.
+    "decode_gqa_long_tail": ([2, 8, 1, 16], [2, 2, 203, 16], [2, 2, 203, 8], None, None, False,
+                             None, (1, 16)),
+    "decode_gqa_window_late_start": ([1, 6, 1, 8], [1, 3, 150, 8], [1, 3, 150, 8], [1, 1, 1, 150],
+                                     "float", True, 37, (1, 16)),
+    "decode_mha_bool": ([2, 3, 1, 8], [2, 3, 70, 8], [2, 3, 70, 8], [2, 3, 1, 70], "bool", False,
+                        None, (1, 8)),
+    "decode_rank2": ([1, 16], [45, 16], [45, 8], None, None, True, None, (1, 8)),
+    "decode_keys_all_masked": ([2, 4, 1, 8], [2, 2, 40, 8], [2, 2, 40, 8], [2, 1, 1, 40],
+                               "bool_decode_empty", False, None, (1, 8)),
+    # A mask that differs between the query heads of a group: the general kernel.
+    "decode_gqa_per_head_mask": ([1, 4, 1, 8], [1, 2, 30, 8], [1, 2, 30, 8], [1, 4, 1, 30],
+                                 "float", False, None, (1, 8)),
     "rank5_mixed_bias": ([2, 2, 3, 5, 8], [2, 2, 1, 7, 8], [2, 2, 1, 7, 8], [2, 1, 3, 1, 7],
                          "float", True, 3, (2, 4)),
 }
@@ -56,6 +69,8 @@ def _mask(rng, shape, kind):
         if kind == "bool_empty_rows":
             m[1] = False
             m[4] = False
+        if kind == "bool_decode_empty":
+            m[1] = False
         return m
     m = rng.standard_normal(shape).astype(np.float32)
     m[rng.random(shape) < 0.2] = -np.inf

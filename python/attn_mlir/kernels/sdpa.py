@@ -29,7 +29,8 @@ emitted with their own static sizes. Causal: the key/value loop of a query
 tile stops after the block holding its last allowed key, so blocks above
 the diagonal are never visited, and the forall visits query tiles in the
 order 0, n-1, 1, n-2, ... so that threads given contiguous iterations get
-equal work. Sliding window W: with i' = i + Skv - Sq, row i sees keys
+equal work. Decode steps (Sq = 1) take the split-key form of `decode_splits`
+(see there; dialect/docs/sdpa.md). Sliding window W: with i' = i + Skv - Sq, row i sees keys
 i' - W < j (and j <= i' if causal); the key loop of a query tile starts at
 the block holding its first row's first visible key, so the blocks a
 window hides are not visited either (loop bounds per query tile; the
@@ -162,10 +163,12 @@ def sdpa_online(sh: SdpaShapes, tile_q: int, tile_kv: int, name: str = "sdpa") -
     c_scale = e.float(sh.scale * LOG2E, et)
     c_log2e = e.float(LOG2E, et)
     off = Skv - Sq  # query row i sits at key position i' = i + off (bottom-right)
-    # K^T once ([Gk, D, Skv], the size of K): every Q K^T block is then a plain matmul.
+    decode = decode_shape(sh)
     kt_t = tensor([sh.Gk, D, Skv], et)
-    kt3 = e.op(f"linalg.transpose ins({k3} : {tensor([sh.Gk, Skv, D], et)}) "
-               f"outs({e.op(f'tensor.empty() : {kt_t}')} : {kt_t}) permutation = [0, 2, 1]")
+    if not decode:
+        # K^T once ([Gk, D, Skv], the size of K): every Q K^T block is then a plain matmul.
+        kt3 = e.op(f"linalg.transpose ins({k3} : {tensor([sh.Gk, Skv, D], et)}) "
+                   f"outs({e.op(f'tensor.empty() : {kt_t}')} : {kt_t}) permutation = [0, 2, 1]")
 
     def fill(value: str, t: str) -> str:
         return e.op(f"linalg.fill ins({value} : {et}) outs({e.op(f'tensor.empty() : {t}')} : "
@@ -247,12 +250,22 @@ def sdpa_online(sh: SdpaShapes, tile_q: int, tile_kv: int, name: str = "sdpa") -
         tq, qt, qs, qoff, gk, gm = ctx
         m, l, acc = state
         row_t, acc_t, s_t = tensor([tq], et), tensor([tq, Dv], et), tensor([tq, tk], et)
-        kb = e.op(f"tensor.extract_slice {kt3}[{gk}, 0, {ks}] [1, {D}, {tk}] [1, 1, 1] : "
-                  f"{kt_t} to {tensor([D, tk], et)}")
         vb = e.op(f"tensor.extract_slice {v3}[{gk}, {ks}, 0] [1, {tk}, {Dv}] [1, 1, 1] : "
                   f"{tensor([sh.Gk, Skv, Dv], et)} to {tensor([tk, Dv], et)}")
-        s = e.op(f"linalg.matmul ins({qt}, {kb} : {tensor([tq, D], et)}, {tensor([D, tk], et)}) "
-                 f"outs({fill(zero, s_t)} : {s_t}) -> {s_t}")
+        if decode:
+            # The block of K as stored, [tk, D], read through a transposed map: the
+            # schedule packs it in cache; no K^T copy of the whole cache is made.
+            kb = e.op(f"tensor.extract_slice {k3}[{gk}, {ks}, 0] [1, {tk}, {D}] [1, 1, 1] : "
+                      f"{tensor([sh.Gk, Skv, D], et)} to {tensor([tk, D], et)}")
+            maps = ", ".join(affine_map(3, r) for r in ([0, 2], [1, 2], [0, 1]))
+            s = e.op(f"linalg.matmul indexing_maps = [{maps}] ins({qt}, {kb} : "
+                     f"{tensor([tq, D], et)}, {tensor([tk, D], et)}) "
+                     f"outs({fill(zero, s_t)} : {s_t}) -> {s_t}")
+        else:
+            kb = e.op(f"tensor.extract_slice {kt3}[{gk}, 0, {ks}] [1, {D}, {tk}] [1, 1, 1] : "
+                      f"{kt_t} to {tensor([D, tk], et)}")
+            s = e.op(f"linalg.matmul ins({qt}, {kb} : {tensor([tq, D], et)}, "
+                     f"{tensor([D, tk], et)}) outs({fill(zero, s_t)} : {s_t}) -> {s_t}")
         if mask3 is not None or sh.positional:
             ins, maps = [], []
             if mask3 is not None:
@@ -273,7 +286,9 @@ def sdpa_online(sh: SdpaShapes, tile_q: int, tile_kv: int, name: str = "sdpa") -
                     bias = e.op(f"arith.mulf {a[0]}, {c_log2e} : {et}")
                     x = e.op(f"arith.addf {x}, {bias} : {et}")
                 if sh.positional:
-                    x = _hide_by_position(e, sh, x, qoff, ks, ninf)
+                    # Decode rows are query heads at one position, not positions.
+                    rows = None if decode else 0
+                    x = _hide_by_position(e, sh, x, qoff, ks, ninf, dims=(rows, 1))
                 return [x]
 
             maps.append(affine_map(2, [0, 1]))
@@ -337,6 +352,96 @@ def sdpa_online(sh: SdpaShapes, tile_q: int, tile_kv: int, name: str = "sdpa") -
         e.line("}")
         return res
 
+    def decode_splits() -> str:
+        """Sq = 1: the rep query heads of a key/value group are the rows of one tile,
+        so each K/V row is read once per group; the keys are split into ranges of
+        whole blocks, an scf.forall over (group, split) computes each range's partial
+        (max, sum, accumulator), a second forall over groups the last, shorter block
+        (its own static size, its own partial: no branch), and a combine rescales
+        the partials to their common max."""
+        R, Gk = sh.rep, sh.Gk
+        nb, tail = Skv // TK, Skv % TK
+        first = max(Skv - sh.window, 0) // TK if sh.window is not None else 0
+        blocks = nb - first
+        splits = max(1, min(blocks, -(-DECODE_TASKS // Gk))) if blocks else 0
+        per = -(-blocks // splits) if blocks else 0
+        splits = -(-blocks // per) if per else 0
+        parts = splits + (1 if tail else 0)
+        qg_t = tensor([Gk, R, D], et)
+        qg = q3
+        if R > 1:
+            flat = e.op(f"tensor.collapse_shape {q3} [[0, 1], [2]] : {tensor([G, 1, D], et)} "
+                        f"into {tensor([G, D], et)}")
+            qg = e.op(f"tensor.expand_shape {flat} [[0, 1], [2]] output_shape [{Gk}, {R}, {D}] "
+                      f": {tensor([G, D], et)} into {qg_t}")
+        part_t = tensor([Gk, parts, R], et)
+        pacc_t = tensor([Gk, parts, R, Dv], et)
+        row_t, acc_t = tensor([R], et), tensor([R, Dv], et)
+        state_t = f"{row_t}, {row_t}, {acc_t}"
+
+        def partials(count: int, init, body) -> list[str]:
+            """An scf.forall over (group, sp < count): `body(sp, ctx, state)` runs the
+            online-softmax blocks and returns (slot, state); the partial (m, l, acc)
+            goes to index `slot` of the partials `init` (disjoint per task)."""
+            gk, sp = e.fresh("gk"), e.fresh("sp")
+            outs = [e.fresh("mo"), e.fresh("lo"), e.fresh("ao")]
+            res = e.fresh("parts")
+            e.line(f"{res}:3 = scf.forall ({gk}, {sp}) in ({Gk}, {count}) shared_outs("
+                   f"{', '.join(f'{o} = {i}' for o, i in zip(outs, init))}) -> "
+                   f"({part_t}, {part_t}, {pacc_t}) {{")
+            gm = None
+            if mask3 is not None:
+                gm = mask_group(e, sh, e.op(f"arith.muli {gk}, {e.index(R)} : index"))
+            rd_t = tensor([R, D], et)
+            qt = e.op(f"tensor.extract_slice {qg}[{gk}, 0, 0] [1, {R}, {D}] [1, 1, 1] : "
+                      f"{qg_t} to {rd_t}")
+            qt = generic(e, [(qt, rd_t)], [(e.op(f"tensor.empty() : {rd_t}"), rd_t)],
+                         [affine_map(2, [0, 1])] * 2, ["parallel", "parallel"],
+                         lambda a: [e.op(f"arith.mulf {a[0]}, {c_scale} : {et}")])[0]
+            state = [fill(ninf, row_t), fill(zero, row_t), fill(zero, acc_t)]
+            ctx = (R, qt, c0, e.index(Skv - 1), gk, gm)
+            slot, state = body(sp, ctx, state)
+            e.line("scf.forall.in_parallel {")
+            for value, out in ((state[0], outs[0]), (state[1], outs[1])):
+                e.line(f"tensor.parallel_insert_slice {value} into {out}[{gk}, {slot}, 0] "
+                       f"[1, 1, {R}] [1, 1, 1] : {row_t} into {part_t}")
+            e.line(f"tensor.parallel_insert_slice {state[2]} into {outs[2]}[{gk}, {slot}, 0, 0] "
+                   f"[1, 1, {R}, {Dv}] [1, 1, 1, 1] : {acc_t} into {pacc_t}")
+            e.line("}")
+            e.line("}")
+            return [f"{res}#{i}" for i in range(3)]
+
+        def full_blocks(sp, ctx, state):
+            start = e.op(f"arith.muli {sp}, {e.index(per * TK)} : index")
+            start = e.op(f"arith.addi {start}, {e.index(first * TK)} : index")
+            stop = e.op(f"arith.addi {start}, {e.index(per * TK)} : index")
+            stop = e.op(f"arith.minsi {stop}, {e.index(nb * TK)} : index")
+            ks, loop = e.fresh("ks"), e.fresh("kv")
+            carried = [e.fresh("m"), e.fresh("l"), e.fresh("acc")]
+            e.line(f"{loop}:3 = scf.for {ks} = {start} to {stop} step {e.index(TK)} "
+                   f"iter_args({', '.join(f'{c} = {i}' for c, i in zip(carried, state))}) "
+                   f"-> ({state_t}) {{")
+            e.line(f"scf.yield {', '.join(kv_block(ctx, TK, ks, carried))} : {state_t}")
+            e.line("}")
+            return sp, [f"{loop}#{i}" for i in range(3)]
+
+        def tail_block(sp, ctx, state):
+            return e.index(splits), kv_block(ctx, tail, e.index(nb * TK), state)
+
+        res = [e.op(f"tensor.empty() : {t}") for t in (part_t, part_t, pacc_t)]
+        if splits:
+            res = partials(splits, res, full_blocks)
+        if tail:
+            res = partials(1, res, tail_block)
+        out = _combine_splits(e, res, [Gk, parts, R, Dv], et)
+        flat = e.op(f"tensor.collapse_shape {out} [[0, 1], [2]] : {tensor([Gk, R, Dv], et)} "
+                    f"into {tensor([G, Dv], et)}")
+        return e.op(f"tensor.expand_shape {flat} [[0, 1], [2]] output_shape [{G}, 1, {Dv}] : "
+                    f"{tensor([G, Dv], et)} into {out_t}")
+
+    if decode:
+        result = from_rank3(e, decode_splits(), [G, Sq, Dv], sh.result, et)
+        return function(name, _arg_types(sh), tensor(sh.result, et), e, result)
     cur = e.op(f"tensor.empty() : {out_t}")
     full_q = (Sq // TQ) * TQ
     if full_q > 0:
@@ -347,13 +452,73 @@ def sdpa_online(sh: SdpaShapes, tile_q: int, tile_kv: int, name: str = "sdpa") -
     return function(name, _arg_types(sh), tensor(sh.result, et), e, result)
 
 
+# Decode splits the keys until there are about this many (group, split) tasks.
+DECODE_TASKS = 32
+
+
+def decode_shape(sh: SdpaShapes) -> bool:
+    """A decode step the split-key kernel handles: one query row, and a mask (if any)
+    shared by the query heads of a key/value group (its head dim is 1, or no GQA)."""
+    if sh.Sq != 1:
+        return False
+    if sh.mask is None or sh.rep == 1 or sh.n < 3:
+        return True
+    return len(sh.mask) < 3 or sh.mask[-3] == 1
+
+
+def _combine_splits(e: Emitter, parts, shape, et: str) -> str:
+    """O[g, r] = sum_s w[g,s,r] acc[g,s,r] / sum_s w[g,s,r] l[g,s,r] with
+    w = exp2(m[g,s,r] - M[g,r]), M = max_s m (a split that saw no key has m = -inf,
+    w = 0; M = -inf is read as 0, and a total of 0 gives 0)."""
+    m, l, acc = parts
+    Gk, S, R, Dv = shape
+    part_t, row_t, out_t = tensor([Gk, S, R], et), tensor([Gk, R], et), tensor([Gk, R, Dv], et)
+    zero, ninf = e.float(0.0, et), e.float(float("-inf"), et)
+
+    def fill(value, t):
+        return e.op(f"linalg.fill ins({value} : {et}) outs({e.op(f'tensor.empty() : {t}')} : "
+                    f"{t}) -> {t}")
+
+    def weight(a):
+        is_ninf = e.op(f"arith.cmpf oeq, {a[1]}, {ninf} : {et}")
+        top = e.op(f"arith.select {is_ninf}, {zero}, {a[1]} : {et}")
+        return [e.op(f"math.exp2 {e.op(f'arith.subf {a[0]}, {top} : {et}')} : {et}")]
+
+    def mac(a):
+        return [e.op(f"arith.addf {a[2]}, {e.op(f'arith.mulf {a[0]}, {a[1]} : {et}')} : {et}")]
+
+    def divide(a):
+        is_zero = e.op(f"arith.cmpf oeq, {a[0]}, {zero} : {et}")
+        div = e.op(f"arith.divf {a[1]}, {a[0]} : {et}")
+        return [e.op(f"arith.select {is_zero}, {zero}, {div} : {et}")]
+
+    red3 = ["parallel", "parallel", "reduction"]
+    top = generic(e, [(m, part_t)], [(fill(ninf, row_t), row_t)],
+                  [affine_map(3, [0, 2, 1]), affine_map(3, [0, 1])], red3,
+                  lambda a: [e.op(f"arith.maximumf {a[0]}, {a[1]} : {et}")])[0]
+    w = generic(e, [(m, part_t), (top, row_t)], [(e.op(f"tensor.empty() : {part_t}"), part_t)],
+                [affine_map(3, [0, 1, 2]), affine_map(3, [0, 2]), affine_map(3, [0, 1, 2])],
+                ["parallel"] * 3, weight)[0]
+    total = generic(e, [(w, part_t), (l, part_t)], [(fill(zero, row_t), row_t)],
+                    [affine_map(3, [0, 2, 1])] * 2 + [affine_map(3, [0, 1])], red3, mac)[0]
+    out = generic(e, [(w, part_t), (acc, tensor([Gk, S, R, Dv], et))], [(fill(zero, out_t), out_t)],
+                  [affine_map(4, [0, 3, 1]), affine_map(4, [0, 3, 1, 2]),
+                   affine_map(4, [0, 1, 2])], ["parallel"] * 3 + ["reduction"], mac)[0]
+    return generic(e, [(total, row_t)], [(out, out_t)],
+                   [affine_map(3, [0, 1]), affine_map(3, [0, 1, 2])], ["parallel"] * 3,
+                   divide)[0]
+
+
 def _hide_by_position(e: Emitter, sh: SdpaShapes, x: str, qoff: str, ks: str, ninf: str,
                       dims=(0, 1)) -> str:
     """-inf for the keys that causal / window hide from this row, inside a generic
-    over (query row, key) dims `dims` whose rows start at i' = qoff, keys at ks."""
-    i = e.op(f"linalg.index {dims[0]} : index")
+    over (query row, key) dims `dims` whose rows start at i' = qoff, keys at ks
+    (dims[0] None: every row is at i' = qoff)."""
+    qi = qoff
+    if dims[0] is not None:
+        i = e.op(f"linalg.index {dims[0]} : index")
+        qi = e.op(f"arith.addi {i}, {qoff} : index")
     j = e.op(f"linalg.index {dims[1]} : index")
-    qi = e.op(f"arith.addi {i}, {qoff} : index")
     kj = e.op(f"arith.addi {j}, {ks} : index")
     ok = None
     if sh.causal:
