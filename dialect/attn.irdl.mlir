@@ -9,8 +9,13 @@
 // Reference pages: dialect/docs/sdpa.md and dialect/docs/rotary.md.
 irdl.dialect @attn {
   // Scaled dot-product attention:
-  //   O = softmax(scale * Q K^T [+ mask] [causal: -inf above the diagonal]) V
+  //   O = softmax(scale * Q K^T [+ bias | where(keep, ., -inf)] [causal] [window]) V
   // over the key axis; grouped-query attention when Hq is a multiple of Hkv.
+  // mask: a float additive bias or an i1 keep-mask (true = attend), broadcast
+  // to [B.., Hq, Sq, Skv]. With i' = i + Skv - Sq, causal keeps keys j <= i'
+  // and the optional `window = W : i64` keeps keys j > i' - W. IRDL cannot
+  // declare an optional attribute (undeclared ones pass unchecked), so `window`
+  // is not listed below: attn-verify checks it is an i64 > 0.
   irdl.operation @sdpa {
     %query = irdl.base "!builtin.tensor"
     %key = irdl.base "!builtin.tensor"

@@ -19,7 +19,11 @@ def _op(op):
 
 
 class Sdpa:
-    """attn.sdpa(query, key, value[, mask]) {scale: f32, causal: bool}."""
+    """attn.sdpa(query, key, value[, mask]) {scale: f32, causal: bool[, window: i64]}.
+
+    `mask` is a float additive bias (the query's element type) or an i1 keep-mask
+    (true = attend); `window` (absent: no window) keeps key j for query i iff
+    i + Skv - Sq - window < j."""
 
     def __init__(self, op):
         self.op = _op(op)
@@ -37,6 +41,19 @@ class Sdpa:
     @property
     def causal(self) -> bool:
         return ir.BoolAttr(self.op.attributes["causal"]).value
+
+    @property
+    def window(self) -> int | None:
+        """The sliding window W (> 0 once verified), or None without the attribute."""
+        if "window" not in self.op.attributes:
+            return None
+        return ir.IntegerAttr(self.op.attributes["window"]).value
+
+    @property
+    def boolean_mask(self) -> bool:
+        """True when the mask is an i1 keep-mask (true = attend)."""
+        return (self.mask is not None
+                and isinstance(ir.ShapedType(self.mask.type).element_type, ir.IntegerType))
 
 
 class Rotary:
@@ -60,11 +77,14 @@ class Rotary:
 
 
 def create_sdpa(query, key, value, mask=None, *, scale: float, causal: bool,
-                result_type: ir.Type, loc=None) -> ir.Operation:
+                result_type: ir.Type, window: int | None = None, loc=None) -> ir.Operation:
+    """Build attn.sdpa; `window=None` leaves the optional `window` attribute out."""
     operands = [query, key, value] + ([mask] if mask is not None else [])
+    attributes = {"scale": ir.FloatAttr.get_f32(scale), "causal": ir.BoolAttr.get(bool(causal))}
+    if window is not None:
+        attributes["window"] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), int(window))
     return ir.Operation.create(SDPA, results=[result_type], operands=operands, loc=loc,
-                               attributes={"scale": ir.FloatAttr.get_f32(scale),
-                                           "causal": ir.BoolAttr.get(bool(causal))})
+                               attributes=attributes)
 
 
 def create_rotary(x, cos, sin, *, style: str, rotary_dim: int, loc=None) -> ir.Operation:

@@ -104,11 +104,62 @@ func.func @decode_step(%q: tensor<4x1x16xf32>, %k: tensor<4x50x16xf32>, %v: tens
 
 // -----
 
-// Grouped-query decode keeps the fused kernel (the chain would repeat K and V).
+// Grouped-query decode keeps the fused kernel (the chain would repeat K and V),
+// in its split-key form: the 4 query heads of the kv group are the rows of one
+// [4, 16] tile, K is read as stored (no K^T copy; the score matmul reads the
+// [tk, D] block through a transposed map), the 200 keys are split into 6
+// ranges of one 32-key block (scf.forall over (kv group, split)), the last 8
+// keys are a second forall over kv groups, and a combine rescales the 7 partials.
 // AUTO-LABEL: func.func @decode_step_gqa_negative
 // AUTO: scf.forall
 // AUTO-NOT: linalg.softmax
-func.func @decode_step_gqa_negative(%q: tensor<4x1x16xf32>, %k: tensor<1x50x16xf32>, %v: tensor<1x50x16xf32>) -> tensor<4x1x16xf32> {
-  %o = "attn.sdpa"(%q, %k, %v) {scale = 0.25 : f32, causal = false} : (tensor<4x1x16xf32>, tensor<1x50x16xf32>, tensor<1x50x16xf32>) -> tensor<4x1x16xf32>
+// TILES-LABEL: func.func @decode_step_gqa_negative
+// TILES-NOT: linalg.transpose
+// TILES: tensor.expand_shape {{.*}} output_shape [1, 4, 16] : tensor<4x16xf32> into tensor<1x4x16xf32>
+// TILES: scf.forall ({{.*}}) in (1, 6) shared_outs({{.*}}) -> (tensor<1x7x4xf32>, tensor<1x7x4xf32>, tensor<1x7x4x16xf32>)
+// TILES: scf.for
+// TILES: tensor.extract_slice %{{.*}} [1, 32, 16] [1, 1, 1] : tensor<1x200x16xf32> to tensor<32x16xf32>
+// TILES: linalg.matmul indexing_maps = [#{{.*}}, #{{.*}}, #{{.*}}] ins(%{{.*}}, %{{.*}} : tensor<4x16xf32>, tensor<32x16xf32>) outs(%{{.*}} : tensor<4x32xf32>)
+// TILES: tensor.parallel_insert_slice %{{.*}} [1, 1, 4, 16] [1, 1, 1, 1] : tensor<4x16xf32> into tensor<1x7x4x16xf32>
+// TILES: scf.forall ({{.*}}) in (1, 1) shared_outs
+// TILES: tensor<8x16xf32>
+// TILES: math.exp2
+// TILES: arith.divf
+// TILES: return {{.*}} : tensor<4x1x16xf32>
+func.func @decode_step_gqa_negative(%q: tensor<4x1x16xf32>, %k: tensor<1x200x16xf32>, %v: tensor<1x200x16xf32>) -> tensor<4x1x16xf32> {
+  %o = "attn.sdpa"(%q, %k, %v) {scale = 0.25 : f32, causal = false} : (tensor<4x1x16xf32>, tensor<1x200x16xf32>, tensor<1x200x16xf32>) -> tensor<4x1x16xf32>
   return %o : tensor<4x1x16xf32>
+}
+
+// -----
+
+// Sliding window (causal, W = 5, tiles 16 x 32): each query tile's key loop starts
+// at the block holding its first row's first visible key, (max(i' - 4, 0) / 32) * 32,
+// and stops after its diagonal block; the i1 mask [Hq, Sq, Skv] is read per
+// (batch, head) group at g mod Hq, never copied to [B, Hq, Sq, Skv].
+// TILES-LABEL: func.func @window_bool_bias
+// TILES-NOT: tensor.empty() : tensor<2x3x40x40xi1>
+// TILES: %[[G:.*]] = arith.remui %{{.*}}, %c3 : index
+// TILES: arith.minsi
+// TILES: %[[LAST:.*]] = arith.minsi
+// TILES: %[[FIRST:.*]] = arith.subi %[[QPOS:.*]], %c4 : index
+// TILES: %[[CLAMP:.*]] = arith.maxsi %[[FIRST]], %c0 : index
+// TILES: %[[BLK:.*]] = arith.divui %[[CLAMP]], %c32 : index
+// TILES: %[[LB:.*]] = arith.muli %[[BLK]], %c32 : index
+// TILES: scf.for %[[KS:.*]] = %[[LB]] to %[[LAST]] step %c32
+// TILES: tensor.extract_slice %{{.*}}[%[[G]], %{{.*}}, %[[KS]]] [1, 16, 32] [1, 1, 1] : tensor<3x40x40xi1> to tensor<16x32xi1>
+// TILES: arith.select %{{.*}}, %{{.*}}, %cst : f32
+// TILES: arith.cmpi sle
+// TILES: arith.subi %{{.*}}, %c5 : index
+// TILES: arith.cmpi sgt
+// TILES: arith.andi
+// The naive chain guards its softmax (a row may see no key): no linalg.softmax.
+// NAIVE-LABEL: func.func @window_bool_bias
+// NAIVE-NOT: linalg.softmax
+// NAIVE: arith.cmpf oeq
+// NAIVE: math.exp
+// NAIVE: arith.divf
+func.func @window_bool_bias(%q: tensor<2x3x40x8xf32>, %k: tensor<2x3x40x8xf32>, %v: tensor<2x3x40x8xf32>, %m: tensor<3x40x40xi1>) -> tensor<2x3x40x8xf32> {
+  %o = "attn.sdpa"(%q, %k, %v, %m) {scale = 0.5 : f32, causal = true, window = 5 : i64} : (tensor<2x3x40x8xf32>, tensor<2x3x40x8xf32>, tensor<2x3x40x8xf32>, tensor<3x40x40xi1>) -> tensor<2x3x40x8xf32>
+  return %o : tensor<2x3x40x8xf32>
 }

@@ -3,8 +3,11 @@
 attn.sdpa, with r = rank >= 2, B = batch dims, H = head dim (present when r >= 3):
   query [B.., Hq, Sq, D], key [B.., Hkv, Skv, D], value [B.., Hkv, Skv, Dv],
   result [B.., Hq, Sq, Dv]; Hq % Hkv == 0 (grouped-query attention); one float
-  element type; mask (optional) of rank <= r, broadcastable (numpy rules) to the
-  score shape [B.., Hq, Sq, Skv]; scale finite.
+  element type; mask (optional) of rank 1..r with the query's element type (additive
+  bias) or i1 (keep-mask, true = attend), broadcastable (numpy rules) to the score
+  shape [B.., Hq, Sq, Skv], so it may vary per batch and per head; scale finite;
+  window (optional attribute; IRDL cannot declare an optional attribute, so it is
+  checked here) a signless 64-bit integer > 0.
 attn.rotary: input [.., S, D], result of the same type, 0 < rotary_dim <= D and
   even; cos and sin of the same type with last dim rotary_dim and the others
   broadcastable to the input's [.., S].
@@ -23,16 +26,25 @@ from ..ir_utils import walk_ops
 from . import register_pass
 
 
-def _ranked(value, what: str):
-    try:
-        t = ir.RankedTensorType(value.type)
-    except ValueError:
-        raise _Mismatch(f"{what} must be a ranked tensor, got {value.type}") from None
+_FLOATS = (ir.F16Type, ir.BF16Type, ir.F32Type, ir.F64Type)
+
+
+def _ranked(value, what: str, boolean_ok: bool = False):
+    if not isinstance(value.type, ir.RankedTensorType):
+        raise _Mismatch(f"{what} must be a ranked tensor, got {value.type}")
+    t = ir.RankedTensorType(value.type)
     if not t.has_static_shape:
         raise _Mismatch(f"{what} must have a static shape, got {t}")
-    if not isinstance(t.element_type, (ir.F16Type, ir.BF16Type, ir.F32Type, ir.F64Type)):
-        raise _Mismatch(f"{what} must have a float element type, got {t}")
+    if boolean_ok and _is_i1(t.element_type):
+        return t
+    if not isinstance(t.element_type, _FLOATS):
+        kinds = "a float or i1" if boolean_ok else "a float"
+        raise _Mismatch(f"{what} must have {kinds} element type, got {t}")
     return t
+
+
+def _is_i1(t) -> bool:
+    return isinstance(t, ir.IntegerType) and t.width == 1
 
 
 class _Mismatch(Exception):
@@ -80,15 +92,28 @@ def check_sdpa(op) -> None:
         raise _Mismatch(f"result must be {'x'.join(map(str, want))} "
                         f"(query dims with value's head size), got {_shape(r)}")
     if s.mask is not None:
-        m = _ranked(s.mask, "mask")
-        if m.element_type != q.element_type:
-            raise _Mismatch(f"mask must have the element type of query, got {m}")
+        m = _ranked(s.mask, "mask", boolean_ok=True)
+        if m.element_type != q.element_type and not _is_i1(m.element_type):
+            raise _Mismatch(f"mask must have the element type of query ({q.element_type}) or "
+                            f"i1, got {m}")
         scores = list(q.shape[:-1]) + [k.shape[-2]]
         if m.rank == 0 or not _broadcastable(list(m.shape), scores):
             raise _Mismatch(f"mask {_shape(m)} does not broadcast to the score shape "
                             f"{'x'.join(map(str, scores))}")
     if not math.isfinite(s.scale):
         raise _Mismatch(f"scale must be finite, got {s.scale}")
+    _check_window(op)
+
+
+def _check_window(op) -> None:
+    """The optional `window` attribute: an i64 W > 0 (absent: no sliding window)."""
+    if "window" not in op.attributes:
+        return
+    attr = op.attributes["window"]
+    if not isinstance(attr, ir.IntegerAttr) or str(attr.type) != "i64":
+        raise _Mismatch(f"window must be an i64 integer attribute, got {attr}")
+    if ir.IntegerAttr(attr).value <= 0:
+        raise _Mismatch(f"window must be positive, got {ir.IntegerAttr(attr).value}")
 
 
 def check_rotary(op) -> None:
