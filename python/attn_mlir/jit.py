@@ -5,11 +5,16 @@
 ExecutionEngine, and returns a `CompiledFunction`. Results are caller-owned
 out-parameters (`buffer-results-to-out-params`), allocated here as numpy
 arrays, so the compiled code never hands back memory that could leak.
+Temporaries live in one workspace per compiled function, planned at compile
+time (lowering/memory_plan.py): a call allocates nothing, and calls of one
+`CompiledFunction` from several threads are serialised by a lock (each
+compiled function has its own workspace, so different ones run concurrently).
 """
 
 from __future__ import annotations
 
 import ctypes
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -170,6 +175,8 @@ class CompiledFunction:
             raise AttnError(f"compiled module has no C interface for @{name}")
         self._fn = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(address)
         self._frame = _CallFrame(args + results)
+        # The workspace is shared by the calls of this function: one at a time.
+        self._lock = threading.Lock()
 
     def __call__(self, *arrays):
         if len(arrays) != len(self.arg_specs):
@@ -182,7 +189,8 @@ class CompiledFunction:
             inputs.append(np.ascontiguousarray(array))
         outputs = [np.empty(r.shape, r.dtype) for r in self.result_specs]
         words = self._frame.fill(inputs + outputs)  # kept alive until the call returns
-        self._fn(self._frame.packed_address(words))
+        with self._lock:
+            self._fn(self._frame.packed_address(words))
         if len(outputs) == 1:
             return outputs[0]
         return tuple(outputs)
