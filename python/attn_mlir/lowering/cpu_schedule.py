@@ -9,7 +9,8 @@ built from its shape (tile sizes: lowering/cpu_tiles.py):
   thread tiles of C with its zero fill fused in, a K-block loop when K is
   large, and a register tile vectorised into one `vector.contract`; an
   operand read through a transposed map is first packed into the plain
-  layout by one transpose (lowering/pack_operands.py);
+  layout by one transpose, or at compile time when it is a constant weight
+  (lowering/pack_operands.py);
 * softmax-like chains (elementwise and last-dim reductions over the same
   rows) are fused into one `scf.forall` over row blocks
   (lowering/row_fusion.py);
@@ -49,7 +50,7 @@ from ..transform_script import (ANY, apply_transform, ints, named_sequence, tile
                                 tile_using_for)
 from . import cpu_tiles, row_fusion
 from .approximate_exp import approximate_exp
-from .pack_operands import pack_transposed_operands
+from .pack_operands import pack_constant_operands, pack_transposed_operands
 
 TAG = "__attn_cpu_schedule"
 
@@ -417,6 +418,7 @@ def _plan(root: ir.Operation, names, builders, threads: int):
 def schedule(root: ir.Operation, threads: int) -> None:
     """Apply the cpu schedule to every function under `root` (a module)."""
     _concat_to_copies(root)
+    pack_constant_operands(root)
     pack_transposed_operands(root)
     _generalize(root)
     _fuse_rows(root, threads)
