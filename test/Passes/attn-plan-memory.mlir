@@ -104,3 +104,20 @@ func.func @blocks(%x: memref<8xf32>, %out: memref<8xf32>) {
   memref.copy %a, %out : memref<8xf32> to memref<8xf32>
   return
 }
+
+// -----
+
+// An alias of an alias (collapse, then expand) used late keeps the buffer alive
+// to that use: the second temporary may not share its bytes.
+// CHECK: memref.global "private" @__attn_workspace_chain : memref<8192xi8>
+// CHECK-LABEL: func.func @chain
+func.func @chain(%x: memref<32x32xf32>, %out: memref<32x32xf32>) {
+  %a = memref.alloc() : memref<32x32xf32>
+  linalg.add ins(%x, %x : memref<32x32xf32>, memref<32x32xf32>) outs(%a : memref<32x32xf32>)
+  %flat = memref.collapse_shape %a [[0, 1]] : memref<32x32xf32> into memref<1024xf32>
+  %again = memref.expand_shape %flat [[0, 1]] output_shape [32, 32] : memref<1024xf32> into memref<32x32xf32>
+  %b = memref.alloc() : memref<32x32xf32>
+  linalg.add ins(%x, %x : memref<32x32xf32>, memref<32x32xf32>) outs(%b : memref<32x32xf32>)
+  linalg.add ins(%again, %b : memref<32x32xf32>, memref<32x32xf32>) outs(%out : memref<32x32xf32>)
+  return
+}

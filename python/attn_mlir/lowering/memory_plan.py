@@ -95,7 +95,7 @@ def _block_ancestor(op: ir.Operation, block_ops: dict) -> ir.Operation | None:
 def _lifetime(alloc: ir.Operation, block_ops: dict) -> int | None:
     """Index of the last op of the block that uses the alloc or an alias; None if it escapes."""
     end = block_ops[alloc]
-    pending, seen = [alloc.results[0]], set()
+    pending, seen = [alloc.results[0]], {alloc.results[0]}
     while pending:
         value = pending.pop()
         for use in value.uses:
@@ -109,9 +109,9 @@ def _lifetime(alloc: ir.Operation, block_ops: dict) -> int | None:
             end = max(end, block_ops[top])
             for op in (user, top):
                 for r in op.results:
-                    key = (id(op), r.result_number)
-                    if _is_memref(r.type) and key not in seen:
-                        seen.add(key)
+                    # Values hash by identity in the IR (Python wrappers come and go).
+                    if _is_memref(r.type) and r not in seen:
+                        seen.add(r)
                         pending.append(r)
     return end
 

@@ -88,7 +88,7 @@ def constant_layout(value: ir.Value) -> np.ndarray | None:
     return None
 
 
-def _erase_chain(value: ir.Value) -> None:
+def erase_chain(value: ir.Value) -> None:
     """Erase the now unused layout ops (and constant) that computed `value`."""
     op = producer(value)
     while op is not None and op.name != "arith.constant":
@@ -130,7 +130,7 @@ def pack_constant_operands(root: ir.Operation) -> int:
                     op.operands[index] = create_constant(np.ascontiguousarray(array), t)
                 if index in perm_of:
                     set_operand_map(op, index, DEFAULT_MAPS[name][1][index])
-                _erase_chain(source)
+                erase_chain(source)
                 count += 1
             if "indexing_maps" in op.attributes and _permutations(op) == []:
                 del op.attributes["indexing_maps"]
