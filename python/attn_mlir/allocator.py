@@ -1,7 +1,11 @@
-"""Keep large freed blocks in the process heap so compiled code reuses them.
+"""Keep large freed blocks in the process heap (kept for compatibility; not needed).
 
-Compiled functions allocate their temporaries (a 64 MiB score tensor, for
-example) with `malloc` on every call. glibc serves large blocks with fresh
+Compiled functions no longer allocate their static temporaries per call: they
+live in a workspace planned at compile time (lowering/memory_plan.py), so
+there is nothing left for this setting to speed up in the default lowering.
+It still helps code lowered without `attn-plan-memory` (dynamic shapes, or a
+pipeline that leaves it out), which allocates temporaries with `malloc` on
+every call. glibc serves large blocks with fresh
 `mmap`s and returns them to the OS on `free`, so every call pays a page
 fault per 4 KiB page touched, which costs more than the arithmetic for
 attention-sized temporaries. Serving every block from the heap (no mmap) and

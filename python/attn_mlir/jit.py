@@ -5,11 +5,16 @@
 ExecutionEngine, and returns a `CompiledFunction`. Results are caller-owned
 out-parameters (`buffer-results-to-out-params`), allocated here as numpy
 arrays, so the compiled code never hands back memory that could leak.
+Temporaries live in one workspace per compiled function, planned at compile
+time (lowering/memory_plan.py): a call allocates nothing, and calls of one
+`CompiledFunction` from several threads are serialised by a lock (each
+compiled function has its own workspace, so different ones run concurrently).
 """
 
 from __future__ import annotations
 
 import ctypes
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -105,14 +110,16 @@ def _address(array: np.ndarray) -> int:
 
 
 class _CallFrame:
-    """The memref descriptors of one call, laid out in a single int64 buffer.
+    """The memref descriptors of a function's calls, laid out once in one int64 buffer.
 
     A ranked memref descriptor is `{allocated, aligned, offset, shape[r],
     strides[r]}`, all 64-bit on x86-64. The buffer holds every argument's and
     result's descriptor, then the array of pointers to them (the C interface
     takes descriptors by pointer), then the packed argument array that the
-    ExecutionEngine's wrapper reads. Static shapes and strides are written once
-    here; a call only writes the data pointers (and dynamic dims).
+    ExecutionEngine's wrapper reads. Static shapes and strides and every
+    pointer between these parts are written once here (the buffer never
+    moves); a call only writes data pointers (and dynamic dims), two words per
+    array, through a ctypes view of the same memory.
     """
 
     def __init__(self, specs: list[TensorSpec]):
@@ -121,44 +128,51 @@ class _CallFrame:
         for spec in specs:
             offsets.append(words)
             words += 3 + 2 * len(spec.shape)
-        self.pointers_at = words
-        self.packed_at = words + self.count
-        self.template = np.zeros(words + 2 * self.count, np.int64)
-        self.dynamic = []
+        pointers_at = words
+        packed_at = words + self.count
+        self.words = np.zeros(words + 2 * self.count, np.int64)
+        self.dynamic = {}
         for i, (spec, at) in enumerate(zip(specs, offsets)):
             rank = len(spec.shape)
             if None in spec.shape:
-                self.dynamic.append((i, at, rank))
+                self.dynamic[i] = (at, rank)
                 continue
             shape = np.array(spec.shape, np.int64)
             strides = np.ones(rank, np.int64)
             if rank:
                 strides[:-1] = np.cumprod(shape[::-1])[:-1][::-1]
-            self.template[at + 3:at + 3 + rank] = shape
-            self.template[at + 3 + rank:at + 3 + 2 * rank] = strides
+            self.words[at + 3:at + 3 + rank] = shape
+            self.words[at + 3 + rank:at + 3 + 2 * rank] = strides
+        base = _address(self.words)
         at = np.array(offsets, np.int64)
-        self.data_words = np.stack([at, at + 1], axis=1).reshape(-1)
-        self.descriptor_bytes = at * 8
-        self.pointer_bytes = (self.pointers_at + np.arange(self.count, dtype=np.int64)) * 8
+        self.words[pointers_at:packed_at] = base + at * 8
+        self.words[packed_at:] = base + (pointers_at + np.arange(self.count, dtype=np.int64)) * 8
+        self.slots = (ctypes.c_int64 * len(self.words)).from_buffer(self.words)
+        self.data_at = offsets
+        self.packed_address = base + packed_at * 8
 
-    def fill(self, arrays: list[np.ndarray]) -> np.ndarray:
-        words = self.template.copy()
-        words[self.data_words] = np.repeat([_address(a) for a in arrays], 2)
-        for i, at, rank in self.dynamic:
-            array = arrays[i]
-            words[at + 3:at + 3 + rank] = array.shape
-            words[at + 3 + rank:at + 3 + 2 * rank] = [s // array.itemsize for s in array.strides]
-        base = _address(words)
-        words[self.pointers_at:self.packed_at] = base + self.descriptor_bytes
-        words[self.packed_at:] = base + self.pointer_bytes
-        return words
-
-    def packed_address(self, words: np.ndarray) -> int:
-        return _address(words) + self.packed_at * 8
+    def bind(self, i: int, array: np.ndarray) -> None:
+        """Point descriptor `i` at `array` (C-contiguous, of the spec's type)."""
+        address = _address(array)
+        at = self.data_at[i]
+        self.slots[at] = address
+        self.slots[at + 1] = address
+        if i in self.dynamic:
+            _, rank = self.dynamic[i]
+            for d in range(rank):
+                self.slots[at + 3 + d] = array.shape[d]
+                self.slots[at + 3 + rank + d] = array.strides[d] // array.itemsize
 
 
 class CompiledFunction:
-    """A JIT-compiled function: call it with numpy arrays, get numpy arrays back."""
+    """A JIT-compiled function: call it with numpy arrays, get numpy arrays back.
+
+    `fn(*arrays)` returns new result arrays; `fn(*arrays, out=array)` (a tuple
+    for several results) writes into caller-owned, C-contiguous arrays of the
+    result types and returns them. Calling again with the very same array
+    objects skips their checks and conversions (their data pointers cannot
+    change while this function holds them).
+    """
 
     def __init__(self, engine: ExecutionEngine, name: str, args: list[TensorSpec],
                  results: list[TensorSpec], llvm_module: ir.Module):
@@ -170,22 +184,71 @@ class CompiledFunction:
             raise AttnError(f"compiled module has no C interface for @{name}")
         self._fn = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(address)
         self._frame = _CallFrame(args + results)
+        # The workspace and the frame are shared by the calls of this function: one at a time.
+        self._lock = threading.Lock()
+        self._inputs: tuple = ()        # the argument objects bound last, as the caller passed them
+        self._kept: list = []           # the arrays whose memory they point at (converted copies)
+        self._outputs: tuple = ()       # the `out=` arrays bound last
 
-    def __call__(self, *arrays):
+    def _bind_inputs(self, arrays: tuple) -> None:
         if len(arrays) != len(self.arg_specs):
             raise AttnError(f"@{self.name} takes {len(self.arg_specs)} arguments, "
                             f"got {len(arrays)}")
-        inputs = []
+        self._inputs = ()  # the frame is being rewritten: nothing bound is reusable
+        kept = []
         for i, (array, spec) in enumerate(zip(arrays, self.arg_specs)):
             array = np.asarray(array)
             spec.check(array, f"argument {i} of @{self.name}")
-            inputs.append(np.ascontiguousarray(array))
-        outputs = [np.empty(r.shape, r.dtype) for r in self.result_specs]
-        words = self._frame.fill(inputs + outputs)  # kept alive until the call returns
-        self._fn(self._frame.packed_address(words))
+            array = np.ascontiguousarray(array)
+            self._frame.bind(i, array)
+            kept.append(array)
+        self._kept = kept
+        # A converted copy would go stale if the caller changed the original: rebind next time.
+        if all(k is a for k, a in zip(kept, arrays)):
+            self._inputs = arrays
+
+    def _bind_outputs(self, out) -> tuple:
+        if out is None:
+            outputs = tuple(np.empty(r.shape, r.dtype) for r in self.result_specs)
+        else:
+            outputs = out if isinstance(out, tuple) else (out,)
+            if _same(outputs, self._outputs):
+                return outputs
+            if len(outputs) != len(self.result_specs):
+                raise AttnError(f"@{self.name} has {len(self.result_specs)} results, "
+                                f"out= gave {len(outputs)} arrays")
+            for i, (array, spec) in enumerate(zip(outputs, self.result_specs)):
+                if not isinstance(array, np.ndarray) or not array.flags.c_contiguous \
+                        or not array.flags.writeable:
+                    raise AttnError(f"out= array {i} of @{self.name} must be a writeable, "
+                                    "C-contiguous numpy array")
+                spec.check(array, f"out= array {i} of @{self.name}")
+        self._outputs = ()
+        first = len(self.arg_specs)
+        for i, array in enumerate(outputs):
+            self._frame.bind(first + i, array)
+        self._outputs = outputs if out is not None else ()
+        return outputs
+
+    def __call__(self, *arrays, out=None):
+        with self._lock:
+            if not _same(arrays, self._inputs):
+                self._bind_inputs(arrays)
+            outputs = self._bind_outputs(out)
+            self._fn(self._frame.packed_address)
         if len(outputs) == 1:
             return outputs[0]
-        return tuple(outputs)
+        return outputs
+
+
+def _same(a: tuple, b: tuple) -> bool:
+    """Whether two tuples hold the very same objects."""
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b):
+        if x is not y:
+            return False
+    return True
 
 
 # Dialects that translate to LLVM IR as they are.

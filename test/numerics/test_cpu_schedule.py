@@ -189,15 +189,25 @@ def test_approximate_exp2_accuracy():
 
 
 def test_contraction_tiles_fit_avx512():
-    t = cpu_tiles.contraction_tiles(0, 512, 64, 512, 2)
+    t = cpu_tiles.contraction_tiles(0, 512, 64, 512, 2, vector_bits=512)
     assert t.register == (8, 32, 1)          # 16 zmm accumulators
     assert t.thread[0] % 8 == 0 and t.thread[1] % 32 == 0
-    decode = cpu_tiles.contraction_tiles(0, 1, 128, 4096, 2)
+    decode = cpu_tiles.contraction_tiles(0, 1, 128, 4096, 2, vector_bits=512)
     assert decode.register[0] == 1 and decode.thread[1] == 64 and decode.cache_k == 0
-    batched = cpu_tiles.contraction_tiles(16, 512, 512, 64, 2)
+    batched = cpu_tiles.contraction_tiles(16, 512, 512, 64, 2, vector_bits=512)
     assert batched.thread[0] == 1 and batched.register == (1, 8, 32, 1)
-    big_k = cpu_tiles.contraction_tiles(0, 1024, 128, 4096, 1)
+    big_k = cpu_tiles.contraction_tiles(0, 1024, 128, 4096, 1, vector_bits=512)
     assert big_k.cache_k == cpu_tiles.CACHE_K
+
+
+def test_contraction_tiles_fit_avx2():
+    """16 ymm registers: 12 accumulators of a 6x16 tile, and the M tiles stay
+    multiples of 6 rows."""
+    t = cpu_tiles.contraction_tiles(0, 510, 64, 512, 2, vector_bits=256)
+    assert t.register == (6, 16, 1)
+    assert t.thread[0] % 6 == 0 and t.thread[1] % 16 == 0
+    panel = cpu_tiles.panel_tiles(t, 16)
+    assert panel.register == (6, 1, 16, 1) and panel.thread[2] == 16
 
 
 LOOP_TEXT = """func.func @main(%a: tensor<48x100xf32>, %b: tensor<100x40xf32>) -> tensor<48x40xf32> {

@@ -9,8 +9,9 @@ lowering aborts on 1-bit loads and stores; every pipeline runs
 *schedule* (the replaceable stage that turns linalg into loops: tiled,
 vectorised, multi-threaded `cpu` code by default, plain `loops` on request),
 mark public function arguments read-only, one-shot-bufferize across function
-boundaries with results turned into caller-owned out-parameters, free every
-internal buffer, and convert to LLVM with C interfaces on public functions.
+boundaries with results turned into caller-owned out-parameters, place the
+entry function's static temporaries in one workspace planned at compile time
+(`attn-plan-memory`), free every other internal buffer, and convert to LLVM with C interfaces on public functions.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from ..constants import inline_dense_resources
 from ..ir_utils import any_op_named
 from ..passes import Option, Pass, register_pass
 from ..transform_script import apply_transform, named_sequence
-from . import check_supported, readonly_arguments, reject_i1_memrefs, schedules, widen_i1  # noqa: F401 (registers the passes)
+from . import (check_supported, memory_plan, readonly_arguments,  # noqa: F401 (registers the passes)
+               reject_i1_memrefs, schedules, widen_i1)
 
 
 @register_pass("attn-inline-dense-resources",
@@ -49,8 +51,10 @@ BUFFERIZE = [
     # its alloc, which the next pass then turns into the out-parameter (no copy).
     "canonicalize",
     "buffer-results-to-out-params{hoist-static-allocs modify-public-functions}",
-    "buffer-deallocation-pipeline",
 ]
+# Static temporaries of entry functions go to one workspace planned by lifetimes;
+# every other internal buffer is freed.
+DEALLOCATE = ["attn-plan-memory", "buffer-deallocation-pipeline"]
 
 TO_LLVM = [
     "func.func(llvm-request-c-wrappers)",
@@ -109,5 +113,6 @@ class AttnToLLVM(Pass):
                 + schedules.tensor_stage(self.schedule, threads)
                 + [make_pass("attn-readonly-arguments")]
                 + BUFFERIZE
+                + [make_pass(DEALLOCATE[0]), DEALLOCATE[1]]
                 + schedules.buffer_stage(self.schedule, threads)
                 + schedules.to_llvm(self.schedule, threads, TO_LLVM))

@@ -9,7 +9,8 @@ built from its shape (tile sizes: lowering/cpu_tiles.py):
   thread tiles of C with its zero fill fused in, a K-block loop when K is
   large, and a register tile vectorised into one `vector.contract`; an
   operand read through a transposed map is first packed into the plain
-  layout by one transpose (lowering/pack_operands.py);
+  layout by one transpose, or at compile time when it is a constant weight
+  (lowering/pack_operands.py);
 * softmax-like chains (elementwise and last-dim reductions over the same
   rows) are fused into one `scf.forall` over row blocks
   (lowering/row_fusion.py);
@@ -49,7 +50,8 @@ from ..transform_script import (ANY, apply_transform, ints, named_sequence, tile
                                 tile_using_for)
 from . import cpu_tiles, row_fusion
 from .approximate_exp import approximate_exp
-from .pack_operands import pack_transposed_operands
+from .pack_operands import pack_constant_operands, pack_transposed_operands
+from .panel_matmul import PANEL, pack_panels
 
 TAG = "__attn_cpu_schedule"
 
@@ -147,9 +149,25 @@ def contraction_script(op: ir.Operation, threads: int, parallel: bool) -> str | 
     return "\n".join(plan.lines("%op", c[0] if batched else 0, c[-2], c[-1], fill))
 
 
+def panel_script(op: ir.Operation, threads: int, parallel: bool) -> str | None:
+    """The panel form of a matmul (lowering/panel_matmul.py): loop dims (m, j, r, k)
+    over C3[m, j, r] += A[m, k] * Bp[j, k, r]; tiled as the matmul it came from,
+    its register tile spanning one panel's NR columns."""
+    a, bp = (_static_shape(v) for v in list(op.operands)[:2])
+    if a is None or bp is None:
+        return None
+    m, k = a
+    n = bp[0] * bp[2]
+    small = threads > 1 and 2 * m * n * k < cpu_tiles.MIN_PARALLEL_FLOPS
+    plan = _ContractionPlan(False, k, threads if parallel and not small else 1,
+                            not _in_loop(op) and not small, panel=bp[2])
+    return "\n".join(plan.lines("%op", 0, m, n, _fill_producer(op) is not None))
+
+
 class _ContractionPlan:
-    def __init__(self, batched: bool, k: int, threads: int, top_level: bool):
+    def __init__(self, batched: bool, k: int, threads: int, top_level: bool, panel: int = 0):
         self.batched, self.k, self.threads, self.top_level = batched, k, threads, top_level
+        self.panel = panel  # NR of a panel-form contraction (0: a named matmul)
         self.count = 0
 
     def _name(self, stem: str) -> str:
@@ -158,8 +176,11 @@ class _ContractionPlan:
 
     def lines(self, handle: str, batch: int, m: int, n: int, fill: bool) -> list[str]:
         mr, nr = cpu_tiles.register_tile(m, n, self.threads)
+        if self.panel:
+            mr, nr = cpu_tiles.register_tile(m, self.panel, self.threads)
         offset = 1 if self.batched else 0
-        for dim, size, tile in ((offset + 1, n, nr), (offset, m, mr)):
+        splits = ((offset, m, mr),) if self.panel else ((offset + 1, n, nr), (offset, m, mr))
+        for dim, size, tile in splits:
             if size % tile:
                 main = size - size % tile
                 parts, first, second = self._name("s"), self._name("p"), self._name("p")
@@ -175,6 +196,8 @@ class _ContractionPlan:
 
     def _tiled(self, handle: str, batch: int, m: int, n: int, fill: bool) -> list[str]:
         tiles = cpu_tiles.contraction_tiles(batch, m, n, self.k, self.threads)
+        if self.panel:
+            tiles = cpu_tiles.panel_tiles(tiles, self.panel)
         tiled, lines = self._name("t"), []
         if self.top_level:
             forall, producer = self._name("forall"), self._name("fill")
@@ -201,7 +224,15 @@ class _ContractionPlan:
             lines += tile_using_for(tiled, [0] * (len(tiles.register) - 1) + [tiles.cache_k], blocked)
             tiled = blocked
         kernel = self._name("r")
-        lines += tile_using_for(tiled, tiles.register, kernel)
+        if self.panel:
+            # Panels outermost: one K x NR panel of B stays in L1 while the
+            # register tiles walk down A's rows.
+            names = ", ".join([kernel] + [f"{kernel}_{i}" for i in range(4)])
+            lines.append(f"    {names} = transform.structured.tile_using_for {tiled} tile_sizes "
+                         f"{ints(tiles.register)} interchange = [1, 0, 2, 3] : ({ANY}) -> "
+                         f"({', '.join([ANY] * 5)})")
+        else:
+            lines += tile_using_for(tiled, tiles.register, kernel)
         lines.append(f"    transform.structured.vectorize {kernel} vector_sizes {ints(tiles.register)} : {ANY}")
         return lines
 
@@ -417,11 +448,14 @@ def _plan(root: ir.Operation, names, builders, threads: int):
 def schedule(root: ir.Operation, threads: int) -> None:
     """Apply the cpu schedule to every function under `root` (a module)."""
     _concat_to_copies(root)
+    pack_constant_operands(root)
     pack_transposed_operands(root)
+    pack_panels(root, cpu_tiles.panel_width(), _in_loop)
     _generalize(root)
     _fuse_rows(root, threads)
     builders = {name: contraction_script for name in CONTRACTIONS}
-    builders["linalg.generic"] = generic_script
+    builders["linalg.generic"] = lambda op, threads, parallel: (
+        panel_script if PANEL in op.attributes else generic_script)(op, threads, parallel)
     for tag, name, func_name, script in _plan(root, tuple(builders), builders, threads):
         if script is None:
             skipped("attn-cpu-schedule", _function_named(root, func_name),
@@ -438,6 +472,9 @@ def schedule(root: ir.Operation, threads: int) -> None:
         if script is not None:
             _run(root, tag, func_name, script)
     _clear_tags(root)
+    for op in walk_ops(root):
+        if PANEL in op.attributes:
+            del op.attributes[PANEL]
     _try(root, FINISH)
     approximate_exp(root)
 

@@ -14,6 +14,7 @@ stay in the remaining registers.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 LANES = 16            # f32 lanes of one AVX-512 register
@@ -42,17 +43,50 @@ class ContractionTiles:
     register: tuple[int, ...]  # sizes of the vector micro-kernel over all loop dims
 
 
-def register_tile(m: int, n: int, threads: int = 1) -> tuple[int, int]:
+def register_tile(m: int, n: int, threads: int = 1,
+                  vector_bits: int | None = None) -> tuple[int, int]:
     """(MR, NR): 8x32 for wide problems, 16 rows of one register for narrow N,
-    and one row of up to 8 registers for M=1 (decode: a vector-matrix product)."""
+    and one row of up to 8 registers for M=1 (decode: a vector-matrix product).
+    On a host without AVX-512 (`vector_bits` 256: 16 ymm registers) 8x32 would
+    need 32 accumulators and spill: 6x16 instead (12 accumulators)."""
     if m == 1:
         if n <= LANES:
             return 1, n
         per_thread = _round_up(_ceil_div(n, threads), LANES)
         return 1, min(per_thread, 128, n - n % LANES)
+    if (vector_bits or host_vector_bits()) < 512:
+        # 16 ymm registers: 6x16 is 12 accumulators, two B vectors and a broadcast (BLIS, MLAS).
+        nr = 16 if n >= 16 else n
+        return min(6, m), nr
     nr = 32 if n >= 32 else (LANES if n >= LANES else n)
     mr = min(8 if nr >= 32 else 16, m)
     return mr, nr
+
+
+@functools.lru_cache(maxsize=None)
+def host_vector_bits() -> int:
+    """512 if the host CPU (which the JIT compiles for) has AVX-512F, 256 with AVX2."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line for line in f if line.startswith("flags")), "").split()
+    except OSError:
+        return 512
+    if "avx512f" in flags:
+        return 512
+    return 256 if "avx2" in flags else 128
+
+
+def panel_width() -> int:
+    """NR of the B panels: the register tile's width for wide problems."""
+    return register_tile(1 << 20, 1 << 20)[1]
+
+
+def panel_tiles(tiles: ContractionTiles, nr: int) -> ContractionTiles:
+    """A matmul's tiles over the panel form's loop dims (m, j, r, k): N tiles become
+    panel counts, each register tile one whole panel row."""
+    mt, nt = tiles.thread
+    mr, _, _ = tiles.register
+    return ContractionTiles((mt, nt // nr, nr), tiles.cache_k, (mr, 1, nr, 1))
 
 
 def _largest_divisor(units: int, limit: int) -> int:
@@ -74,11 +108,12 @@ def _even_block(k: int, target: int) -> int:
     return 0
 
 
-def contraction_tiles(batch: int, m: int, n: int, k: int, threads: int) -> ContractionTiles:
+def contraction_tiles(batch: int, m: int, n: int, k: int, threads: int,
+                      vector_bits: int | None = None) -> ContractionTiles:
     """Tiles for C[b?, m, n] += A[b?, m, k] * B[b?, k, n] (batch 0: unbatched) whose
     M and N are multiples of the register tile (the schedule splits off the
     rest first), so that every tile is full and no micro-kernel is masked."""
-    mr, nr = register_tile(m, n, threads)
+    mr, nr = register_tile(m, n, threads, vector_bits)
     if m % mr or n % nr:
         raise ValueError(f"{m}x{n} is not a multiple of the register tile {mr}x{nr}")
     if m == 1:

@@ -8,17 +8,27 @@ scheduling, such an operand is packed into the plain layout by one
 transposes) and the contraction falls back to its default maps. Packing costs
 one pass over the operand, O(K*N) against the contraction's O(M*N*K).
 
+Constant operands (weights) are packed at compile time instead: an operand
+computed from an `arith.constant` by layout ops alone (`linalg.transpose`,
+a permuting `linalg.generic`, `tensor.expand_shape`/`collapse_shape`), as
+`x @ W^T` from torch-mlir is, becomes one new constant already in the layout
+the kernel reads, so a call does no packing and no transpose for it.
+
 Legality: static shapes; every map a permutation of plain loop dims; the
-result map unchanged.
+result map unchanged. Constant packing only evaluates ops that move
+elements (never arithmetic), so the packed constant holds the same values.
 """
 
 from __future__ import annotations
 
+import numpy as np
 from mlir import ir
 from mlir.dialects import linalg, tensor
 
+from ..constants import constant_array, create_constant
 from ..ir_utils import walk_ops
-from ..linalg_match import DEFAULT_MAPS, dims_of, operand_maps, static_shape
+from ..linalg_match import (DEFAULT_MAPS, dims_of, erase_if_dead, operand_maps, permutation,
+                            producer, set_operand_map, static_shape)
 
 
 def _permutations(op: ir.Operation) -> list[tuple[int, list[int]]] | None:
@@ -36,6 +46,95 @@ def _permutations(op: ir.Operation) -> list[tuple[int, list[int]]] | None:
         # The packed operand's dim j is loop dim defaults[i][j].
         out.append((i, [dims[i].index(d) for d in defaults[i]]))
     return out
+
+
+def _generic_permutation(op: ir.Operation) -> list[int] | None:
+    """The permutation of a `linalg.generic` that only yields its one input
+    (output map the identity, input map a permutation), else None."""
+    if len(op.operands) != 2 or len(op.results) != 1:
+        return None
+    block = op.regions[0].blocks[0]
+    body = [o for o in block.operations]
+    if len(body) != 1 or body[0].operation.name != "linalg.yield":
+        return None
+    if body[0].operands[0] != block.arguments[0]:
+        return None
+    maps = operand_maps(op)
+    ins, outs = dims_of(maps[0]), dims_of(maps[1])
+    if ins is None or outs != list(range(len(outs))) or sorted(ins) != outs:
+        return None
+    # out[d...] = in[ins...]: out = in.transpose(argsort(ins))
+    return [ins.index(d) for d in outs]
+
+
+def constant_layout(value: ir.Value) -> np.ndarray | None:
+    """The value as a numpy array if layout ops alone compute it from a constant."""
+    op = producer(value)
+    if op is None:
+        return None
+    if op.name == "arith.constant":
+        return constant_array(value)
+    if op.name in ("tensor.expand_shape", "tensor.collapse_shape"):
+        shape = static_shape(value)
+        source = constant_layout(op.operands[0])
+        return None if source is None or shape is None else source.reshape(shape)
+    if op.name == "linalg.transpose":
+        source = constant_layout(op.operands[0])
+        return None if source is None else source.transpose(permutation(op))
+    if op.name == "linalg.generic":
+        perm = _generic_permutation(op)
+        source = None if perm is None else constant_layout(op.operands[0])
+        return None if source is None else source.transpose(perm)
+    return None
+
+
+def erase_chain(value: ir.Value) -> None:
+    """Erase the now unused layout ops (and constant) that computed `value`."""
+    op = producer(value)
+    while op is not None and op.name != "arith.constant":
+        sources = [producer(v) for v in op.operands]
+        if not erase_if_dead(op):
+            return
+        for s in sources[1:]:
+            erase_if_dead(s)  # the init (tensor.empty) of a destination-style op
+        op = sources[0]
+    erase_if_dead(op)
+
+
+def pack_constant_operands(root: ir.Operation) -> int:
+    """Turn the constant operands of matmul/batch_matmul ops under `root` that
+    layout ops compute, or that are read through permuted maps, into constants
+    in the plain layout; returns how many operands were packed."""
+    count = 0
+    for name in DEFAULT_MAPS:
+        for op in walk_ops(root, name):
+            if not op.results:
+                continue
+            perms = _permutations(op)
+            if perms is None:
+                continue
+            perm_of = dict(perms)
+            for index in (0, 1):
+                source = op.operands[index]
+                owner = producer(source)
+                if owner is None or (owner.name == "arith.constant" and index not in perm_of):
+                    continue  # an argument, or a constant already in the plain layout
+                array = constant_layout(source)
+                if array is None:
+                    continue
+                if index in perm_of:
+                    array = array.transpose(perm_of[index])
+                with ir.InsertionPoint(op), op.location:
+                    element = ir.RankedTensorType(source.type).element_type
+                    t = ir.RankedTensorType.get(list(array.shape), element)
+                    op.operands[index] = create_constant(np.ascontiguousarray(array), t)
+                if index in perm_of:
+                    set_operand_map(op, index, DEFAULT_MAPS[name][1][index])
+                erase_chain(source)
+                count += 1
+            if "indexing_maps" in op.attributes and _permutations(op) == []:
+                del op.attributes["indexing_maps"]
+    return count
 
 
 def pack_transposed_operands(root: ir.Operation) -> int:

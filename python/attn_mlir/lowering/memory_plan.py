@@ -1,0 +1,201 @@
+"""`attn-plan-memory`: a function's temporaries live in one workspace planned at compile time.
+
+Shapes are static, so every temporary buffer's size and lifetime are known
+when the function is compiled. After bufferization, each static
+`memref.alloc` in the body of an entry function (a public function nothing
+in the module calls) becomes a `memref.view` at a planned byte offset of one
+uninitialised `memref.global` (the workspace). Temporaries whose lifetimes do
+not overlap share bytes. A call then allocates nothing: no `malloc`, no
+fresh `mmap`, no page faults after the first call, and no process-wide
+allocator setting is needed. The workspace lives as long as the compiled
+code (the JIT's memory, or the shared library's).
+
+Identity: a buffer's contents are only read between its allocation and its
+last use, so any bytes no other live buffer uses at that time hold it
+equally well (an allocation's contents are undefined either way).
+
+Lifetimes: the entry block's ops are numbered; a buffer lives from its alloc
+to the last op of the block that uses it or anything that may alias it (the
+memref results of every op that takes it, and of the block-level op around
+every nested use, are taken as aliases, transitively: never too short).
+
+Legality (else the alloc is left as it is): the function has one block, is
+public and is not called in the module (a workspace is one per function, so
+calls must not overlap: callers serialise them, see jit.py); the alloc is in
+that block, static, with the identity layout; neither it nor an alias is
+returned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mlir import ir
+from mlir.dialects import arith, memref
+
+from ..ir_utils import functions, is_declaration, is_public, symbol_name, walk_ops
+from ..passes import register_pass
+
+ALIGNMENT = 64          # bytes: one cache line, a full AVX-512 register
+PREFIX = "__attn_workspace_"
+
+
+@dataclass(frozen=True)
+class Buffer:
+    """A temporary: `size` bytes live from op `start` to op `end` (inclusive)."""
+
+    size: int
+    start: int
+    end: int
+
+
+def _round_up(a: int, b: int) -> int:
+    return -(-a // b) * b
+
+
+def plan_offsets(buffers: list[Buffer], alignment: int = ALIGNMENT) -> tuple[list[int], int]:
+    """Byte offsets for `buffers` such that two buffers whose lifetimes overlap
+    never share a byte, and the total size: largest buffers first, each at the
+    lowest aligned offset that fits between the already placed buffers it meets."""
+    order = sorted(range(len(buffers)), key=lambda i: (-buffers[i].size, buffers[i].start))
+    offsets = [0] * len(buffers)
+    placed: list[int] = []
+    total = 0
+    for i in order:
+        b = buffers[i]
+        busy = sorted((offsets[j], offsets[j] + buffers[j].size) for j in placed
+                      if buffers[j].start <= b.end and b.start <= buffers[j].end)
+        at = 0
+        for lo, hi in busy:
+            if at + b.size <= lo:
+                break
+            at = max(at, _round_up(hi, alignment))
+        offsets[i] = at
+        placed.append(i)
+        total = max(total, at + b.size)
+    return offsets, _round_up(total, alignment)
+
+
+def _is_memref(t: ir.Type) -> bool:
+    return isinstance(t, ir.MemRefType) or str(t).startswith(("memref<", "tensor<"))
+
+
+def _block_ancestor(op: ir.Operation, block_ops: dict) -> ir.Operation | None:
+    """The op of the function's block that contains `op` (or `op` itself)."""
+    while op is not None:
+        if op in block_ops:
+            return op
+        parent = op.parent
+        if parent is None or parent.name == "func.func":
+            return None
+        op = parent
+    return None
+
+
+def _lifetime(alloc: ir.Operation, block_ops: dict) -> int | None:
+    """Index of the last op of the block that uses the alloc or an alias; None if it escapes."""
+    end = block_ops[alloc]
+    pending, seen = [alloc.results[0]], {alloc.results[0]}
+    while pending:
+        value = pending.pop()
+        for use in value.uses:
+            user = use.owner
+            user = user.operation if hasattr(user, "operation") else user
+            if user.name == "func.return":
+                return None
+            top = _block_ancestor(user, block_ops)
+            if top is None:
+                return None
+            end = max(end, block_ops[top])
+            for op in (user, top):
+                for r in op.results:
+                    # Values hash by identity in the IR (Python wrappers come and go).
+                    if _is_memref(r.type) and r not in seen:
+                        seen.add(r)
+                        pending.append(r)
+    return end
+
+
+def _plannable(op: ir.Operation) -> ir.MemRefType | None:
+    if op.name != "memref.alloc" or len(op.operands) != 0:
+        return None
+    t = ir.MemRefType(op.results[0].type)
+    if not t.has_static_shape or str(t.layout) != str(ir.AffineMapAttr.get(
+            ir.AffineMap.get_identity(t.rank))) or t.memory_space is not None:
+        return None
+    if isinstance(t.element_type, (ir.IntegerType, ir.FloatType)):
+        return t
+    return None
+
+
+def _byte_size(t: ir.MemRefType) -> int:
+    bits = t.element_type.width
+    count = 1
+    for d in t.shape:
+        count *= d
+    return (count * bits + 7) // 8
+
+
+def _called(module_op: ir.Operation) -> set[str]:
+    names = set()
+    for op in walk_ops(module_op, "func.call"):
+        names.add(ir.FlatSymbolRefAttr(op.attributes["callee"]).value)
+    return names
+
+
+def plan_function(func_op: ir.Operation, module_op: ir.Operation) -> int:
+    """Move the function's plannable allocs into its workspace; returns its size in bytes."""
+    blocks = func_op.regions[0].blocks
+    if len(blocks) != 1:
+        return 0
+    ops = [op.operation for op in blocks[0].operations]
+    block_ops = {op: i for i, op in enumerate(ops)}
+    chosen, buffers = [], []
+    for op in ops:
+        t = _plannable(op)
+        if t is None:
+            continue
+        end = _lifetime(op, block_ops)
+        if end is None:
+            continue
+        chosen.append((op, t))
+        buffers.append(Buffer(max(_byte_size(t), 1), block_ops[op], end))
+    if not chosen:
+        return 0
+    offsets, total = plan_offsets(buffers)
+    name = PREFIX + symbol_name(func_op)
+    i8 = ir.IntegerType.get_signless(8)
+    space = ir.MemRefType.get([total], i8, loc=func_op.location)
+    with ir.InsertionPoint.at_block_begin(module_op.regions[0].blocks[0]), func_op.location:
+        memref.GlobalOp(sym_name=name, type_=space, sym_visibility="private",
+                        alignment=ir.IntegerAttr.get(ir.IntegerType.get_signless(64), ALIGNMENT))
+    with ir.InsertionPoint.at_block_begin(blocks[0]), func_op.location:
+        base = memref.get_global(space, name)
+        shifts = {o: arith.constant(ir.IndexType.get(), o) for o in sorted(set(offsets))}
+    for (op, t), offset in zip(chosen, offsets):
+        with ir.InsertionPoint(op), op.location:
+            view = memref.view(t, base, shifts[offset], [])
+        op.results[0].replace_all_uses_with(view)
+        op.erase()
+    return total
+
+
+def plan_memory(module_op: ir.Operation) -> dict[str, int]:
+    """Workspace bytes per planned function name."""
+    called = _called(module_op)
+    sizes = {}
+    for func_op in functions(module_op):
+        if is_declaration(func_op) or not is_public(func_op) or symbol_name(func_op) in called:
+            continue
+        size = plan_function(func_op, module_op)
+        if size:
+            sizes[symbol_name(func_op)] = size
+    return sizes
+
+
+@register_pass("attn-plan-memory",
+               summary="Place the static temporaries of entry functions in one workspace "
+                       "planned by lifetimes (no allocation per call).")
+def plan_memory_pass(op):
+    """Each buffer keeps its own bytes for its whole lifetime, so results are unchanged."""
+    plan_memory(op)

@@ -1,0 +1,123 @@
+// RUN: %attn_opt %s --split-input-file --attn-plan-memory | FileCheck %s
+
+// Three temporaries: %a and %b are live together, %c starts after %a's last
+// use and takes %a's bytes. The workspace holds the two live at once.
+// CHECK: memref.global "private" @__attn_workspace_three : memref<8192xi8> {alignment = 64 : i64}
+// CHECK-LABEL: func.func @three
+// CHECK-NOT: memref.alloc
+// CHECK: %[[WS:.*]] = memref.get_global @__attn_workspace_three : memref<8192xi8>
+// CHECK-DAG: %[[A:.*]] = memref.view %[[WS]][%[[OA:.*]]][] : memref<8192xi8> to memref<32x32xf32>
+// CHECK-DAG: %[[B:.*]] = memref.view %[[WS]][%[[OB:.*]]][] : memref<8192xi8> to memref<32x32xf32>
+// CHECK: linalg.add ins(%{{.*}}, %[[A]] : {{.*}}) outs(%[[B]]
+// CHECK: %[[C:.*]] = memref.view %[[WS]][%[[OA]]][] : memref<8192xi8> to memref<32x32xf32>
+// CHECK: linalg.add ins(%[[B]], %[[B]] : {{.*}}) outs(%[[C]]
+// CHECK-NOT: memref.alloc
+func.func @three(%x: memref<32x32xf32>, %out: memref<32x32xf32>) {
+  %a = memref.alloc() {alignment = 64 : i64} : memref<32x32xf32>
+  linalg.add ins(%x, %x : memref<32x32xf32>, memref<32x32xf32>) outs(%a : memref<32x32xf32>)
+  %b = memref.alloc() {alignment = 64 : i64} : memref<32x32xf32>
+  linalg.add ins(%x, %a : memref<32x32xf32>, memref<32x32xf32>) outs(%b : memref<32x32xf32>)
+  %c = memref.alloc() {alignment = 64 : i64} : memref<32x32xf32>
+  linalg.add ins(%b, %b : memref<32x32xf32>, memref<32x32xf32>) outs(%c : memref<32x32xf32>)
+  linalg.add ins(%c, %x : memref<32x32xf32>, memref<32x32xf32>) outs(%out : memref<32x32xf32>)
+  return
+}
+
+// -----
+
+// A use through an alias (a subview read inside a loop) keeps the buffer alive
+// until the loop: the second temporary may not share its bytes.
+// CHECK: memref.global "private" @__attn_workspace_alias : memref<8192xi8>
+// CHECK-LABEL: func.func @alias
+// CHECK-NOT: memref.alloc
+func.func @alias(%x: memref<32x32xf32>, %out: memref<32x32xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  %a = memref.alloc() : memref<32x32xf32>
+  linalg.add ins(%x, %x : memref<32x32xf32>, memref<32x32xf32>) outs(%a : memref<32x32xf32>)
+  %s = memref.subview %a[0, 0] [16, 32] [1, 1] : memref<32x32xf32> to memref<16x32xf32, strided<[32, 1]>>
+  %b = memref.alloc() : memref<32x32xf32>
+  scf.for %i = %c0 to %c32 step %c1 {
+    %v = memref.load %s[%c0, %i] : memref<16x32xf32, strided<[32, 1]>>
+    memref.store %v, %b[%c0, %i] : memref<32x32xf32>
+  }
+  memref.copy %b, %out : memref<32x32xf32> to memref<32x32xf32>
+  return
+}
+
+// -----
+
+// Not planned: a returned buffer escapes, a private or called function may be
+// entered concurrently, a dynamic alloc has no static size, and a function
+// with several blocks has no single order of ops.
+// CHECK-NOT: memref.global
+// CHECK-LABEL: func.func @returned
+// CHECK: memref.alloc
+func.func @returned(%x: memref<8xf32>) -> memref<8xf32> {
+  %a = memref.alloc() : memref<8xf32>
+  memref.copy %x, %a : memref<8xf32> to memref<8xf32>
+  return %a : memref<8xf32>
+}
+
+// CHECK-LABEL: func.func private @helper
+// CHECK: memref.alloc
+func.func private @helper(%x: memref<8xf32>, %out: memref<8xf32>) {
+  %a = memref.alloc() : memref<8xf32>
+  memref.copy %x, %a : memref<8xf32> to memref<8xf32>
+  memref.copy %a, %out : memref<8xf32> to memref<8xf32>
+  return
+}
+
+// CHECK-LABEL: func.func @called
+// CHECK: memref.alloc
+func.func @called(%x: memref<8xf32>, %out: memref<8xf32>) {
+  %a = memref.alloc() : memref<8xf32>
+  memref.copy %x, %a : memref<8xf32> to memref<8xf32>
+  memref.copy %a, %out : memref<8xf32> to memref<8xf32>
+  return
+}
+
+// CHECK-LABEL: func.func @caller
+func.func @caller(%x: memref<8xf32>, %out: memref<8xf32>) {
+  call @called(%x, %out) : (memref<8xf32>, memref<8xf32>) -> ()
+  call @helper(%x, %out) : (memref<8xf32>, memref<8xf32>) -> ()
+  return
+}
+
+// CHECK-LABEL: func.func @dynamic
+// CHECK: memref.alloc(%{{.*}})
+func.func @dynamic(%x: memref<?xf32>, %n: index, %out: memref<?xf32>) {
+  %a = memref.alloc(%n) : memref<?xf32>
+  memref.copy %x, %a : memref<?xf32> to memref<?xf32>
+  memref.copy %a, %out : memref<?xf32> to memref<?xf32>
+  return
+}
+
+// CHECK-LABEL: func.func @blocks
+// CHECK: memref.alloc
+func.func @blocks(%x: memref<8xf32>, %out: memref<8xf32>) {
+  %a = memref.alloc() : memref<8xf32>
+  cf.br ^next
+^next:
+  memref.copy %x, %a : memref<8xf32> to memref<8xf32>
+  memref.copy %a, %out : memref<8xf32> to memref<8xf32>
+  return
+}
+
+// -----
+
+// An alias of an alias (collapse, then expand) used late keeps the buffer alive
+// to that use: the second temporary may not share its bytes.
+// CHECK: memref.global "private" @__attn_workspace_chain : memref<8192xi8>
+// CHECK-LABEL: func.func @chain
+func.func @chain(%x: memref<32x32xf32>, %out: memref<32x32xf32>) {
+  %a = memref.alloc() : memref<32x32xf32>
+  linalg.add ins(%x, %x : memref<32x32xf32>, memref<32x32xf32>) outs(%a : memref<32x32xf32>)
+  %flat = memref.collapse_shape %a [[0, 1]] : memref<32x32xf32> into memref<1024xf32>
+  %again = memref.expand_shape %flat [[0, 1]] output_shape [32, 32] : memref<1024xf32> into memref<32x32xf32>
+  %b = memref.alloc() : memref<32x32xf32>
+  linalg.add ins(%x, %x : memref<32x32xf32>, memref<32x32xf32>) outs(%b : memref<32x32xf32>)
+  linalg.add ins(%again, %b : memref<32x32xf32>, memref<32x32xf32>) outs(%out : memref<32x32xf32>)
+  return
+}
