@@ -23,8 +23,10 @@ Then one function-wide script cleans up, hoists the accumulator's
 read/write out of the K loop (`hoist_loop_invariant_subsets`, so the
 accumulators live in registers), and lowers `vector.contract` to
 broadcast-FMA outer products and reductions to vector reductions. Finally
-`math.exp` and `math.exp2` become polynomials (lowering/approximate_exp.py), since LLVM
-would otherwise call the scalar `expf` once per lane.
+`math.erf` and `math.tanh` become rational/exp forms
+(lowering/approximate_erf_tanh.py), and `math.exp` and `math.exp2` polynomials
+(lowering/approximate_exp.py), since LLVM would otherwise call the scalar
+libm function once per lane (and has no `erf` at all).
 
 Only ops big enough to pay for a parallel region get threads; ops nested
 inside loops are tiled and vectorised but not parallelised (no nested
@@ -48,6 +50,7 @@ from ..toolchain import cpu_count
 from ..transform_script import (ANY, apply_transform, ints, named_sequence, tile_and_vectorize,
                                 tile_using_for)
 from . import cpu_tiles, row_fusion
+from .approximate_erf_tanh import approximate_erf_tanh
 from .approximate_exp import approximate_exp
 from .pack_operands import pack_transposed_operands
 
@@ -135,6 +138,8 @@ def contraction_script(op: ir.Operation, threads: int, parallel: bool) -> str | 
     c = _static_shape(op.results[0])
     if a is None or b is None or c is None or not _default_maps(op):
         return None
+    if 0 in a + b + c:
+        return None  # nothing to compute: the loop lowering gives zero-trip loops
     batched = op.name == "linalg.batch_matmul"
     fill = _fill_producer(op) is not None
     # Top-level ops always get an scf.forall (with one thread it becomes loops);
@@ -238,7 +243,7 @@ def generic_script(op: ir.Operation, threads: int, parallel: bool) -> str | None
     if len(op.results) != 1:
         return None  # e.g. the max/argmax pair: left to the loop lowering
     ranges = _loop_ranges(op)
-    if ranges is None or not ranges:
+    if ranges is None or not ranges or 0 in ranges:
         return None
     iterators = _iterators(op)
     tiles = cpu_tiles.generic_tiles(ranges, iterators, threads if parallel else 1,
@@ -259,7 +264,7 @@ def generic_script(op: ir.Operation, threads: int, parallel: bool) -> str | None
 
 def fill_script(op: ir.Operation, threads: int, parallel: bool) -> str | None:
     shape = _static_shape(op.results[0])
-    if not shape:
+    if not shape or 0 in shape:
         return None
     tiles = cpu_tiles.generic_tiles(shape, ["parallel"] * len(shape), 1)
     sizes = [0 if v >= d else v for v, d in zip(tiles.vector, shape)]
@@ -425,7 +430,7 @@ def schedule(root: ir.Operation, threads: int) -> None:
     for tag, name, func_name, script in _plan(root, tuple(builders), builders, threads):
         if script is None:
             skipped("attn-cpu-schedule", _function_named(root, func_name),
-                    f"{name}: dynamic or unsupported shape, left to loops")
+                    f"{name}: dynamic, zero-size or unsupported shape, left to loops")
         elif _run(root, tag, func_name, script):
             fired("attn-cpu-schedule", _function_named(root, func_name), f"{name} tiled and vectorised")
         else:
@@ -439,30 +444,36 @@ def schedule(root: ir.Operation, threads: int) -> None:
             _run(root, tag, func_name, script)
     _clear_tags(root)
     _try(root, FINISH)
+    approximate_erf_tanh(root)  # creates math.exp ops, rewritten next
     approximate_exp(root)
 
 
 def _fuse_rows(root: ir.Operation, threads: int) -> None:
-    """Softmax-like chains, row block by row block (lowering/row_fusion.py)."""
+    """Softmax-like chains, row block by row block (lowering/row_fusion.py).
+
+    Groups are found again after each script: a refused script restores its
+    function as a copy (the ops of its other groups are then new objects), and
+    its sink is marked so that the copy's other groups are still tried."""
     info = row_fusion._Info(_loop_ranges, _iterators, _in_loop, _static_shape)
-    scripts = [(group, row_fusion.group_script(group, info, threads))
-               for group in row_fusion.find_groups(root, info)]
-    restored: set[str] = set()
-    for group, script in scripts:
+    # Each try fuses a group (its sink moves into a loop) or marks its sink.
+    budget = len(row_fusion.find_groups(root, info))
+    for _ in range(budget):
+        groups = row_fusion.find_groups(root, info)
+        if not groups:
+            break
+        group = groups[0]
         func_name = symbol_name(_function_of(group[-1]))
-        if func_name in restored:
-            continue  # the function was put back: this group's ops are gone
+        script = row_fusion.group_script(group, info, threads)
         row_fusion.clear_tags(root)
-        # Re-find this group's ops: earlier scripts replaced ops, not these.
         row_fusion.tag_group(group)
         if _apply_or_restore(root, func_name, script):
             fired("attn-cpu-schedule", _function_named(root, func_name),
                   f"{len(group)} row-wise ops fused")
         else:
-            restored.add(func_name)
+            row_fusion.refuse_sink(_function_named(root, func_name), len(group) - 1)
             skipped("attn-cpu-schedule", _function_named(root, func_name),
                     "row fusion failed; ops scheduled one by one")
-    row_fusion.clear_tags(root)
+    row_fusion.clear_tags(root, refused=True)
 
 
 def _function_of(op: ir.Operation) -> ir.Operation:

@@ -23,6 +23,7 @@ from ..ir_utils import walk_ops
 from ..transform_script import ANY, tile_and_vectorize
 from . import cpu_tiles
 TAG = "__attn_row_group"
+REFUSED = "__attn_row_refused"   # a sink whose group's script failed once
 L2_BUDGET = 512 * 1024   # bytes of one row block's tensors kept in cache
 
 
@@ -56,12 +57,12 @@ def _row_dims(op: ir.Operation, info: _Info):
         return None
     if op.name == "linalg.fill":
         shape = info.static_shape(op.results[0])
-        return (tuple(shape), None) if shape else None
+        return (tuple(shape), None) if shape and 0 not in shape else None
     if op.name != "linalg.generic":
         return None
     ranges = info.loop_ranges(op)
-    if not ranges or len(ranges) < 2:
-        return None
+    if not ranges or len(ranges) < 2 or 0 in ranges:
+        return None  # zero-size rows: nothing to fuse
     iterators = info.iterators(op)
     if any(it != "parallel" for it in iterators[:-1]):
         return None
@@ -76,7 +77,7 @@ def find_groups(root: ir.Operation, info: _Info) -> list[list[ir.Operation]]:
         if _key(sink) in taken:
             continue
         dims = _row_dims(sink, info)
-        if dims is None or info.iterators(sink)[-1] != "parallel":
+        if dims is None or info.iterators(sink)[-1] != "parallel" or REFUSED in sink.attributes:
             continue
         outer = dims[0]
         members = {_key(sink): sink}
@@ -181,7 +182,16 @@ def tag_group(group: list[ir.Operation]) -> None:
         op.attributes[TAG] = ir.IntegerAttr.get(i64, i)
 
 
-def clear_tags(root: ir.Operation) -> None:
+def refuse_sink(function: ir.Operation, sink_tag: int) -> None:
+    """Mark the (restored) sink tagged `sink_tag` so it is not tried again."""
+    for op in walk_ops(function):
+        if TAG in op.attributes and ir.IntegerAttr(op.attributes[TAG]).value == sink_tag:
+            op.attributes[REFUSED] = ir.UnitAttr.get()
+
+
+def clear_tags(root: ir.Operation, refused: bool = False) -> None:
+    """Remove the group tags (and the refusal marks when `refused`)."""
     for op in walk_ops(root):
-        if TAG in op.attributes:
-            del op.attributes[TAG]
+        for name in (TAG, REFUSED) if refused else (TAG,):
+            if name in op.attributes:
+                del op.attributes[name]

@@ -12,6 +12,7 @@ threads) and the conversion to the LLVM dialect.
 
 from __future__ import annotations
 
+from . import approximate_erf_tanh as _approximate_erf_tanh  # noqa: F401  (registers the pass)
 from . import approximate_exp as _approximate_exp  # noqa: F401  (registers the pass)
 from . import cpu_schedule as _cpu_schedule  # noqa: F401  (registers the pass)
 from . import vectorize_copies as _vectorize_copies  # noqa: F401  (registers the pass)
