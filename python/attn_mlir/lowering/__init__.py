@@ -59,8 +59,6 @@ TO_LLVM = [
     "lower-affine",
     "arith-expand",
     "finalize-memref-to-llvm",
-    # erf and friends, which have no LLVM intrinsic, become libm calls.
-    "convert-math-to-libm",
     "convert-math-to-llvm",
     "convert-arith-to-llvm",
     "convert-cf-to-llvm",

@@ -50,6 +50,7 @@ from ..toolchain import cpu_count
 from ..transform_script import (ANY, apply_transform, ints, named_sequence, tile_and_vectorize,
                                 tile_using_for)
 from . import cpu_tiles, row_fusion
+from .unit_dims import drop_unit_dims
 from .approximate_erf_tanh import approximate_erf_tanh
 from .approximate_exp import approximate_exp
 from .pack_operands import pack_transposed_operands
@@ -424,6 +425,7 @@ def schedule(root: ir.Operation, threads: int) -> None:
     _concat_to_copies(root)
     pack_transposed_operands(root)
     _generalize(root)
+    drop_unit_dims(root)  # keep-dim reductions become fusible (lowering/unit_dims.py)
     _fuse_rows(root, threads)
     builders = {name: contraction_script for name in CONTRACTIONS}
     builders["linalg.generic"] = generic_script

@@ -69,6 +69,27 @@ def _row_dims(op: ir.Operation, info: _Info):
     return tuple(ranges[:-1]), ranges[-1]
 
 
+def _member_dims(op: ir.Operation, info: _Info, outer: tuple):
+    """(outer, last range) of a chain member over the rows `outer`, with last
+    None for ops of one value per row (a fill, or an all-parallel generic over
+    exactly the rows, as keep-dim reductions' consumers are once their unit dim
+    is dropped); None if `op` does not run over these rows."""
+    if info.in_loop(op) or len(op.results) != 1:
+        return None
+    if op.name == "linalg.fill":
+        shape = info.static_shape(op.results[0])
+        if not shape or tuple(shape[:len(outer)]) != outer or any(d != 1 for d in shape[len(outer):]):
+            return None
+        return tuple(shape), None
+    if op.name != "linalg.generic":
+        return None
+    ranges = info.loop_ranges(op)
+    if ranges and tuple(ranges) == outer and all(it == "parallel" for it in info.iterators(op)):
+        return outer, None
+    dims = _row_dims(op, info)
+    return dims if dims is not None and dims[0] == outer else None
+
+
 def find_groups(root: ir.Operation, info: _Info) -> list[list[ir.Operation]]:
     """Chains ending in an all-parallel generic that has a reduction among its producers."""
     groups, taken = [], set()
@@ -88,13 +109,7 @@ def find_groups(root: ir.Operation, info: _Info) -> list[list[ir.Operation]]:
                 producer = _owner_op(operand)
                 if producer is None or _key(producer) in members:
                     continue
-                pd = _row_dims(producer, info)
-                if pd is None:
-                    continue
-                if producer.name == "linalg.fill":
-                    if pd[0][:len(outer)] != outer or any(d != 1 for d in pd[0][len(outer):]):
-                        continue
-                elif pd[0] != outer:
+                if _member_dims(producer, info, outer) is None:
                     continue
                 members[_key(producer)] = producer
                 frontier.append(producer)
@@ -163,7 +178,7 @@ def group_script(group: list[ir.Operation], info: _Info, threads: int) -> str:
                   f" : ({ANY}, {ANY}) -> ({ANY}, {ANY})",
                   f"    transform.apply_cse to %fn : {ANY}"]
     for i, op in enumerate(group):
-        dims = _row_dims(op, info)
+        dims = _member_dims(op, info, outer)
         bound = list(block) + ([dims[1]] if dims[1] is not None else [1] * (len(dims[0]) - len(block)))
         if dims[1] is None:   # a fill of per-row values: one vector per block
             vector = list(bound)

@@ -29,7 +29,10 @@ def tensor_stage(name: str, threads: int = 1) -> list:
         from ..pipeline import make_pass
 
         return [make_pass("attn-cpu-schedule", {"threads": threads}), "canonicalize", "cse"]
-    return []
+    from ..pipeline import make_pass
+
+    # LLVM has no erf: the loops need its arithmetic form too.
+    return [make_pass("attn-approximate-erf-tanh")]
 
 
 def buffer_stage(name: str, threads: int = 1) -> list:
