@@ -42,7 +42,7 @@ from __future__ import annotations
 
 from mlir import ir
 
-from ..diagnostics import AttnError
+from ..diagnostics import AttnError, location_parts
 from ..ir_utils import functions, symbol_name, walk_ops
 from ..passes import Option, register_pass
 from ..rewrite_log import fired, skipped
@@ -416,7 +416,9 @@ def _plan(root: ir.Operation, names, builders, threads: int):
     for tag, op in _tag_all(root, names):
         parallel = threads > 1 and not _in_loop(op)
         script = builders[op.name](op, threads, parallel)
-        plans.append((tag, op.name, symbol_name(_function_of(op)), script))
+        file, line, col = location_parts(op.location)
+        where = f"{op.name} ({file}:{line}:{col})" if file else op.name
+        plans.append((tag, where, symbol_name(_function_of(op)), script))
     return plans
 
 
