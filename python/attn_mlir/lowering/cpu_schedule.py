@@ -51,6 +51,7 @@ from ..transform_script import (ANY, apply_transform, ints, named_sequence, tile
                                 tile_using_for)
 from . import cpu_tiles, row_fusion
 from .unit_dims import drop_unit_dims
+from .unused_results import drop_unused_results
 from .approximate_erf_tanh import approximate_erf_tanh
 from .approximate_exp import approximate_exp
 from .pack_operands import pack_transposed_operands
@@ -241,12 +242,14 @@ def _fill_producer(op: ir.Operation) -> ir.Operation | None:
 
 
 def generic_script(op: ir.Operation, threads: int, parallel: bool) -> str | None:
-    if len(op.results) != 1:
-        return None  # e.g. the max/argmax pair: left to the loop lowering
+    iterators = _iterators(op)
+    # Several results tile and vectorise together when every loop is parallel
+    # (the fused rotary generic); a multi-result reduction (an argmax) does not.
+    if len(op.results) != 1 and "reduction" in iterators:
+        return None
     ranges = _loop_ranges(op)
     if ranges is None or not ranges or 0 in ranges:
         return None
-    iterators = _iterators(op)
     tiles = cpu_tiles.generic_tiles(ranges, iterators, threads if parallel else 1,
                                     transposing=_transposing(op))
     lines = []
@@ -389,9 +392,21 @@ def _apply_or_restore(root: ir.Operation, func_name: str, script: str) -> bool:
     left to the loop lowering. False if it was put back."""
     # A pass may not replace the op it runs on: under func.func(...) there is no undo.
     snapshot = _function_named(root, func_name).clone() if root.name != "func.func" else None
+    # Errors a transform emits without failing (they would reach the user's
+    # stderr as if compilation had failed) count as a refusal too.
+    emitted: list[str] = []
+
+    def swallow(diagnostic) -> bool:
+        if diagnostic.severity == ir.DiagnosticSeverity.ERROR:
+            emitted.append(diagnostic.message)
+        return True
+
+    handler = root.context.attach_diagnostic_handler(swallow)
     try:
         apply_transform(root, named_sequence(script))
         _function_named(root, func_name).verify()
+        if emitted:
+            raise ValueError(f"transform emitted: {emitted[0]}")
         return True
     except (ir.MLIRError, ValueError):
         if snapshot is None:
@@ -400,6 +415,8 @@ def _apply_or_restore(root: ir.Operation, func_name: str, script: str) -> bool:
         ir.InsertionPoint(current).insert(snapshot)
         current.erase()
         return False
+    finally:
+        handler.detach()
 
 
 def _run(root: ir.Operation, tag: int, func_name: str, script: str) -> bool:
@@ -424,6 +441,7 @@ def _plan(root: ir.Operation, names, builders, threads: int):
 
 def schedule(root: ir.Operation, threads: int) -> None:
     """Apply the cpu schedule to every function under `root` (a module)."""
+    drop_unused_results(root)  # softmax's unused argmax (lowering/unused_results.py)
     _concat_to_copies(root)
     pack_transposed_operands(root)
     _generalize(root)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from . import approximate_erf_tanh as _approximate_erf_tanh  # noqa: F401  (registers the pass)
 from . import approximate_exp as _approximate_exp  # noqa: F401  (registers the pass)
 from . import expand_powers as _expand_powers  # noqa: F401  (registers the pass)
+from . import unused_results as _unused_results  # noqa: F401  (registers the pass)
 from . import cpu_schedule as _cpu_schedule  # noqa: F401  (registers the pass)
 from . import vectorize_copies as _vectorize_copies  # noqa: F401  (registers the pass)
 
