@@ -430,3 +430,159 @@ def rotary_selects(s=16, h=4, d=32):
 CASES = {f.__name__: f for f in (rms_norm, layer_norm, silu, gelu_erf, gelu_tanh, swiglu_mlp,
                                  linear_bias_residual, embedding, mask_arithmetic, max_argmax_softmax,
                                  max_argmax_both_used, zero_rows, zero_size_matmul_head, rotary_selects)}
+
+
+def decoder_layer(s=16, h=64, heads=4, inter=96, eps=1e-6):
+    """A Llama-style decoder layer without rotary (tested on its own): RMSNorm,
+    Q/K/V projections, causal softmax attention per head, output projection,
+    residual add, RMSNorm, SwiGLU MLP, residual add; weights are arguments."""
+    d = h // heads
+    T3, T2 = f"tensor<1x{s}x{h}xf32>", f"tensor<{s}x{h}xf32>"
+    H3, S3 = f"tensor<{heads}x{s}x{d}xf32>", f"tensor<{heads}x{s}x{s}xf32>"
+    ID2, PAR2 = "affine_map<(d0, d1) -> (d0, d1)>", '["parallel", "parallel"]'
+    SPLIT = "affine_map<(d0, d1, d2) -> (d1, d0, d2)>"
+    ROWS = "affine_map<(d0, d1, d2) -> (d0, d1)>"
+    I2 = f"tensor<{s}x{inter}xf32>"
+
+    def heads_of(src, dst):
+        return (f"    %{dst}x = tensor.expand_shape {src} [[0], [1, 2]] output_shape [{s}, {heads}, {d}]"
+                f" : {T2} into tensor<{s}x{heads}x{d}xf32>\n"
+                f"    %{dst} = linalg.generic {{indexing_maps = [{SPLIT}, {ID3}], iterator_types = {PAR3}}}"
+                f" ins(%{dst}x : tensor<{s}x{heads}x{d}xf32>) outs(%eh3 : {H3}) {{\n"
+                f"    ^bb0(%in: f32, %out: f32):\n      linalg.yield %in : f32\n    }} -> {H3}\n")
+
+    def add2(res, a, b, t):
+        return (f"    {res} = linalg.generic {{indexing_maps = [{ID2}, {ID2}, {ID2}], iterator_types = {PAR2}}}"
+                f" ins({a}, {b} : {t}, {t}) outs(%e2 : {t}) {{\n"
+                f"    ^bb0(%in: f32, %in_1: f32, %out: f32):\n      %r = arith.addf %in, %in_1 : f32\n"
+                f"      linalg.yield %r : f32\n    }} -> {t}\n")
+
+    scale = 1.0 / math.sqrt(d)
+    body = (rms_norm_body("%x", "%w1", s, h, eps, "a")
+            + f"""    %e2 = tensor.empty() : {T2}
+    %mz = linalg.fill ins(%zero : f32) outs(%e2 : {T2}) -> {T2}
+    %xa = tensor.collapse_shape %a6 [[0, 1], [2]] : {T3} into {T2}
+    %x2 = tensor.collapse_shape %x [[0, 1], [2]] : {T3} into {T2}
+""" + _matmul("%q", "%xa", "%wq", s, h, h) + _matmul("%k", "%xa", "%wk", s, h, h)
+            + _matmul("%v", "%xa", "%wv", s, h, h)
+            + f"    %eh3 = tensor.empty() : {H3}\n" + heads_of("%q", "qh") + heads_of("%k", "kh") + heads_of("%v", "vh")
+            + f"""    %ekt = tensor.empty() : tensor<{heads}x{d}x{s}xf32>
+    %kt = linalg.transpose ins(%kh : {H3}) outs(%ekt : tensor<{heads}x{d}x{s}xf32>) permutation = [0, 2, 1]
+    %es = tensor.empty() : {S3}
+    %sz = linalg.fill ins(%zero : f32) outs(%es : {S3}) -> {S3}
+    %sc = linalg.batch_matmul ins(%qh, %kt : {H3}, tensor<{heads}x{d}x{s}xf32>) outs(%sz : {S3}) -> {S3}
+    %sm = linalg.generic {{indexing_maps = [{ID3}, {ID3}], iterator_types = {PAR3}}} ins(%sc : {S3}) outs(%es : {S3}) {{
+    ^bb0(%in: f32, %out: f32):
+      %i = linalg.index 1 : index
+      %j = linalg.index 2 : index
+      %c = arith.cmpi ugt, %j, %i : index
+      %sv = arith.constant {scale:e} : f32
+      %m = arith.mulf %in, %sv : f32
+      %ninf = arith.constant -3.40282347E+38 : f32
+      %r = arith.select %c, %ninf, %m : f32
+      linalg.yield %r : f32
+    }} -> {S3}
+    %p = linalg.softmax dimension(2) ins(%sm : {S3}) outs(%es : {S3}) -> {S3}
+    %oz = linalg.fill ins(%zero : f32) outs(%eh3 : {H3}) -> {H3}
+    %o = linalg.batch_matmul ins(%p, %vh : {S3}, {H3}) outs(%oz : {H3}) -> {H3}
+    %eo = tensor.empty() : tensor<{s}x{heads}x{d}xf32>
+    %om = linalg.generic {{indexing_maps = [{ID3}, {SPLIT}], iterator_types = {PAR3}}} ins(%o : {H3}) outs(%eo : tensor<{s}x{heads}x{d}xf32>) {{
+    ^bb0(%in: f32, %out: f32):
+      linalg.yield %in : f32
+    }} -> tensor<{s}x{heads}x{d}xf32>
+    %oc = tensor.collapse_shape %om [[0], [1, 2]] : tensor<{s}x{heads}x{d}xf32> into {T2}
+""" + _matmul("%op", "%oc", "%wo", s, h, h) + add2("%h1", "%x2", "%op", T2)
+            + f"    %h13 = tensor.expand_shape %h1 [[0, 1], [2]] output_shape [1, {s}, {h}] : {T2} into {T3}\n"
+            + rms_norm_body("%h13", "%w2", s, h, eps, "b")
+            + f"""    %xb = tensor.collapse_shape %b6 [[0, 1], [2]] : {T3} into {T2}
+    %ei = tensor.empty() : {I2}
+    %iz = linalg.fill ins(%zero : f32) outs(%ei : {I2}) -> {I2}
+""" + _matmul("%g", "%xb", "%wg", s, h, inter, "%iz") + _matmul("%u", "%xb", "%wu", s, h, inter, "%iz")
+            + f"""    %act = linalg.generic {{indexing_maps = [{ID2}, {ID2}], iterator_types = {PAR2}}} ins(%g : {I2}) outs(%ei : {I2}) {{
+    ^bb0(%in: f32, %out: f32):
+{SIGMOID_SILU}
+    }} -> {I2}
+    %gu = linalg.generic {{indexing_maps = [{ID2}, {ID2}, {ID2}], iterator_types = {PAR2}}} ins(%act, %u : {I2}, {I2}) outs(%ei : {I2}) {{
+    ^bb0(%in: f32, %in_1: f32, %out: f32):
+      %r = arith.mulf %in, %in_1 : f32
+      linalg.yield %r : f32
+    }} -> {I2}
+""" + _matmul("%dn", "%gu", "%wd", s, inter, h) + add2("%h2", "%h1", "%dn", T2)
+            + f"    %y = tensor.expand_shape %h2 [[0, 1], [2]] output_shape [1, {s}, {h}] : {T2} into {T3}\n")
+    args = (f"%x: {T3}, %w1: tensor<{h}xf32>, %wq: tensor<{h}x{h}xf32>, %wk: tensor<{h}x{h}xf32>, "
+            f"%wv: tensor<{h}x{h}xf32>, %wo: tensor<{h}x{h}xf32>, %w2: tensor<{h}xf32>, "
+            f"%wg: tensor<{h}x{inter}xf32>, %wu: tensor<{h}x{inter}xf32>, %wd: tensor<{inter}x{h}xf32>")
+    text = _func("decoder_layer", args, T3, body, "%y")
+    r = _rng()
+    x = r.standard_normal((1, s, h)).astype(np.float32)
+
+    def w(*shape):
+        return (r.standard_normal(shape) / math.sqrt(shape[0])).astype(np.float32)
+
+    w1, w2 = (1 + 0.1 * r.standard_normal(h)).astype(np.float32), (1 + 0.1 * r.standard_normal(h)).astype(np.float32)
+    wq, wk, wv, wo, wg, wu, wd = w(h, h), w(h, h), w(h, h), w(h, h), w(h, inter), w(h, inter), w(inter, h)
+    x64 = x[0].astype(np.float64)
+    a = rms_norm_ref(x64, w1, eps).astype(np.float64)
+    q, k, v = ((a @ m).reshape(s, heads, d).transpose(1, 0, 2) for m in (wq, wk, wv))
+    sc = q @ k.transpose(0, 2, 1) * scale
+    sc = np.where(np.triu(np.ones((s, s), bool), 1)[None], -np.inf, sc)
+    p = np.exp(sc - sc.max(-1, keepdims=True))
+    p /= p.sum(-1, keepdims=True)
+    h1 = x64 + (p @ v).transpose(1, 0, 2).reshape(s, h) @ wo
+    b = rms_norm_ref(h1, w2, eps).astype(np.float64)
+    g, u = b @ wg, b @ wu
+    y = h1 + ((g / (1 + np.exp(-g))) * u) @ wd
+    return text, [x, w1, wq, wk, wv, wo, w2, wg, wu, wd], [y[None].astype(np.float32)]
+
+
+CASES["decoder_layer"] = decoder_layer
+
+
+def two_norms_around_matmul(s=16, h=64, eps=1e-6):
+    """RMSNorm, a matmul, RMSNorm: two row groups in one function (a refused
+    first group once left the second one pointing at erased ops)."""
+    T, T2 = f"tensor<1x{s}x{h}xf32>", f"tensor<{s}x{h}xf32>"
+    mm = f"""    %c = tensor.collapse_shape %a6 [[0, 1], [2]] : {T} into {T2}
+    %me = tensor.empty() : {T2}
+    %mz = linalg.fill ins(%zero : f32) outs(%me : {T2}) -> {T2}
+""" + _matmul("%mm", "%c", "%wm", s, h, h) + \
+        f"    %ex = tensor.expand_shape %mm [[0, 1], [2]] output_shape [1, {s}, {h}] : {T2} into {T}\n"
+    body = rms_norm_body("%x", "%w", s, h, eps, "a") + mm + rms_norm_body("%ex", "%w", s, h, eps, "b")
+    text = _func("two_norms", f"%x: {T}, %w: tensor<{h}xf32>, %wm: tensor<{h}x{h}xf32>", T, body, "%b6")
+    r = _rng()
+    x = r.standard_normal((1, s, h)).astype(np.float32)
+    w = r.standard_normal(h).astype(np.float32)
+    wm = (r.standard_normal((h, h)) / math.sqrt(h)).astype(np.float32)
+    mid = rms_norm_ref(x, w, eps)[0].astype(np.float64) @ wm
+    return text, [x, w, wm], [rms_norm_ref(mid[None], w, eps)]
+
+
+def embedding_with_checks(s=8, vocab=64, h=32):
+    """aten.embedding as torch-mlir emits it in models: index checks (`cf.assert`)
+    in the body, which the vectoriser refuses (the op falls back to loops)."""
+    T = f"tensor<1x{s}x{h}xf32>"
+    body = f"""    %e = tensor.empty() : {T}
+    %y = linalg.generic {{indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1)>, {ID3}], iterator_types = {PAR3}}} ins(%ids : tensor<1x{s}xi64>) outs(%e : {T}) {{
+    ^bb0(%in: i64, %out: f32):
+      %i = arith.index_cast %in : i64 to index
+      %j = linalg.index 2 : index
+      %cv = arith.constant {vocab} : index
+      %lt = arith.cmpi slt, %i, %cv : index
+      cf.assert %lt, "index must be smaller than dim size"
+      %c0 = arith.constant 0 : i64
+      %ge = arith.cmpi sge, %in, %c0 : i64
+      cf.assert %ge, "index must be larger or equal to 0"
+      %v = tensor.extract %table[%i, %j] : tensor<{vocab}x{h}xf32>
+      linalg.yield %v : f32
+    }} -> {T}
+"""
+    text = _func("embedding_with_checks", f"%ids: tensor<1x{s}xi64>, %table: tensor<{vocab}x{h}xf32>", T,
+                 body, "%y")
+    r = _rng()
+    ids = r.integers(0, vocab, (1, s)).astype(np.int64)
+    table = r.standard_normal((vocab, h)).astype(np.float32)
+    return text, [ids, table], [table[ids]]
+
+
+CASES["two_norms_around_matmul"] = two_norms_around_matmul
+CASES["embedding_with_checks"] = embedding_with_checks
