@@ -102,3 +102,69 @@ func.func @matmul_transposed_b(%a: tensor<64x32xf32>, %bt: tensor<48x32xf32>) ->
       ins(%a, %bt : tensor<64x32xf32>, tensor<48x32xf32>) outs(%z : tensor<64x48xf32>) -> tensor<64x48xf32>
   return %r : tensor<64x48xf32>
 }
+
+// -----
+
+// torch-mlir's keep-dim RMSNorm: the unit dim of `tensor<1x32x1xf32>` is
+// dropped, so the square, the sum, the rsqrt and both products run in one
+// loop over row blocks (no generic left outside it, no separate pass).
+// CHECK-LABEL: func @rms_norm_keep_dim
+// CHECK: scf.forall
+// CHECK: vector.reduction <add>
+// CHECK: math.rsqrt
+// CHECK: scf.forall.in_parallel
+// CHECK-NOT: linalg.generic
+// CHECK: return
+func.func @rms_norm_keep_dim(%x: tensor<1x32x64xf32>, %w: tensor<64xf32>) -> tensor<1x32x64xf32> {
+  %zero = arith.constant 0.0 : f32
+  %n = arith.constant 64.0 : f32
+  %eps = arith.constant 1.0e-6 : f32
+  %e = tensor.empty() : tensor<1x32x64xf32>
+  %er = tensor.empty() : tensor<1x32x1xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%er : tensor<1x32x1xf32>) -> tensor<1x32x1xf32>
+  %sq = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%x : tensor<1x32x64xf32>) outs(%e : tensor<1x32x64xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %r = arith.mulf %in, %in : f32
+    linalg.yield %r : f32
+  } -> tensor<1x32x64xf32>
+  %sum = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1, 0)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%sq : tensor<1x32x64xf32>) outs(%z : tensor<1x32x1xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %r = arith.addf %in, %out : f32
+    linalg.yield %r : f32
+  } -> tensor<1x32x1xf32>
+  %rs = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%sum : tensor<1x32x1xf32>) outs(%er : tensor<1x32x1xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.divf %in, %n : f32
+    %a = arith.addf %m, %eps : f32
+    %r = math.rsqrt %a : f32
+    linalg.yield %r : f32
+  } -> tensor<1x32x1xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1, 0)>, affine_map<(d0, d1, d2) -> (d2)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%x, %rs, %w : tensor<1x32x64xf32>, tensor<1x32x1xf32>, tensor<64xf32>) outs(%e : tensor<1x32x64xf32>) {
+  ^bb0(%in: f32, %r: f32, %wi: f32, %out: f32):
+    %a = arith.mulf %in, %r : f32
+    %b = arith.mulf %a, %wi : f32
+    linalg.yield %b : f32
+  } -> tensor<1x32x64xf32>
+  return %y : tensor<1x32x64xf32>
+}
+
+// -----
+
+// Zero-size ops have nothing to compute: they are left to the loop lowering
+// (zero-trip loops) instead of being tiled.
+// CHECK-LABEL: func @zero_size_left_alone
+// CHECK-NOT: scf.forall
+// CHECK: linalg.matmul
+// CHECK: linalg.generic
+func.func @zero_size_left_alone(%a: tensor<0x8xf32>, %b: tensor<8x16xf32>) -> tensor<0x16xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<0x16xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<0x16xf32>) -> tensor<0x16xf32>
+  %s = linalg.matmul ins(%a, %b : tensor<0x8xf32>, tensor<8x16xf32>) outs(%z : tensor<0x16xf32>) -> tensor<0x16xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%s : tensor<0x16xf32>) outs(%e : tensor<0x16xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %r = math.exp %in : f32
+    linalg.yield %r : f32
+  } -> tensor<0x16xf32>
+  return %y : tensor<0x16xf32>
+}

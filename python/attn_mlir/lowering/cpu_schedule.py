@@ -24,8 +24,10 @@ Then one function-wide script cleans up, hoists the accumulator's
 read/write out of the K loop (`hoist_loop_invariant_subsets`, so the
 accumulators live in registers), and lowers `vector.contract` to
 broadcast-FMA outer products and reductions to vector reductions. Finally
-`math.exp` and `math.exp2` become polynomials (lowering/approximate_exp.py), since LLVM
-would otherwise call the scalar `expf` once per lane.
+`math.erf` and `math.tanh` become rational/exp forms
+(lowering/approximate_erf_tanh.py), and `math.exp` and `math.exp2` polynomials
+(lowering/approximate_exp.py), since LLVM would otherwise call the scalar
+libm function once per lane (and has no `erf` at all).
 
 Only ops big enough to pay for a parallel region get threads; ops nested
 inside loops are tiled and vectorised but not parallelised (no nested
@@ -41,7 +43,7 @@ from __future__ import annotations
 
 from mlir import ir
 
-from ..diagnostics import AttnError
+from ..diagnostics import AttnError, location_parts
 from ..ir_utils import functions, symbol_name, walk_ops
 from ..passes import Option, register_pass
 from ..rewrite_log import fired, skipped
@@ -49,6 +51,9 @@ from ..toolchain import cpu_count
 from ..transform_script import (ANY, apply_transform, ints, named_sequence, tile_and_vectorize,
                                 tile_using_for)
 from . import cpu_tiles, row_fusion
+from .unit_dims import drop_unit_dims
+from .unused_results import drop_unused_results
+from .approximate_erf_tanh import approximate_erf_tanh
 from .approximate_exp import approximate_exp
 from .pack_operands import pack_constant_operands, pack_transposed_operands
 from .panel_matmul import PANEL, pack_panels
@@ -137,6 +142,8 @@ def contraction_script(op: ir.Operation, threads: int, parallel: bool) -> str | 
     c = _static_shape(op.results[0])
     if a is None or b is None or c is None or not _default_maps(op):
         return None
+    if 0 in a + b + c:
+        return None  # nothing to compute: the loop lowering gives zero-trip loops
     batched = op.name == "linalg.batch_matmul"
     fill = _fill_producer(op) is not None
     # Top-level ops always get an scf.forall (with one thread it becomes loops);
@@ -266,12 +273,14 @@ def _fill_producer(op: ir.Operation) -> ir.Operation | None:
 
 
 def generic_script(op: ir.Operation, threads: int, parallel: bool) -> str | None:
-    if len(op.results) != 1:
-        return None  # e.g. the max/argmax pair: left to the loop lowering
-    ranges = _loop_ranges(op)
-    if ranges is None or not ranges:
-        return None
     iterators = _iterators(op)
+    # Several results tile and vectorise together when every loop is parallel
+    # (the fused rotary generic); a multi-result reduction (an argmax) does not.
+    if len(op.results) != 1 and "reduction" in iterators:
+        return None
+    ranges = _loop_ranges(op)
+    if ranges is None or not ranges or 0 in ranges:
+        return None
     tiles = cpu_tiles.generic_tiles(ranges, iterators, threads if parallel else 1,
                                     transposing=_transposing(op))
     lines = []
@@ -290,7 +299,7 @@ def generic_script(op: ir.Operation, threads: int, parallel: bool) -> str | None
 
 def fill_script(op: ir.Operation, threads: int, parallel: bool) -> str | None:
     shape = _static_shape(op.results[0])
-    if not shape:
+    if not shape or 0 in shape:
         return None
     tiles = cpu_tiles.generic_tiles(shape, ["parallel"] * len(shape), 1)
     sizes = [0 if v >= d else v for v, d in zip(tiles.vector, shape)]
@@ -414,9 +423,21 @@ def _apply_or_restore(root: ir.Operation, func_name: str, script: str) -> bool:
     left to the loop lowering. False if it was put back."""
     # A pass may not replace the op it runs on: under func.func(...) there is no undo.
     snapshot = _function_named(root, func_name).clone() if root.name != "func.func" else None
+    # Errors a transform emits without failing (they would reach the user's
+    # stderr as if compilation had failed) count as a refusal too.
+    emitted: list[str] = []
+
+    def swallow(diagnostic) -> bool:
+        if diagnostic.severity == ir.DiagnosticSeverity.ERROR:
+            emitted.append(diagnostic.message)
+        return True
+
+    handler = root.context.attach_diagnostic_handler(swallow)
     try:
         apply_transform(root, named_sequence(script))
         _function_named(root, func_name).verify()
+        if emitted:
+            raise ValueError(f"transform emitted: {emitted[0]}")
         return True
     except (ir.MLIRError, ValueError):
         if snapshot is None:
@@ -425,6 +446,8 @@ def _apply_or_restore(root: ir.Operation, func_name: str, script: str) -> bool:
         ir.InsertionPoint(current).insert(snapshot)
         current.erase()
         return False
+    finally:
+        handler.detach()
 
 
 def _run(root: ir.Operation, tag: int, func_name: str, script: str) -> bool:
@@ -441,17 +464,21 @@ def _plan(root: ir.Operation, names, builders, threads: int):
     for tag, op in _tag_all(root, names):
         parallel = threads > 1 and not _in_loop(op)
         script = builders[op.name](op, threads, parallel)
-        plans.append((tag, op.name, symbol_name(_function_of(op)), script))
+        file, line, col = location_parts(op.location)
+        where = f"{op.name} ({file}:{line}:{col})" if file else op.name
+        plans.append((tag, where, symbol_name(_function_of(op)), script))
     return plans
 
 
 def schedule(root: ir.Operation, threads: int) -> None:
     """Apply the cpu schedule to every function under `root` (a module)."""
+    drop_unused_results(root)  # softmax's unused argmax (lowering/unused_results.py)
     _concat_to_copies(root)
     pack_constant_operands(root)
     pack_transposed_operands(root)
     pack_panels(root, cpu_tiles.panel_width(), _in_loop)
     _generalize(root)
+    drop_unit_dims(root)  # keep-dim reductions become fusible (lowering/unit_dims.py)
     _fuse_rows(root, threads)
     builders = {name: contraction_script for name in CONTRACTIONS}
     builders["linalg.generic"] = lambda op, threads, parallel: (
@@ -459,7 +486,7 @@ def schedule(root: ir.Operation, threads: int) -> None:
     for tag, name, func_name, script in _plan(root, tuple(builders), builders, threads):
         if script is None:
             skipped("attn-cpu-schedule", _function_named(root, func_name),
-                    f"{name}: dynamic or unsupported shape, left to loops")
+                    f"{name}: dynamic, zero-size or unsupported shape, left to loops")
         elif _run(root, tag, func_name, script):
             fired("attn-cpu-schedule", _function_named(root, func_name), f"{name} tiled and vectorised")
         else:
@@ -476,30 +503,36 @@ def schedule(root: ir.Operation, threads: int) -> None:
         if PANEL in op.attributes:
             del op.attributes[PANEL]
     _try(root, FINISH)
+    approximate_erf_tanh(root)  # creates math.exp ops, rewritten next
     approximate_exp(root)
 
 
 def _fuse_rows(root: ir.Operation, threads: int) -> None:
-    """Softmax-like chains, row block by row block (lowering/row_fusion.py)."""
+    """Softmax-like chains, row block by row block (lowering/row_fusion.py).
+
+    Groups are found again after each script: a refused script restores its
+    function as a copy (the ops of its other groups are then new objects), and
+    its sink is marked so that the copy's other groups are still tried."""
     info = row_fusion._Info(_loop_ranges, _iterators, _in_loop, _static_shape)
-    scripts = [(group, row_fusion.group_script(group, info, threads))
-               for group in row_fusion.find_groups(root, info)]
-    restored: set[str] = set()
-    for group, script in scripts:
+    # Each try fuses a group (its sink moves into a loop) or marks its sink.
+    budget = len(row_fusion.find_groups(root, info))
+    for _ in range(budget):
+        groups = row_fusion.find_groups(root, info)
+        if not groups:
+            break
+        group = groups[0]
         func_name = symbol_name(_function_of(group[-1]))
-        if func_name in restored:
-            continue  # the function was put back: this group's ops are gone
+        script = row_fusion.group_script(group, info, threads)
         row_fusion.clear_tags(root)
-        # Re-find this group's ops: earlier scripts replaced ops, not these.
         row_fusion.tag_group(group)
         if _apply_or_restore(root, func_name, script):
             fired("attn-cpu-schedule", _function_named(root, func_name),
                   f"{len(group)} row-wise ops fused")
         else:
-            restored.add(func_name)
+            row_fusion.refuse_sink(_function_named(root, func_name), len(group) - 1)
             skipped("attn-cpu-schedule", _function_named(root, func_name),
                     "row fusion failed; ops scheduled one by one")
-    row_fusion.clear_tags(root)
+    row_fusion.clear_tags(root, refused=True)
 
 
 def _function_of(op: ir.Operation) -> ir.Operation:

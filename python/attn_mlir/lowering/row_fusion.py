@@ -23,6 +23,7 @@ from ..ir_utils import walk_ops
 from ..transform_script import ANY, tile_and_vectorize
 from . import cpu_tiles
 TAG = "__attn_row_group"
+REFUSED = "__attn_row_refused"   # a sink whose group's script failed once
 L2_BUDGET = 512 * 1024   # bytes of one row block's tensors kept in cache
 
 
@@ -56,16 +57,37 @@ def _row_dims(op: ir.Operation, info: _Info):
         return None
     if op.name == "linalg.fill":
         shape = info.static_shape(op.results[0])
-        return (tuple(shape), None) if shape else None
+        return (tuple(shape), None) if shape and 0 not in shape else None
     if op.name != "linalg.generic":
         return None
     ranges = info.loop_ranges(op)
-    if not ranges or len(ranges) < 2:
-        return None
+    if not ranges or len(ranges) < 2 or 0 in ranges:
+        return None  # zero-size rows: nothing to fuse
     iterators = info.iterators(op)
     if any(it != "parallel" for it in iterators[:-1]):
         return None
     return tuple(ranges[:-1]), ranges[-1]
+
+
+def _member_dims(op: ir.Operation, info: _Info, outer: tuple):
+    """(outer, last range) of a chain member over the rows `outer`, with last
+    None for ops of one value per row (a fill, or an all-parallel generic over
+    exactly the rows, as keep-dim reductions' consumers are once their unit dim
+    is dropped); None if `op` does not run over these rows."""
+    if info.in_loop(op) or len(op.results) != 1:
+        return None
+    if op.name == "linalg.fill":
+        shape = info.static_shape(op.results[0])
+        if not shape or tuple(shape[:len(outer)]) != outer or any(d != 1 for d in shape[len(outer):]):
+            return None
+        return tuple(shape), None
+    if op.name != "linalg.generic":
+        return None
+    ranges = info.loop_ranges(op)
+    if ranges and tuple(ranges) == outer and all(it == "parallel" for it in info.iterators(op)):
+        return outer, None
+    dims = _row_dims(op, info)
+    return dims if dims is not None and dims[0] == outer else None
 
 
 def find_groups(root: ir.Operation, info: _Info) -> list[list[ir.Operation]]:
@@ -76,7 +98,7 @@ def find_groups(root: ir.Operation, info: _Info) -> list[list[ir.Operation]]:
         if _key(sink) in taken:
             continue
         dims = _row_dims(sink, info)
-        if dims is None or info.iterators(sink)[-1] != "parallel":
+        if dims is None or info.iterators(sink)[-1] != "parallel" or REFUSED in sink.attributes:
             continue
         outer = dims[0]
         members = {_key(sink): sink}
@@ -87,13 +109,7 @@ def find_groups(root: ir.Operation, info: _Info) -> list[list[ir.Operation]]:
                 producer = _owner_op(operand)
                 if producer is None or _key(producer) in members:
                     continue
-                pd = _row_dims(producer, info)
-                if pd is None:
-                    continue
-                if producer.name == "linalg.fill":
-                    if pd[0][:len(outer)] != outer or any(d != 1 for d in pd[0][len(outer):]):
-                        continue
-                elif pd[0] != outer:
+                if _member_dims(producer, info, outer) is None:
                     continue
                 members[_key(producer)] = producer
                 frontier.append(producer)
@@ -162,7 +178,7 @@ def group_script(group: list[ir.Operation], info: _Info, threads: int) -> str:
                   f" : ({ANY}, {ANY}) -> ({ANY}, {ANY})",
                   f"    transform.apply_cse to %fn : {ANY}"]
     for i, op in enumerate(group):
-        dims = _row_dims(op, info)
+        dims = _member_dims(op, info, outer)
         bound = list(block) + ([dims[1]] if dims[1] is not None else [1] * (len(dims[0]) - len(block)))
         if dims[1] is None:   # a fill of per-row values: one vector per block
             vector = list(bound)
@@ -181,7 +197,16 @@ def tag_group(group: list[ir.Operation]) -> None:
         op.attributes[TAG] = ir.IntegerAttr.get(i64, i)
 
 
-def clear_tags(root: ir.Operation) -> None:
+def refuse_sink(function: ir.Operation, sink_tag: int) -> None:
+    """Mark the (restored) sink tagged `sink_tag` so it is not tried again."""
+    for op in walk_ops(function):
+        if TAG in op.attributes and ir.IntegerAttr(op.attributes[TAG]).value == sink_tag:
+            op.attributes[REFUSED] = ir.UnitAttr.get()
+
+
+def clear_tags(root: ir.Operation, refused: bool = False) -> None:
+    """Remove the group tags (and the refusal marks when `refused`)."""
     for op in walk_ops(root):
-        if TAG in op.attributes:
-            del op.attributes[TAG]
+        for name in (TAG, REFUSED) if refused else (TAG,):
+            if name in op.attributes:
+                del op.attributes[name]

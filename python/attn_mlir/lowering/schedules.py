@@ -12,7 +12,10 @@ threads) and the conversion to the LLVM dialect.
 
 from __future__ import annotations
 
+from . import approximate_erf_tanh as _approximate_erf_tanh  # noqa: F401  (registers the pass)
 from . import approximate_exp as _approximate_exp  # noqa: F401  (registers the pass)
+from . import expand_powers as _expand_powers  # noqa: F401  (registers the pass)
+from . import unused_results as _unused_results  # noqa: F401  (registers the pass)
 from . import cpu_schedule as _cpu_schedule  # noqa: F401  (registers the pass)
 from . import vectorize_copies as _vectorize_copies  # noqa: F401  (registers the pass)
 
@@ -24,11 +27,14 @@ DEFAULT = CPU
 
 
 def tensor_stage(name: str, threads: int = 1) -> list:
-    if name == CPU:
-        from ..pipeline import make_pass
+    from ..pipeline import make_pass
 
-        return [make_pass("attn-cpu-schedule", {"threads": threads}), "canonicalize", "cse"]
-    return []
+    # x^2 as x*x: a vector fpowi does not lower to LLVM, a vector powf calls libm per lane.
+    powers = [make_pass("attn-expand-powers")]
+    if name == CPU:
+        return powers + [make_pass("attn-cpu-schedule", {"threads": threads}), "canonicalize", "cse"]
+    # LLVM has no erf: the loops need its arithmetic form too.
+    return powers + [make_pass("attn-approximate-erf-tanh")]
 
 
 def buffer_stage(name: str, threads: int = 1) -> list:
