@@ -52,8 +52,10 @@ class Sdpa:
     @property
     def boolean_mask(self) -> bool:
         """True when the mask is an i1 keep-mask (true = attend)."""
-        return (self.mask is not None
-                and isinstance(ir.ShapedType(self.mask.type).element_type, ir.IntegerType))
+        if self.mask is None:
+            return False
+        elem = ir.ShapedType(self.mask.type).element_type
+        return isinstance(elem, ir.IntegerType) and elem.width == 1
 
 
 class Rotary:
