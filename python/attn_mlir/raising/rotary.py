@@ -107,7 +107,8 @@ def raise_rotary(add) -> bool:
     for a, b in ((i, j), (j, i)):
         for x, cos in _products(g.inputs[a], rank, width):
             for rotated, sin in _products(g.inputs[b], rank, width):
-                if match_rotate_half(rotated) == x and cos.type == sin.type \
+                half_of = match_rotate_half(rotated)
+                if half_of is not None and half_of == x and cos.type == sin.type \
                         and x.type == add.results[0].type:
                     with ir.InsertionPoint(add), add.location:
                         new = create_rotary(x, cos, sin, style="half", rotary_dim=width)
