@@ -99,7 +99,7 @@ def raise_rotary(add) -> bool:
         for x, cos in _products(g.inputs[a], rank, width):
             for rotated, sin in _products(g.inputs[b], rank, width):
                 source, style = match_rotate_half(rotated)
-                if source == x and cos.type == sin.type \
+                if source is not None and source == x and cos.type == sin.type \
                         and x.type == add.results[0].type:
                     with ir.InsertionPoint(add), add.location:
                         new = create_rotary(x, cos, sin, style=style, rotary_dim=width)
