@@ -1,6 +1,5 @@
 """attn-compile: shared libraries called through their C header, against numpy and PyTorch."""
 
-import ctypes
 import os
 import shutil
 import subprocess
@@ -54,8 +53,30 @@ def _needed(lib):
             if "(NEEDED)" in line}
 
 
-def _pointer(a):
-    return a.ctypes.data_as(ctypes.c_void_p)
+# Libraries are called in a child process: a threaded one loads its own copy of
+# libiomp5.so, and two OpenMP runtimes in one process (this one has the JIT's) abort.
+_CALL = """
+import ctypes, sys
+import numpy as np
+lib, entry, data, out = sys.argv[1:5]
+arrays = dict(np.load(data))
+args = [arrays[f"arg{i}"] for i in range(len([k for k in arrays if k.startswith("arg")]))]
+results = [np.full(arrays[k].shape, np.nan, np.float32) for k in sorted(arrays) if k.startswith("shape")]
+getattr(ctypes.CDLL(lib), entry)(*[a.ctypes.data_as(ctypes.c_void_p) for a in args + results])
+np.savez(out, *results)
+"""
+
+
+def _call(tmp_path, lib, entry, args, result_shapes):
+    """Call `entry` of `lib` on float32 `args`; return its float32 results."""
+    arrays = {f"arg{i}": np.ascontiguousarray(a, np.float32) for i, a in enumerate(args)}
+    arrays.update({f"shape{i}": np.zeros(s, np.float32) for i, s in enumerate(result_shapes)})
+    np.savez(tmp_path / "call_in.npz", **arrays)
+    done = subprocess.run([sys.executable, "-c", _CALL, str(lib), entry, str(tmp_path / "call_in.npz"),
+                           str(tmp_path / "call_out.npz")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    out = np.load(tmp_path / "call_out.npz")
+    return [out[f"arr_{i}"] for i in range(len(result_shapes))]
 
 
 @pytest.fixture(scope="module")
@@ -86,17 +107,15 @@ def test_threaded_library_needs_only_libc_libm_openmp(two_entries):
     assert (two_entries / "libiomp5.so").exists()
 
 
-def test_library_results_match_numpy(two_entries):
-    lib = ctypes.CDLL(str(two_entries / "libtwo.so"))
+def test_library_results_match_numpy(two_entries, tmp_path):
+    lib = two_entries / "libtwo.so"
     rng = np.random.default_rng(0)
     x = rng.standard_normal((128, 256)).astype(np.float32)
     w = rng.standard_normal((256, 128)).astype(np.float32)
-    out = np.full((128, 128), np.nan, np.float32)
-    lib.proj(_pointer(x), _pointer(w), _pointer(out))
+    [out] = _call(tmp_path, lib, "proj", [x, w], [(128, 128)])
     np.testing.assert_allclose(out, x.astype(np.float64) @ w, rtol=1e-4, atol=1e-3)
     a, b = rng.standard_normal((2, 3, 5)).astype(np.float32)
-    s, d = np.empty_like(a), np.empty_like(a)
-    lib.add_sub(_pointer(a), _pointer(b), _pointer(s), _pointer(d))
+    s, d = _call(tmp_path, lib, "add_sub", [a, b], [(3, 5), (3, 5)])
     np.testing.assert_array_equal(s, a + b)
     np.testing.assert_array_equal(d, a - b)
 
@@ -117,8 +136,7 @@ def test_single_threaded_cross_target_has_no_avx512(tmp_path):
     rng = np.random.default_rng(1)
     x = rng.standard_normal((512, 512)).astype(np.float32)
     wq, wk, wv = (rng.standard_normal((3, 512, 64)) / np.sqrt(512)).astype(np.float32)
-    out = np.full((512, 64), np.nan, np.float32)
-    ctypes.CDLL(str(lib)).attention(*map(_pointer, (x, wq, wk, wv, out)))
+    [out] = _call(tmp_path, lib, "attention", [x, wq, wk, wv], [(512, 64)])
     np.testing.assert_allclose(out, attention_head(x, wq, wk, wv, scale=0.125),
                                rtol=1e-4, atol=1e-4)
 

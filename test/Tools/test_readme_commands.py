@@ -61,10 +61,16 @@ def test_outputs_need_not_exist():
     assert check_readme.skip_reason(command) is None
 
 
-def test_clean_environment_has_no_venv():
+def test_clean_environment_has_no_venv(monkeypatch):
+    venv = ROOT / ".venv"
+    monkeypatch.setenv("VIRTUAL_ENV", str(venv))
+    monkeypatch.setenv("PATH", os.pathsep.join([str(venv / "bin"), BIN, "/usr/bin", "/bin"]))
     env = check_readme.clean_environment()
     assert "VIRTUAL_ENV" not in env
-    assert BIN not in env["PATH"].split(os.pathsep)
+    path = env["PATH"].split(os.pathsep)
+    assert str(venv / "bin") not in path and "/usr/bin" in path
+    if sys.prefix != sys.base_prefix:  # this interpreter is a venv's: its bin goes too
+        assert BIN not in path
 
 
 @pytest.mark.parametrize("command", [c for c in COMMANDS if not c.quick_start and "| mlir-" in c.text

@@ -20,6 +20,16 @@ def _one_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {text[:400]}"
 
 
+def _buffers_in_state_dict(exported) -> None:
+    """torch-mlir's frozen import looks buffers up in `state_dict` only; non-persistent
+    buffers (RoPE's inv_freq, position ids) are in `constants`: give it those too.
+    Done after the decompositions, whose verifier rejects it."""
+    state = exported.state_dict  # the program's own dict, not a copy
+    for name in exported.graph_signature.inputs_to_buffers.values():
+        if name not in state and name in exported.constants:
+            state[name] = exported.constants[name]
+
+
 def main(argv) -> int:
     if len(argv) != 3:
         print("usage: exporter.py PROGRAM.pt2 OUT.mlir FUNC_NAME", file=sys.stderr)
@@ -34,8 +44,11 @@ def main(argv) -> int:
         return 3
     try:
         exported = torch.export.load(program)
+        exported = exported.run_decompositions(fx.get_decomposition_table())
+        _buffers_in_state_dict(exported)
+        # An empty table: the decompositions above are not run again.
         module = fx.export_and_import(exported, output_type="linalg-on-tensors",
-                                      func_name=func_name)
+                                      func_name=func_name, decomposition_table={})
         text = module.operation.get_asm(large_elements_limit=None, large_resource_limit=None)
     except Exception as e:  # torch-mlir reports unsupported ops and lowering failures this way
         print(f"torch-mlir could not import the program: {_one_line(e)}", file=sys.stderr)
