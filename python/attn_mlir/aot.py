@@ -19,7 +19,9 @@ Constants (weights, RoPE tables) are LLVM `constant` globals: the library's
 read-only data. The library needs libc, libm and, when built with more than
 one thread, the OpenMP runtime: `libiomp5.so` is copied next to it and found
 through `RUNPATH=$ORIGIN`, so the two files can be shipped together.
-`threads=1` emits no OpenMP at all.
+`threads=1` emits no OpenMP at all. A process must not run two copies of the
+runtime: a threaded library and the JIT (which loads the wheel's libiomp5.so)
+in one Python process abort with "OMP: Error #15".
 """
 
 from __future__ import annotations
