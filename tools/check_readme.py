@@ -47,6 +47,7 @@ class Command:
     section: str
     line: int  # 1-based line of README.md where the command starts
     text: str
+    file: str = "README.md"
 
     @property
     def quick_start(self) -> bool:
@@ -72,7 +73,7 @@ def commands(readme: Path) -> list[Command]:
             text = (pending + line).strip()
             pending = ""
             if text and not text.startswith("#"):
-                found.append(Command(section, start, text))
+                found.append(Command(section, start, text, readme.name))
     return found
 
 
@@ -124,11 +125,11 @@ def clean_environment() -> dict:
 
 def run(command: Command, env: dict) -> int:
     script = command.text if command.quick_start else f"{ACTIVATE} && {command.text}"
-    print(f"README.md:{command.line}: $ {command.text}", flush=True)
+    print(f"{command.file}:{command.line}: $ {command.text}", flush=True)
     start = time.monotonic()
     done = subprocess.run(["bash", "-o", "pipefail", "-c", script], cwd=ROOT, env=env,
                           stdin=subprocess.DEVNULL)
-    print(f"README.md:{command.line}: exit {done.returncode} "
+    print(f"{command.file}:{command.line}: exit {done.returncode} "
           f"({time.monotonic() - start:.1f} s)", flush=True)
     return done.returncode
 
@@ -163,14 +164,14 @@ def main(argv=None) -> int:
         if args.list:
             kind = "verbatim" if command.quick_start else ("skip: " + reason if reason
                                                            else "after activation")
-            print(f"README.md:{command.line}: [{kind}] {command.text}")
+            print(f"{command.file}:{command.line}: [{kind}] {command.text}")
             continue
         if reason:
-            print(f"README.md:{command.line}: skipped ({reason}): {command.text}")
+            print(f"{command.file}:{command.line}: skipped ({reason}): {command.text}")
             continue
         status = run(command, env)
         if status != 0:
-            print(f"README.md:{command.line}: error: command failed with exit code {status}",
+            print(f"{command.file}:{command.line}: error: command failed with exit code {status}",
                   file=sys.stderr)
             return 1
     return 0
