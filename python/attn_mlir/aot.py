@@ -229,15 +229,13 @@ def uses_openmp(object_path: Path) -> bool:
     return any(s.startswith(("__kmpc_", "omp_")) for s in done.stdout.split())
 
 
-def _lower(module: ir.Module, entries_ops: list, pipeline, lowering: str) -> str:
+def _lower(module: ir.Module, entries_ops: list, lowering: str) -> str:
     for f in functions(module.operation):
         if f not in entries_ops and not is_declaration(f):
             f.attributes["sym_visibility"] = ir.StringAttr.get("private")
     for f in entries_ops:
         f.attributes["sym_name"] = ir.StringAttr.get(IMPL_PREFIX + symbol_name(f))
     run_pipeline(module, "builtin.module(symbol-dce)")
-    if pipeline:
-        run_pipeline(module, Pipeline.parse(pipeline) if isinstance(pipeline, str) else pipeline)
     run_pipeline(module, lowering)
     check_lowered(module)
     return module.operation.get_asm(enable_debug_info=False)
@@ -266,10 +264,12 @@ def compile_library(module, output, entry: str | None = None, pipeline=None, thr
     with module.context, ir.Location.unknown():
         module = ir.Module.parse(module.operation.get_asm(print_generic_op_form=True,
                                                           enable_debug_info=True))
+        if pipeline:  # first: its diagnostics name the functions as written
+            run_pipeline(module, Pipeline.parse(pipeline) if isinstance(pipeline, str) else pipeline)
         entry_ops = _public_entries(module, entry)
         entries = [_describe(f) for f in entry_ops]
         lowering = f"builtin.module(attn-to-llvm{{threads={threads}}})"
-        llvm_dialect = _lower(module, entry_ops, pipeline, lowering)
+        llvm_dialect = _lower(module, entry_ops, lowering)
 
     output.parent.mkdir(parents=True, exist_ok=True)
     header = output.with_name(stem + ".h")
