@@ -11,11 +11,14 @@ The Python API, in the order data flows through it::
         out = fn(x, wq, wk, wv)
     print(am.rewrite_report(counts_before, module))  # counts_before = am.report.count_module(..)
 
-New passes are written in Python with `@am.register_pass("name")`.
+A PyTorch module compiles with `am.from_torch(module, *example_inputs)`
+(torch-mlir runs in a child process). New passes are written in Python with `@am.register_pass("name")`.
 """
 
+from .aot import compile_library
 from .context import make_context
 from .diagnostics import AttnError, Diagnostic
+from .from_torch import from_torch
 from .jit import CompiledFunction, compile
 from .passes import Option, Pass, all_passes, register_pass
 from .pipeline import Pipeline, run_pipeline
@@ -57,5 +60,6 @@ def _optimize_pass(max_weight_growth: float, max_rounds: int):
 __all__ = [
     "make_context", "parse", "load", "optimize", "parse_module", "run_pipeline", "Pipeline", "compile",
     "CompiledFunction", "register_pass", "Pass", "Option", "all_passes", "AttnError",
-    "Diagnostic", "rewrite_report",
+    "Diagnostic", "rewrite_report", "from_torch",
+    "compile_library",
 ]
