@@ -14,6 +14,7 @@ compiled function has its own workspace, so different ones run concurrently).
 from __future__ import annotations
 
 import ctypes
+import re
 import threading
 from dataclasses import dataclass
 
@@ -26,6 +27,7 @@ from .constants import numpy_dtype
 from .context import make_context
 from .diagnostics import AttnError, Diagnostic, location_parts
 from .ir_utils import functions, is_declaration, is_public, symbol_name, walk_ops
+from .lowering.memory_plan import PREFIX as WORKSPACE_PREFIX
 from .pipeline import run_pipeline
 from .source import parse_module
 
@@ -189,6 +191,7 @@ class CompiledFunction:
         self._inputs: tuple = ()        # the argument objects bound last, as the caller passed them
         self._kept: list = []           # the arrays whose memory they point at (converted copies)
         self._outputs: tuple = ()       # the `out=` arrays bound last
+        self.workspace_bytes = workspace_bytes(llvm_module)
 
     def _bind_inputs(self, arrays: tuple) -> None:
         if len(arrays) != len(self.arg_specs):
@@ -239,6 +242,18 @@ class CompiledFunction:
         if len(outputs) == 1:
             return outputs[0]
         return outputs
+
+
+def workspace_bytes(llvm_module: ir.Module) -> int:
+    """Bytes of the workspaces (lowering/memory_plan.py) in a lowered module."""
+    total = 0
+    for op in walk_ops(llvm_module.operation, "llvm.mlir.global"):
+        if not symbol_name(op).startswith(WORKSPACE_PREFIX):
+            continue
+        match = re.search(r"!llvm\.array<(\d+) x i8>", str(op.attributes["global_type"]))
+        if match:
+            total += int(match.group(1))
+    return total
 
 
 def _same(a: tuple, b: tuple) -> bool:

@@ -4,15 +4,16 @@
 // RUN: not %attn_opt %examples/mini_attention.mlir -p 'builtin.module(attn-to-llvm{schedule=fast})' 2>&1 | FileCheck %s --check-prefix=BAD
 
 // The cpu schedule (the default) runs thread tiles on OpenMP with the requested
-// thread count and computes with FMAs on two 16-lane registers (LLVM splits the 32-lane ops).
+// thread count and computes with FMAs on two registers (16 lanes with AVX-512, 8 without;
+// LLVM splits the 32- or 16-lane ops).
 // OMP: llvm.func @attention(
 // OMP: omp.parallel num_threads
-// OMP: llvm.intr.fmuladd{{.*}}vector<32xf32>
+// OMP: llvm.intr.fmuladd{{.*}}vector<{{32|16}}xf32>
 
 // One thread: no OpenMP at all.
 // SERIAL: llvm.func @attention(
 // SERIAL-NOT: omp.
-// SERIAL: llvm.intr.fmuladd{{.*}}vector<32xf32>
+// SERIAL: llvm.intr.fmuladd{{.*}}vector<{{32|16}}xf32>
 
 // The plain loops schedule stays scalar.
 // LOOPS: llvm.func @attention(

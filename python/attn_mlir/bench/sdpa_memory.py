@@ -14,7 +14,8 @@ matmul with V; Q, K, V are arguments), so every variant starts from the same IR:
 Each variant runs in its own subprocess, which reports its peak resident set
 (`ru_maxrss`) after compiling and after one call, and the call's own peak: the
 kernel's high-water mark (VmHWM, reset through /proc/self/clear_refs just
-before the call) above the resident set just before it. The seq x seq f32 score matrix is
+before the call) above the resident set just before it, plus the function's workspace (its temporaries, planned and
+allocated when it is compiled). The seq x seq f32 score matrix is
 seq * seq * 4 bytes (256 MiB at seq 8192).
 """
 
@@ -98,7 +99,9 @@ def run_variant(variant: str, seq: int, d: int, check: bool) -> dict:
               "compile_s": round(compiled - start, 2), "run_s": round(ran - compiled, 2),
               "peak_rss_after_compile_mib": round(after_compile, 1),
               "peak_rss_mib": round(_peak_mib(), 1),
-              "call_peak_mib": round(max(call_peak, 0.0), 1)}
+              "call_peak_mib": round(max(call_peak, 0.0), 1),
+              # Temporaries live in the function's workspace, resident from compile time.
+              "workspace_mib": round(fn.workspace_bytes / 2**20, 1)}
     if check:
         from attn_mlir.reference import sdpa
 
@@ -141,7 +144,8 @@ def main(argv=None) -> int:
             err = f", max |error| {r['max_abs_error']:.1e}" if "max_abs_error" in r else ""
             print(f"{variant:7s} peak RSS {r['peak_rss_mib']:8.1f} MiB (after compile "
                   f"{r['peak_rss_after_compile_mib']:.1f} MiB; the call adds "
-                  f"{r['call_peak_mib']:.1f} MiB); compile {r['compile_s']} s, "
+                  f"{r['call_peak_mib']:.1f} MiB; workspace {r['workspace_mib']:.1f} MiB); "
+                  f"compile {r['compile_s']} s, "
                   f"run {r['run_s']} s{err}")
     return 0
 

@@ -10,7 +10,10 @@ built from its shape (tile sizes: lowering/cpu_tiles.py):
   large, and a register tile vectorised into one `vector.contract`; an
   operand read through a transposed map is first packed into the plain
   layout by one transpose, or at compile time when it is a constant weight
-  (lowering/pack_operands.py);
+  (lowering/pack_operands.py); a top-level matmul then reads B as
+  contiguous K x NR panels (lowering/panel_matmul.py: packed per call, or at
+  compile time for constant weights), its register tiles walking down A's
+  rows under one panel;
 * softmax-like chains (elementwise and last-dim reductions over the same
   rows) are fused into one `scf.forall` over row blocks
   (lowering/row_fusion.py);

@@ -9,7 +9,9 @@ and a vector tile along its innermost dimension.
 Register tiles are sized for AVX-512: a row of the accumulator is NR f32
 lanes (two 16-lane registers for NR=32), MR rows, so MR*NR/16 accumulators
 (16 for 8x32) hide the FMA latency while B's row and MR broadcasts of A
-stay in the remaining registers.
+stay in the remaining registers. The JIT compiles for the host CPU; on one
+without AVX-512 (16 ymm registers of 8 lanes) the tile is 6x16 instead: 12
+accumulators, two B vectors and one broadcast (the BLIS/MLAS AVX2 kernel).
 """
 
 from __future__ import annotations
