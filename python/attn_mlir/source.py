@@ -87,27 +87,36 @@ def _unterminated_string(text: str) -> tuple[int, int] | None:
     return None
 
 
-# `permutation = [1, 0.5]`: the dense-array parser reports "expected integer value",
-# then the op's parser stores a null attribute, which asserts.
+# `permutation = [1, 0.5]` or `permutation = /1, 0]`: the dense-array parser reports an
+# error, then the op's parser stores a null attribute, which asserts.
 _INT_ARRAY = re.compile(r"\b(?:permutation|dimensions|inner_dims_pos|outer_dims_perm|"
                         r"static_sizes|static_offsets|static_strides|static_low|static_high)"
-                        r"\s*=\s*\[(?P<body>[^\]\n]*)\]")
+                        r"\s*=\s*")
 _INT = re.compile(r"-?\d+")
 
 
+def _position(text: str, at: int) -> tuple[int, int]:
+    return text.count("\n", 0, at) + 1, at - (text.rfind("\n", 0, at) + 1) + 1
+
+
 def _non_integer_array(text: str) -> tuple[int, int, str] | None:
-    """(line, col, element) of a non-integer element of a dense i64 array attribute."""
+    """(line, col, message) of a malformed dense i64 array attribute in custom syntax."""
     for m in _INT_ARRAY.finditer(text):
-        body_start = m.start("body")
-        offset = 0
-        for element in m["body"].split(","):
+        at = m.end()
+        if _in_comment(text, m.start()) or text.startswith("array<", at):
+            continue  # the generic form's `array<i64: ...>` has its own, safe parser
+        if not text.startswith("[", at):
+            return (*_position(text, at), "expected '['")
+        close = text.find("]", at)
+        line_end = text.find("\n", at)
+        if close < 0 or (0 <= line_end < close):
+            return (*_position(text, at), "expected ']' to close the integer list")
+        offset = at + 1
+        for element in text[at + 1:close].split(","):
             stripped = element.strip()
-            if stripped and not _INT.fullmatch(stripped) and stripped not in ("?",):
-                at = body_start + offset + element.index(stripped)
-                line = text.count("\n", 0, at) + 1
-                col = at - (text.rfind("\n", 0, at) + 1) + 1
-                if not _in_comment(text, at):
-                    return line, col, stripped
+            if stripped and not _INT.fullmatch(stripped):
+                return (*_position(text, offset + element.index(stripped)),
+                        f"expected integer value, got '{stripped}'")
             offset += len(element) + 1
     return None
 
@@ -123,8 +132,8 @@ def precheck(text: str, filename: str, first_line: int = 1) -> None:
         raise AttnError([Diagnostic("error", "expected '\"' in string literal", filename,
                                     where[0] + first_line - 1, where[1])])
     if where := _non_integer_array(text):
-        raise AttnError([Diagnostic("error", f"expected integer value, got '{where[2]}'",
-                                    filename, where[0] + first_line - 1, where[1])])
+        raise AttnError([Diagnostic("error", where[2], filename, where[0] + first_line - 1,
+                                    where[1])])
 
 
 def parse_module(text: str, filename: str = "<stdin>", first_line: int = 1,

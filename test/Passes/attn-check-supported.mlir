@@ -37,6 +37,15 @@ func.func @matmul_k0(%a: tensor<4x0xf32>, %b: tensor<0x8xf32>) -> tensor<4x8xf32
 
 // -----
 
+// Found by the fuzzer: an attn op with an empty query dimension.
+func.func @sdpa_empty_queries(%q: tensor<4x0x16xf32>, %k: tensor<1x50x16xf32>, %v: tensor<1x50x16xf32>) -> tensor<4x0x16xf32> {
+  // expected-error@+1 {{'attn.sdpa' has a zero-size dimension (tensor<4x0x16xf32>), which the cpu schedule cannot tile}}
+  %o = "attn.sdpa"(%q, %k, %v) {scale = 0.25 : f32, causal = false} : (tensor<4x0x16xf32>, tensor<1x50x16xf32>, tensor<1x50x16xf32>) -> tensor<4x0x16xf32>
+  return %o : tensor<4x0x16xf32>
+}
+
+// -----
+
 // Integer and i1 tensors that are not attention (a mask, positions) are fine.
 func.func @mask_and_positions(%x: tensor<4xf32>, %m: tensor<4xi8>, %pos: tensor<4xi64>) -> tensor<4xf32> {
   %zero = arith.constant 0.0 : f32

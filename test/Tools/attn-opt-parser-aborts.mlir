@@ -16,6 +16,16 @@ func.func @t(%a: tensor<4x8xf32>) -> tensor<8x4xf32> {
 
 // -----
 
+// Found by the fuzzer: a mangled `[`.
+func.func @t2(%a: tensor<4x8xf32>) -> tensor<8x4xf32> {
+  %e = tensor.empty() : tensor<8x4xf32>
+  // expected-error@+1 {{expected '['}}
+  %t = linalg.transpose ins(%a : tensor<4x8xf32>) outs(%e : tensor<8x4xf32>) permutation = /1, 0]
+  return %t : tensor<8x4xf32>
+}
+
+// -----
+
 // A file cut in the middle of its resource blob.
 func.func @c() -> tensor<2xf32> {
   %c = arith.constant dense_resource<w> : tensor<2xf32>

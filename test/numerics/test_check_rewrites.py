@@ -143,3 +143,23 @@ def test_fixture_rewrites_pass_the_check():
         with check_rewrites.checking() as checker:
             am.optimize(module)
     assert checker.checked >= 1
+
+
+MUL_NONZERO_INIT = HERE / "fold_scale_nonzero_init_no_attention.mlir"
+
+
+def test_scale_of_a_nonzero_accumulator_outside_attention_is_refused_or_correct():
+    """(x @ W - 3) * 2 with no attention around it: attn-optimize must keep the -3 outside
+    the scale (refused by the check until the rewrites check the accumulator)."""
+    w = np.array([[1.0, 2.0, 0.5, -1.0], [3.0, 4.0, 1.5, 0.25], [-2.0, 1.0, 0.0, 2.0],
+                  [0.5, -0.5, 1.0, 1.0]])
+    x = np.random.default_rng(2).standard_normal((4, 4)).astype(np.float32)
+    with am.make_context():
+        module = am.parse(MUL_NONZERO_INIT.read_text(), str(MUL_NONZERO_INIT))
+        try:
+            am.optimize(module, check=True)
+        except am.AttnError as e:
+            assert "changed the results of @mul_nonzero_init" in str(e)
+            return
+        got = am.compile(module)(x)
+    np.testing.assert_allclose(got, (x.astype(np.float64) @ w - 3.0) * 2.0, rtol=1e-4, atol=1e-4)

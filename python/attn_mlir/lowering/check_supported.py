@@ -10,7 +10,7 @@ located error instead. The check changes no IR.
   Integer and `i1` tensors elsewhere (masks, positions, ids) are fine.
 - The `cpu` schedule tiles every linalg op; a static size of 0 in an operand or
   result (for example a matmul with K = 0) makes tiling assert or divide by
-  zero. The `loops` schedule handles empty loops, so the check applies to `cpu`
+  zero (attn ops too: they become linalg first). The `loops` schedule handles empty loops, so the check applies to `cpu`
   only.
 """
 
@@ -24,6 +24,7 @@ from ..passes import Option, register_pass
 
 FLOAT_ONLY = ("linalg.softmax",)
 FLOAT_ONLY_DIALECTS = ("attn.",)
+TILED = ("linalg.", "attn.")  # attn ops become linalg before the schedule
 
 
 def _element_type(t: ir.Type) -> ir.Type | None:
@@ -75,7 +76,7 @@ def check_supported(op, schedule="cpu"):
                                            "softmax and attention need floating-point elements "
                                            "(f16, bf16, f32 or f64)"))
                 continue
-        if schedule == "cpu" and name.startswith("linalg.") and (t := _zero_size(child)):
+        if schedule == "cpu" and name.startswith(TILED) and (t := _zero_size(child)):
             found.append(_error(child, f"'{name}' has a zero-size dimension ({t}), which the cpu "
                                        "schedule cannot tile (use schedule=loops, or remove the "
                                        "empty computation)"))

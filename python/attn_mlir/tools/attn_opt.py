@@ -192,7 +192,8 @@ def _main(args) -> int:
         if not args.mlir_print_op_on_diagnostic:
             produced = [one_line(d) for d in produced]
         if args.verify_diagnostics:
-            problems += check(produced, parse_expectations(chunk.text, chunk.first_line), filename)
+            problems += check(produced, parse_expectations(chunk.text, chunk.first_line, filename),
+                              filename)
         else:
             for d in produced:
                 print(d.format(), file=sys.stderr)

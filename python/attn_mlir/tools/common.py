@@ -39,7 +39,7 @@ def non_negative_int(text: str) -> int:
     try:
         value = int(text, 10)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid integer '{text}'") from None
+        raise argparse.ArgumentTypeError(f"invalid int value: '{text}'") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
     return value
@@ -50,7 +50,7 @@ def non_negative_float(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid number '{text}'") from None
+        raise argparse.ArgumentTypeError(f"invalid float value: '{text}'") from None
     if not math.isfinite(value) or value < 0:
         raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text}")
     return value

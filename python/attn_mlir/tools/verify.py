@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..diagnostics import Diagnostic
+from ..diagnostics import AttnError, Diagnostic
 
 # Upstream's pattern (mlir/lib/IR/Diagnostics.cpp): the text runs to the last `}}`.
 _EXPECTED = re.compile(
@@ -49,7 +49,7 @@ def _regex(text: str) -> re.Pattern:
     return re.compile("".join(out))
 
 
-def parse_expectations(text: str, first_line: int) -> list[Expected]:
+def parse_expectations(text: str, first_line: int, filename: str | None = None) -> list[Expected]:
     lines = text.split("\n")
     out = []
     for index, line in enumerate(lines):
@@ -66,8 +66,13 @@ def parse_expectations(text: str, first_line: int) -> list[Expected]:
                 target = here + 1
             else:
                 target = here + int(where)
-            out.append(Expected(m["sev"], m["text"], target, here, m.start() + 1,
-                                regex=_regex(m["text"]) if m["re"] else None))
+            try:
+                regex = _regex(m["text"]) if m["re"] else None
+            except re.error as e:
+                raise AttnError([Diagnostic("error", f"invalid regular expression in "
+                                                     f"expected-{m['sev']}-re: {e}",
+                                            filename, here, m.start() + 1)]) from None
+            out.append(Expected(m["sev"], m["text"], target, here, m.start() + 1, regex=regex))
     return out
 
 
