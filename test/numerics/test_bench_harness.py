@@ -47,14 +47,18 @@ def test_workload_references_agree_with_numpy_peer_math():
 
 def _small(kind):
     return {"head": wl.head("h", 6, 8, 4), "decode": wl.decode("d", 8, 4, 5),
-            "mha": wl.mha("m", 6, 16, 2), "layer": wl.layer("l", 6, 16, 2)}[kind]
+            "mha": wl.mha("m", 6, 16, 2), "layer": wl.layer("l", 6, 16, 2),
+            "decoder": wl.decoder_layer("dl", 6, 16, 2, 24),
+            "decoder_step": wl.decoder_layer("ds", 1, 16, 2, 24, context=5)}[kind]
 
 
 @pytest.mark.skipif(importlib.util.find_spec("onnxruntime") is None
                     or importlib.util.find_spec("onnx") is None, reason="onnxruntime not installed")
-@pytest.mark.parametrize("kind", ["head", "decode", "mha", "layer"])
+@pytest.mark.parametrize("kind", ["head", "decode", "mha", "layer", "decoder", "decoder_step"])
 @pytest.mark.parametrize("form", ["plain", "mha", "attn23"])
 def test_onnx_graphs_match_reference(kind, form, monkeypatch):
+    if form == "mha" and kind.startswith("decoder"):
+        pytest.skip("no com.microsoft graph of the decoder layer")
     monkeypatch.syspath_prepend(str(BENCH))  # peers.py is a script next to onnx_graphs.py
     import peers
     w = _small(kind)
@@ -84,3 +88,20 @@ def test_spill_check_counts_memory_operands_between_fmas():
     assert fma_loop_memory_operands(clean) == 0
     assert fma_loop_memory_operands(spilled) == 1
     assert fma_loop_memory_operands("<fma_loop>:\n  ret\n") == -1
+
+
+@pytest.mark.parametrize("kind", ["decoder", "decoder_step"])
+def test_decoder_workloads_compile_and_match_reference(kind):
+    """The decoder layer's MLIR (constant weights, causal mask / KV cache) computes
+    the float64 reference; so does the numpy-style math the numpy and JAX peers run."""
+    import attn_mlir as am
+    from attn_mlir.bench.decoder_math import math
+    from attn_mlir.reference import softmax
+
+    w = _small(kind)
+    inputs = w.inputs()
+    want = w.reference(inputs)
+    fn = am.compile(w.text, entry=w.entry, pipeline="builtin.module(attn-to-llvm{threads=1})")
+    np.testing.assert_allclose(fn(*inputs), want, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(math(np, softmax, w.params)(*inputs, *w.constants()), want,
+                               rtol=1e-4, atol=1e-5)

@@ -75,6 +75,48 @@ def _attention(g, form, q, k, v, seq_q, seq_k, heads, hd):
     return g.op("MultiHeadAttention", q, k, v, domain="com.microsoft", num_heads=heads)
 
 
+def _decoder(g, form, names, arrays, p):
+    """Llama decoder layer (bench/decoder.py): prefill with a causal mask, or one
+    step with the KV cache (arrays 1, 2) appended to."""
+    s, e, h = p["seq"], p["hidden"], p["heads"]
+    hd = e // h
+    step = "context" in p
+    x = names[0]
+    g1, wq, wk, wv, wo, g2, wg, wu, wd, cos, sin = names[3:] if step else names[1:]
+    axes = g.const(np.array([-1], np.int64))
+    eps = g.const(np.array(1e-6, np.float32))  # decoder_math.EPS
+
+    def rms(t, gain):
+        ms = g.op("ReduceMean", g.op("Mul", t, t), axes, keepdims=1)
+        return g.op("Mul", g.op("Div", t, g.op("Sqrt", g.op("Add", ms, eps))), gain)
+
+    xn = rms(x, g1)
+    split = lambda t: g.op("Transpose", g.reshape(t, [s, h, hd]), perm=[1, 0, 2])  # noqa: E731
+    q, k, v = (split(g.op("MatMul", xn, w)) for w in (wq, wk, wv))
+    q, k = _rotate(g, q, cos, sin, hd // 2), _rotate(g, k, cos, sin, hd // 2)
+    keys = s
+    if step:
+        k = g.op("Concat", names[1], k, axis=1)
+        v = g.op("Concat", names[2], v, axis=1)
+        keys = p["context"] + s
+    if form == "attn23":
+        four = [g.reshape(t, [1, h, n, hd]) for t, n in ((q, s), (k, keys), (v, keys))]
+        o = g.reshape(g.op("Attention", *four, is_causal=0 if step else 1,
+                           scale=float(1 / np.sqrt(hd))), [h, s, hd])
+    else:
+        sc = g.op("Mul", g.op("MatMul", q, g.op("Transpose", k, perm=[0, 2, 1])),
+                  g.const(np.array(1 / np.sqrt(hd), np.float32)))
+        if not step:
+            sc = g.op("Add", sc, g.const(np.triu(np.full((s, s), -np.inf, np.float32), 1)))
+        o = g.op("MatMul", g.op("Softmax", sc, axis=-1), v)
+    attn = g.op("MatMul", g.reshape(g.op("Transpose", o, perm=[1, 0, 2]), [s, e]), wo)
+    hres = g.op("Add", x, attn)
+    hn = rms(hres, g2)
+    gate = g.op("MatMul", hn, wg)
+    act = g.op("Mul", g.op("Mul", gate, g.op("Sigmoid", gate)), g.op("MatMul", hn, wu))
+    return g.op("Add", hres, g.op("MatMul", act, wd)), [s, e]
+
+
 def build(kind: str, form: str, arrays: list[np.ndarray], params: dict, consts=()) -> bytes:
     """Serialized ONNX model of workload `kind` in `form` (see the module doc)."""
     from onnx import TensorProto, helper
@@ -126,8 +168,10 @@ def build(kind: str, form: str, arrays: list[np.ndarray], params: dict, consts=(
             merged = g.reshape(g.op("Transpose", o, perm=[1, 0, 2]), [s, e])
         out = g.op("MatMul", merged, wo)
         out_shape = [s, e]
+    elif kind in ("decoder", "decoder_step") and form != "mha":
+        out, out_shape = _decoder(g, form, names, arrays, params)
     else:
-        raise ValueError(f"no ONNX graph for workload kind '{kind}'")
+        raise SystemExit(f"no {form} ONNX graph for the '{kind}' workload")
     outputs = [helper.make_tensor_value_info(out, TensorProto.FLOAT, out_shape)]
     graph = helper.make_graph(g.nodes, f"{kind}_{form}", inputs, outputs, initializer=g.inits)
     opsets = [helper.make_opsetid("", 23)]

@@ -42,7 +42,7 @@ def peer_arrays(kind, params, inputs, consts):
         s, e = params["seq"], params["d_model"]
         arrays = [inputs[0].reshape(s, e)] + consts
         return "mha", arrays, tuple(range(1, len(arrays)))
-    return kind, inputs, ()
+    return kind, inputs + consts, tuple(range(len(inputs), len(inputs) + len(consts)))
 
 
 # ------------------------------------------------------------------ numpy
@@ -59,6 +59,10 @@ def _rotate_half(xp, t):
 
 def math_fn(xp, softmax, kind, p):
     """The workload as numpy-style code over the array module `xp`."""
+    if kind in ("decoder", "decoder_step"):
+        from decoder_math import math
+
+        return math(xp, softmax, p)
     if kind == "head":
         scale = np.float32(1.0 / np.sqrt(p["d_k"]))
 
@@ -103,6 +107,8 @@ def torch_peer(kind, p, arrays, consts, threads):
     import torch.nn.functional as F
 
     torch.set_num_threads(threads)
+    if kind not in ("head", "mha", "decode"):
+        raise SystemExit(f"no PyTorch version of the '{kind}' workload")
     t = [torch.from_numpy(np.ascontiguousarray(a)) for a in arrays]
     if kind == "head":
         x, wq, wk, wv = t
@@ -191,6 +197,8 @@ def jax_peer(form, kind, p, arrays, consts, threads):
     import jax.numpy as jnp
 
     jax.config.update("jax_enable_x64", False)
+    if form == "dpa" and kind not in ("head", "mha", "decode"):
+        raise SystemExit(f"no jax.nn.dot_product_attention version of the '{kind}' workload")
     if form == "np":
         core = math_fn(jnp, lambda s: jax.nn.softmax(s, axis=-1), kind, p)
     else:
@@ -297,6 +305,14 @@ def _own_cpu():
     return t.user + t.system
 
 
+def _current_rss_mib():
+    """Resident set now (after compiling and timing; the peak includes compile-time copies)."""
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def time_round(call, reps):
     """Per-call seconds over `reps` calls, and the CPU share others took meanwhile."""
     hz = os.sysconf("SC_CLK_TCK")
@@ -366,7 +382,7 @@ def main(argv):
             print(json.dumps({"t": t, "other_cpu": other}), flush=True)
         elif cmd == "quit":
             rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            print(json.dumps({"peak_rss_mib": rss}), flush=True)
+            print(json.dumps({"peak_rss_mib": rss, "rss_mib": _current_rss_mib()}), flush=True)
             return
 
 

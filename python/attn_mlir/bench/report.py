@@ -44,7 +44,7 @@ def markdown(results: dict) -> str:
         "`*`: other processes used more than 5% of the machine during a round.",
         "",
         f"| workload | GFLOP | {OURS} median (min) ms | {OURS} first call ms | best f32 peer | "
-        f"its median ms | ours / best f32 peer | {OURS} GFLOP/s | % peak | compile s | peak RSS MiB |",
+        f"its median ms | ours / best f32 peer | {OURS} GFLOP/s | % peak | compile s | peak (final) RSS MiB |",
         "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for row in results["workloads"]:
@@ -56,7 +56,8 @@ def markdown(results: dict) -> str:
             gf += f" ({ours['gbps']:.1f} GB/s)"
         pct = f"{100 * ours['gflops'] / m['peak_gflops']:.0f}%" if "gflops" in ours else "-"
         comp = f"{ours['compile_s']:.2f}" if "compile_s" in ours else "-"
-        rss = f"{ours['peak_rss_mib']:.0f}" if "peak_rss_mib" in ours else "-"
+        rss = (f"{ours['peak_rss_mib']:.0f} ({ours['rss_mib']:.0f})" if "rss_mib" in ours
+               else "-")
         ratio = f"{row['ratio_to_best_peer']:.2f}x" if "ratio_to_best_peer" in row else "-"
         lines.append(f"| {row['workload']} | {row['flops'] / 1e9:.3f} | {_ms(ours)} | {first} | "
                      f"{best or '-'} | {_ms(row['peers'].get(best)) if best else '-'} | {ratio} | "

@@ -12,6 +12,9 @@ is what attn-mlir and IREE compile; numpy and PyTorch run the same math
   matmuls, and the output projection.
 * `decode`: one new token attending to a KV cache of `cache` positions passed
   as inputs; the new key/value are appended with `tensor.concat`.
+* `decoder`, `decoder_step`: a Llama decoder layer (RMSNorm, RoPE, causal
+  attention, SwiGLU, residuals; constant weights) and its decode step against a
+  KV cache given as inputs (bench/decoder.py).
 * `layer`: the Llama attention layer of bench/rope_layer.py (torch-mlir form,
   weights and cos/sin as `arith.constant`); peers get the same constants.
 """
@@ -310,11 +313,49 @@ def layer(name: str, seq: int, d_model: int, heads: int, seed: int = 0) -> Workl
                     lambda: layer_mlir(seq, d_model, heads, seed=seed), entry="forward")
 
 
+# ---------------------------------------------------------------- Llama decoder layer
+
+def decoder_layer(name: str, seq: int, hidden: int, heads: int, inter: int,
+                  context: int | None = None, seed: int = 0) -> Workload:
+    """Llama decoder layer (bench/decoder.py): prefill over `seq` tokens (causal),
+    or with `context`, one decode step against a KV cache given as inputs."""
+    from . import decoder as dc
+
+    p = dict(seq=seq, hidden=hidden, heads=heads, inter=inter, seed=seed)
+    kind = "decoder"
+    nbytes = 0
+    if context is not None:
+        p["context"] = context
+        kind = "decoder_step"
+        nbytes = 4 * (4 * hidden * hidden + 3 * hidden * inter + 2 * context * hidden)
+    return Workload(name, kind, p, dc.flops(p), lambda: dc.mlir(p), bytes=nbytes)
+
+
+def _decoder_inputs(p, rng):
+    from . import decoder as dc
+
+    return dc.inputs(p, rng)
+
+
+def _decoder_reference(p, inputs):
+    from . import decoder as dc
+
+    return dc.reference(p, inputs)
+
+
+def _decoder_constants(p):
+    from . import decoder as dc
+
+    return dc.constants(p)
+
+
 INPUTS = {"head": _head_inputs, "mha": _mha_inputs, "decode": _decode_inputs,
-          "layer": _layer_inputs}
+          "layer": _layer_inputs, "decoder": _decoder_inputs, "decoder_step": _decoder_inputs}
 REFERENCES = {"head": _head_reference, "mha": _mha_reference, "decode": _decode_reference,
-              "layer": _layer_reference}
-CONSTANTS = {"layer": _layer_constants}
+              "layer": _layer_reference, "decoder": _decoder_reference,
+              "decoder_step": _decoder_reference}
+CONSTANTS = {"layer": _layer_constants, "decoder": _decoder_constants,
+             "decoder_step": _decoder_constants}
 
 SWEEP = (128, 256, 512, 1024, 2048, 4096, 8192)
 QUICK_SWEEP = (128, 256, 512, 1024, 2048)
@@ -329,6 +370,8 @@ def catalogue(quick: bool = False) -> dict[str, Workload]:
         "mha": mha("mha", 512, 1024, 16),
         "decode": decode("decode", 4096, 128, 2048),
         "llama_attn": layer("llama_attn", 512, 2048, 16),
+        "llama_decoder": decoder_layer("llama_decoder", 512, 2048, 16, 5632),
+        "llama_decode_step": decoder_layer("llama_decode_step", 1, 2048, 16, 5632, context=2048),
     }
     for s in (QUICK_SWEEP if quick else SWEEP):
         named[f"sweep{s}"] = head(f"sweep{s}", s, 512, 64)
@@ -349,4 +392,5 @@ def expand(names: list[str], quick: bool = False) -> list[Workload]:
     return out
 
 
-DEFAULT_WORKLOADS = ("seed", "head512", "head_llama", "mha", "decode", "llama_attn", "sweep")
+DEFAULT_WORKLOADS = ("seed", "head512", "head_llama", "mha", "decode", "llama_attn", "llama_decoder",
+                     "llama_decode_step", "sweep")
