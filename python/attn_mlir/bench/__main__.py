@@ -25,6 +25,7 @@ import importlib.util
 import json
 import os
 import platform
+import select
 import subprocess
 import sys
 import tempfile
@@ -108,6 +109,10 @@ class Worker:
                                      stderr=subprocess.PIPE, text=True, env=peer_env(peer, threads))
 
     def reply(self) -> dict:
+        ready, _, _ = select.select([self.proc.stdout], [], [], self.timeout)
+        if not ready:
+            self.proc.kill()
+            raise RuntimeError(f"timed out after {self.timeout:.0f} s")
         line = self.proc.stdout.readline()
         if not line:
             self.proc.wait()
@@ -248,7 +253,7 @@ def main(argv=None) -> int:
     ap.add_argument("--reuse-allocations", action="store_true",
                     help="call attn_mlir.allocator.reuse_large_allocations() in our worker "
                          "(process-wide malloc tuning; off: what a user gets by default)")
-    ap.add_argument("--timeout", type=float, default=900.0, help="seconds per peer and workload")
+    ap.add_argument("--timeout", type=float, default=900.0, help="seconds a peer may take to build, or to answer one round")
     ap.add_argument("--out", default="bench-results")
     args = ap.parse_args(argv)
 
