@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import sys
 import time
 from pathlib import Path
@@ -305,10 +304,11 @@ def _own_cpu():
     return t.user + t.system
 
 
-def _current_rss_mib():
-    """Resident set now (after compiling and timing; the peak includes compile-time copies)."""
+def _status_mib(key):
+    """VmHWM (peak resident set, compile included) or VmRSS (now) of this process.
+    Not ru_maxrss: that survives exec and so carries the harness's own peak."""
     for line in open("/proc/self/status"):
-        if line.startswith("VmRSS:"):
+        if line.startswith(key):
             return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -381,8 +381,8 @@ def main(argv):
             t, other = time_round(run, reps)
             print(json.dumps({"t": t, "other_cpu": other}), flush=True)
         elif cmd == "quit":
-            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            print(json.dumps({"peak_rss_mib": rss, "rss_mib": _current_rss_mib()}), flush=True)
+            print(json.dumps({"peak_rss_mib": _status_mib("VmHWM:"), "rss_mib": _status_mib("VmRSS:")}),
+                  flush=True)
             return
 
 

@@ -68,6 +68,15 @@ def markdown(results: dict) -> str:
     for row in results["workloads"]:
         lines.append(f"| {row['workload']} | " + " | ".join(_ms(row["peers"].get(p)) for p in peers)
                      + " |")
+    lines += ["", "Peak (final) resident set of each worker, MiB (constant weights: "
+              "llama_attn 64 MiB, llama_decoder / llama_decode_step 205 MiB):", "",
+              "| workload | " + " | ".join(peers) + " |", "|---|" + "---:|" * len(peers)]
+    for row in results["workloads"]:
+        cells = []
+        for p in peers:
+            r = row["peers"].get(p, {})
+            cells.append(f"{r['peak_rss_mib']:.0f} ({r['rss_mib']:.0f})" if "rss_mib" in r else "-")
+        lines.append(f"| {row['workload']} | " + " | ".join(cells) + " |")
     configs = {}
     for row in results["workloads"]:
         for p, r in row["peers"].items():
