@@ -28,8 +28,6 @@ from pathlib import Path
 import numpy as np
 
 MIN_ROUND_S = 0.05  # tiny workloads repeat calls inside a round to reach this
-PEERS = ("attn-mlir", "numpy", "torch", "iree", "ort-plain", "ort-mha", "ort-attn23",
-         "ov-f32-plain", "ov-f32-mha", "ov-f32-attn23", "ov-default-plain", "jax-np", "jax-dpa")
 
 
 # ------------------------------------------------------------------ arrays
