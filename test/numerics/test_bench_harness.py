@@ -1,12 +1,22 @@
 """`python -m attn_mlir.bench` end to end on the smallest workload: every
 peer's result is checked against numpy before it is timed, and the reports
-are written."""
+are written. The ONNX graphs of every workload kind agree with the float64
+references (when onnxruntime is installed), and the peak microbenchmark's
+spill check reads a disassembly the way objdump prints it."""
 
+import importlib.util
 import json
 import subprocess
 import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
 
 from attn_mlir.bench import workloads as wl
+from attn_mlir.bench.peak import fma_loop_memory_operands
+
+BENCH = Path(wl.__file__).resolve().parent
 
 
 def test_bench_seed_writes_reports(tmp_path):
@@ -19,8 +29,11 @@ def test_bench_seed_writes_reports(tmp_path):
     row = results["workloads"][0]
     assert row["workload"] == "seed"
     for peer in ("attn-mlir", "numpy"):
-        assert "median_s" in row["peers"][peer], row["peers"][peer]
+        r = row["peers"][peer]
+        assert "median_s" in r and r["first_call_s"] > 0 and r["rounds"] == 2, r
+    assert row["peers"]["attn-mlir"]["peak_rss_mib"] > 0
     assert "| seed |" in (out / "results.md").read_text()
+    assert "numpy peer BLAS:" in proc.stdout
 
 
 def test_workload_references_agree_with_numpy_peer_math():
@@ -30,3 +43,65 @@ def test_workload_references_agree_with_numpy_peer_math():
         ref = w.reference(inputs)
         assert ref.shape == {"head": (5, 4), "mha": (6, 16), "decode": (1, 8)}[w.kind]
         assert "func.func @main" in w.text
+
+
+def _small(kind):
+    return {"head": wl.head("h", 6, 8, 4), "decode": wl.decode("d", 8, 4, 5),
+            "mha": wl.mha("m", 6, 16, 2), "layer": wl.layer("l", 6, 16, 2),
+            "decoder": wl.decoder_layer("dl", 6, 16, 2, 24),
+            "decoder_step": wl.decoder_layer("ds", 1, 16, 2, 24, context=5)}[kind]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("onnxruntime") is None
+                    or importlib.util.find_spec("onnx") is None, reason="onnxruntime not installed")
+@pytest.mark.parametrize("kind", ["head", "decode", "mha", "layer", "decoder", "decoder_step"])
+@pytest.mark.parametrize("form", ["plain", "mha", "attn23"])
+def test_onnx_graphs_match_reference(kind, form, monkeypatch):
+    if form == "mha" and kind.startswith("decoder"):
+        pytest.skip("no com.microsoft graph of the decoder layer")
+    monkeypatch.syspath_prepend(str(BENCH))  # peers.py is a script next to onnx_graphs.py
+    import peers
+    w = _small(kind)
+    inputs = w.inputs()
+    mkind, arrays, consts = peers.peer_arrays(kind, w.params, inputs, w.constants())
+    run, _, _, _ = peers.ort_peer(form, mkind, w.params, arrays, consts, 1)
+    want = w.reference(inputs)
+    np.testing.assert_allclose(run().reshape(want.shape), want, rtol=1e-4, atol=1e-5)
+
+
+def test_layer_constants_are_the_mlir_constants():
+    """The peers' weights are the transposed constants baked into the layer's MLIR."""
+    w = wl.layer("l", 4, 8, 2)
+    wq_t = w.constants()[0]
+    hexes = [ln for ln in w.text.splitlines() if "%wq = arith.constant" in ln]
+    assert len(hexes) == 1
+    raw = bytes.fromhex(hexes[0].split('"0x')[1].split('"')[0])
+    wq = np.frombuffer(raw, np.float32).reshape(8, 8)
+    np.testing.assert_array_equal(wq_t, wq.T)
+
+
+def test_spill_check_counts_memory_operands_between_fmas():
+    clean = ("0000000000001670 <fma_loop>:\n  1670: vmovaps %zmm0,%zmm1\n"
+             "  1680: vfmadd213ps %zmm2,%zmm3,%zmm1\n  1690: vfmadd213ps %zmm2,%zmm3,%zmm4\n"
+             "  16a0: ret\n\n0000000000001700 <other>:\n  1700: vmovaps (%rsp),%zmm1\n")
+    spilled = clean.replace("  1690:", "  1688: vmovaps %zmm5,0x40(%rsp)\n  1690:")
+    assert fma_loop_memory_operands(clean) == 0
+    assert fma_loop_memory_operands(spilled) == 1
+    assert fma_loop_memory_operands("<fma_loop>:\n  ret\n") == -1
+
+
+@pytest.mark.parametrize("kind", ["decoder", "decoder_step"])
+def test_decoder_workloads_compile_and_match_reference(kind):
+    """The decoder layer's MLIR (constant weights, causal mask / KV cache) computes
+    the float64 reference; so does the numpy-style math the numpy and JAX peers run."""
+    import attn_mlir as am
+    from attn_mlir.bench.decoder_math import math
+    from attn_mlir.reference import softmax
+
+    w = _small(kind)
+    inputs = w.inputs()
+    want = w.reference(inputs)
+    fn = am.compile(w.text, entry=w.entry, pipeline="builtin.module(attn-to-llvm{threads=1})")
+    np.testing.assert_allclose(fn(*inputs), want, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(math(np, softmax, w.params)(*inputs, *w.constants()), want,
+                               rtol=1e-4, atol=1e-5)

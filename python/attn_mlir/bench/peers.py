@@ -1,27 +1,45 @@
-"""One peer timing one workload, in a process of its own.
+"""One peer running one workload, in a fresh process of its own.
 
-Run as a script (never imported by the harness): IREE's compiler and
-attn-mlir both carry MLIR, and the two cannot share a process, so this file
-imports neither at the top and nothing from the attn_mlir package unless the
-peer is attn-mlir itself.
+Run as a script by the harness (never imported by it): IREE's compiler and
+attn-mlir both carry MLIR and cannot share a process, and the JAX peer runs
+under another Python (a 3.12 venv), so this file imports only numpy at the
+top and nothing from the attn_mlir package unless the peer is attn-mlir.
 
-    python peers.py PEER DIR THREADS ROUNDS
+    python peers.py PEER DIR THREADS
 
-reads DIR/workload.json and DIR/inputs.npz, writes DIR/PEER.npy (the result,
-for the harness to check) and prints one JSON line: the per-call times of
-each round, the compile time, and the peer's version.
+reads DIR/workload.json, DIR/inputs.npz (and DIR/consts.npz: constant
+weights, for workloads that have them), builds the peer (timed: compile_s),
+makes the first call (timed: first_call_s), writes the result to DIR/PEER.npy
+and prints one JSON line. It then serves the harness over stdin/stdout, one
+JSON line per command, so that the harness can interleave rounds of all peers:
+`round` times one round (returns per-call seconds and the share of the
+machine's CPU time that other processes used meanwhile), `quit` reports the
+peak resident set and exits.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-MIN_ROUND_S = 2e-3  # tiny workloads repeat calls inside a round to reach this
+MIN_ROUND_S = 0.05  # tiny workloads repeat calls inside a round to reach this
+
+
+# ------------------------------------------------------------------ arrays
+
+def peer_arrays(kind, params, inputs, consts):
+    """(math kind, arrays, indices of constant arrays): the Llama `layer` is
+    `mha` with weights [in, out] and cos/sin given as constants."""
+    if kind == "layer":
+        s, e = params["seq"], params["d_model"]
+        arrays = [inputs[0].reshape(s, e)] + consts
+        return "mha", arrays, tuple(range(1, len(arrays)))
+    return kind, inputs + consts, tuple(range(len(inputs), len(inputs) + len(consts)))
 
 
 # ------------------------------------------------------------------ numpy
@@ -31,58 +49,70 @@ def _np_softmax(s):
     return s / s.sum(axis=-1, keepdims=True)
 
 
-def _np_rotate_half(t):
+def _rotate_half(xp, t):
     half = t.shape[-1] // 2
-    return np.concatenate([-t[..., half:], t[..., :half]], axis=-1)
+    return xp.concatenate([-t[..., half:], t[..., :half]], axis=-1)
 
 
-def numpy_fn(kind, p, inputs):
+def math_fn(xp, softmax, kind, p):
+    """The workload as numpy-style code over the array module `xp`."""
+    if kind in ("decoder", "decoder_step"):
+        from decoder_math import math
+
+        return math(xp, softmax, p)
     if kind == "head":
-        x, wq, wk, wv = inputs
         scale = np.float32(1.0 / np.sqrt(p["d_k"]))
 
-        def run():
+        def fn(x, wq, wk, wv):
             q, k, v = x @ wq, x @ wk, x @ wv
-            return _np_softmax((q @ k.T) * scale) @ v
+            return softmax((q @ k.T) * scale) @ v
     elif kind == "mha":
-        x, wq, wk, wv, wo, cos, sin = inputs
         s, d, h = p["seq"], p["d_model"], p["heads"]
         scale = np.float32(1.0 / np.sqrt(d // h))
 
-        def run():
+        def fn(x, wq, wk, wv, wo, cos, sin):
             split = lambda t: t.reshape(s, h, d // h).transpose(1, 0, 2)  # noqa: E731
             q, k, v = split(x @ wq), split(x @ wk), split(x @ wv)
-            q = q * cos + _np_rotate_half(q) * sin
-            k = k * cos + _np_rotate_half(k) * sin
-            o = _np_softmax((q @ k.transpose(0, 2, 1)) * scale) @ v
+            q = q * cos + _rotate_half(xp, q) * sin
+            k = k * cos + _rotate_half(xp, k) * sin
+            o = softmax((q @ k.transpose(0, 2, 1)) * scale) @ v
             return o.transpose(1, 0, 2).reshape(s, d) @ wo
     else:
-        x, wq, wk, wv, kc, vc = inputs
         scale = np.float32(1.0 / np.sqrt(p["d_k"]))
 
-        def run():
+        def fn(x, wq, wk, wv, kc, vc):
             q = x @ wq
-            kall = np.concatenate([kc, x @ wk])
-            vall = np.concatenate([vc, x @ wv])
-            return _np_softmax((q @ kall.T) * scale) @ vall
-    return run, 0.0, np.__version__
+            kall = xp.concatenate([kc, x @ wk])
+            vall = xp.concatenate([vc, x @ wv])
+            return softmax((q @ kall.T) * scale) @ vall
+    return fn
+
+
+def numpy_peer(kind, p, arrays, consts, threads):
+    from threadpoolctl import threadpool_info
+
+    fn = math_fn(np, _np_softmax, kind, p)
+    blas = [f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')} "
+            f"{i.get('num_threads')} threads" for i in threadpool_info() if i.get("user_api") == "blas"]
+    return (lambda: fn(*arrays)), 0.0, np.__version__, "; ".join(blas) or "no BLAS found"
 
 
 # ------------------------------------------------------------------ PyTorch
 
-def torch_fn(kind, p, inputs, threads):
+def torch_peer(kind, p, arrays, consts, threads):
     import torch
     import torch.nn.functional as F
 
     torch.set_num_threads(threads)
-    t = [torch.from_numpy(a) for a in inputs]
+    if kind not in ("head", "mha", "decode"):
+        raise SystemExit(f"no PyTorch version of the '{kind}' workload")
+    t = [torch.from_numpy(np.ascontiguousarray(a)) for a in arrays]
     if kind == "head":
         x, wq, wk, wv = t
 
         def run():
-            with torch.inference_mode():
-                q, k, v = x @ wq, x @ wk, x @ wv
-                return F.scaled_dot_product_attention(q[None], k[None], v[None])[0]
+            q, k, v = x @ wq, x @ wk, x @ wv
+            return F.scaled_dot_product_attention(q[None], k[None], v[None])[0]
     elif kind == "mha":
         x, wq, wk, wv, wo, cos, sin = t
         s, d, h = p["seq"], p["d_model"], p["heads"]
@@ -92,28 +122,128 @@ def torch_fn(kind, p, inputs, threads):
             return torch.cat([-a[..., half:], a[..., :half]], dim=-1)
 
         def run():
-            with torch.inference_mode():
-                split = lambda a: a.view(s, h, d // h).transpose(0, 1)  # noqa: E731
-                q, k, v = split(x @ wq), split(x @ wk), split(x @ wv)
-                q = q * cos + rot(q) * sin
-                k = k * cos + rot(k) * sin
-                o = F.scaled_dot_product_attention(q, k, v)
-                return o.transpose(0, 1).reshape(s, d) @ wo
+            split = lambda a: a.view(s, h, d // h).transpose(0, 1)  # noqa: E731
+            q, k, v = split(x @ wq), split(x @ wk), split(x @ wv)
+            q = q * cos + rot(q) * sin
+            k = k * cos + rot(k) * sin
+            o = F.scaled_dot_product_attention(q, k, v)
+            return o.transpose(0, 1).reshape(s, d) @ wo
     else:
         x, wq, wk, wv, kc, vc = t
 
         def run():
-            with torch.inference_mode():
-                q = x @ wq
-                kall = torch.cat([kc, x @ wk])
-                vall = torch.cat([vc, x @ wv])
-                return F.scaled_dot_product_attention(q[None], kall[None], vall[None])[0]
-    return (lambda: run().numpy()), 0.0, torch.__version__
+            q = x @ wq
+            kall = torch.cat([kc, x @ wk])
+            vall = torch.cat([vc, x @ wv])
+            return F.scaled_dot_product_attention(q[None], kall[None], vall[None])[0]
+
+    def call():
+        with torch.inference_mode():
+            return run().numpy()
+    return call, 0.0, torch.__version__, f"torch SDPA, {torch.get_num_threads()} threads"
+
+
+# ------------------------------------------------------------------ onnxruntime, OpenVINO
+
+def ort_peer(form, kind, p, arrays, consts, threads):
+    import onnxruntime as ort
+
+    from onnx_graphs import build
+
+    start = time.perf_counter()
+    model = build(kind, form, arrays, p, consts)
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    sess = ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
+    compile_s = time.perf_counter() - start
+    feed = {f"arg{i}": np.ascontiguousarray(a) for i, a in enumerate(arrays) if i not in consts}
+    return (lambda: sess.run(None, feed)[0]), compile_s, ort.__version__, \
+        f"{form} graph, intra-op {threads}, ORT_ENABLE_ALL"
+
+
+def ov_peer(form, precision, kind, p, arrays, consts, threads):
+    import openvino as ov
+
+    from onnx_graphs import build
+
+    start = time.perf_counter()
+    model = build(kind, form, arrays, p, consts)
+    core = ov.Core()
+    config = {"INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "LATENCY"}
+    if precision == "f32":
+        config["INFERENCE_PRECISION_HINT"] = "f32"
+    compiled = core.compile_model(core.read_model(model), "CPU", config)
+    compile_s = time.perf_counter() - start
+    req = compiled.create_infer_request()
+    feed = [np.ascontiguousarray(a) for i, a in enumerate(arrays) if i not in consts]
+    got = compiled.get_property("INFERENCE_PRECISION_HINT")
+
+    def run():
+        req.infer(feed, share_inputs=True)
+        return req.get_output_tensor(0).data.copy()
+    return run, compile_s, ov.get_version(), \
+        f"{form} graph, precision {got}, {threads} threads, latency hint"
+
+
+# ------------------------------------------------------------------ JAX
+
+def jax_peer(form, kind, p, arrays, consts, threads):
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", False)
+    if form == "dpa" and kind not in ("head", "mha", "decode"):
+        raise SystemExit(f"no jax.nn.dot_product_attention version of the '{kind}' workload")
+    if form == "np":
+        core = math_fn(jnp, lambda s: jax.nn.softmax(s, axis=-1), kind, p)
+    else:
+        core = _jax_dpa(jax, jnp, kind, p)
+    const_vals = {i: jnp.asarray(a) for i, a in enumerate(arrays) if i in consts}
+    var_idx = [i for i in range(len(arrays)) if i not in consts]
+
+    def fn(*vs):
+        full = dict(const_vals)
+        full.update(zip(var_idx, vs))
+        return core(*[full[i] for i in range(len(arrays))])
+    jitted = jax.jit(fn)
+    args = [jnp.asarray(arrays[i]) for i in var_idx]
+    start = time.perf_counter()
+    compiled = jitted.lower(*args).compile()
+    compile_s = time.perf_counter() - start
+    return (lambda: np.asarray(compiled(*args))), compile_s, jax.__version__, \
+        f"jax.jit ({'numpy-style' if form == 'np' else 'jax.nn.dot_product_attention'}), XLA CPU"
+
+
+def _jax_dpa(jax, jnp, kind, p):
+    dpa = jax.nn.dot_product_attention
+    if kind == "head":
+        def fn(x, wq, wk, wv):
+            q, k, v = x @ wq, x @ wk, x @ wv
+            return dpa(q[None, :, None], k[None, :, None], v[None, :, None])[0, :, 0]
+    elif kind == "mha":
+        s, d, h = p["seq"], p["d_model"], p["heads"]
+
+        def fn(x, wq, wk, wv, wo, cos, sin):
+            split = lambda t: t.reshape(s, h, d // h)  # noqa: E731
+            q, k, v = split(x @ wq), split(x @ wk), split(x @ wv)
+            c, sn = cos[:, None], sin[:, None]
+            q = q * c + _rotate_half(jnp, q) * sn
+            k = k * c + _rotate_half(jnp, k) * sn
+            return dpa(q[None], k[None], v[None])[0].reshape(s, d) @ wo
+    else:
+        def fn(x, wq, wk, wv, kc, vc):
+            q = x @ wq
+            kall = jnp.concatenate([kc, x @ wk])
+            vall = jnp.concatenate([vc, x @ wv])
+            return dpa(q[None, :, None], kall[None, :, None], vall[None, :, None])[0, :, 0]
+    return fn
 
 
 # ------------------------------------------------------------------ IREE
 
-def iree_fn(text, inputs, threads):
+def iree_peer(text, arrays, threads):
     import iree.compiler as ireec
     import iree.runtime as ireert
 
@@ -126,29 +256,28 @@ def iree_fn(text, inputs, threads):
     ctx = ireert.SystemContext(config=config)
     ctx.add_vm_module(ireert.VmModule.copy_buffer(ctx.instance, vmfb))
     main = ctx.modules.module["main"]
-    device = config.device
-    args = [ireert.asdevicearray(device, a) for a in inputs]
-
-    def run():
-        return main(*args).to_host()
-
+    args = [ireert.asdevicearray(config.device, a) for a in arrays]
     version = getattr(ireec, "__version__", None) or _dist_version("iree-base-compiler")
-    return run, compile_s, version
+    return (lambda: main(*args).to_host()), compile_s, version, f"llvm-cpu host, {threads} threads"
 
 
 # ------------------------------------------------------------------ attn-mlir
 
-def ours_fn(text, threads):
+def ours_peer(text, entry, inputs, threads, reuse):
     import attn_mlir as am
-    from attn_mlir.allocator import reuse_large_allocations
+    from attn_mlir import allocator
 
-    # This process only runs our kernels: let their temporaries reuse heap blocks
-    # between calls (see allocator.py; a process-wide setting, so opt-in).
-    reuse_large_allocations()
+    note = "default malloc"
+    # Opt-in process-wide malloc tuning, only while it exists (compiled
+    # functions are meant to own their workspaces instead).
+    if reuse and hasattr(allocator, "reuse_large_allocations"):
+        allocator.reuse_large_allocations()
+        note = "reuse_large_allocations()"
     start = time.perf_counter()
-    fn = am.compile(text, entry="main", pipeline=f"builtin.module(attn-to-llvm{{threads={threads}}})")
+    fn = am.compile(text, entry=entry, pipeline=f"builtin.module(attn-to-llvm{{threads={threads}}})")
     compile_s = time.perf_counter() - start
-    return fn, compile_s, _dist_version("attn-mlir")
+    return (lambda: fn(*inputs)), compile_s, _dist_version("attn-mlir"), \
+        f"attn-to-llvm{{threads={threads}}}, {note}"
 
 
 def _dist_version(name):
@@ -160,42 +289,99 @@ def _dist_version(name):
         return "?"
 
 
-def time_calls(call, rounds: int) -> list[float]:
-    """Per-call seconds of each round, after a warm-up."""
-    for _ in range(2):
-        call()
+# ------------------------------------------------------------------ timing
+
+def _machine_busy():
+    """Busy jiffies of the whole machine (all CPUs) from /proc/stat."""
+    fields = [int(v) for v in open("/proc/stat").readline().split()[1:]]
+    return sum(fields) - fields[3] - fields[4]
+
+
+def _own_cpu():
+    t = os.times()
+    return t.user + t.system
+
+
+def _status_mib(key):
+    """VmHWM (peak resident set, compile included) or VmRSS (now) of this process.
+    Not ru_maxrss: that survives exec and so carries the harness's own peak."""
+    for line in open("/proc/self/status"):
+        if line.startswith(key):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def time_round(call, reps):
+    """Per-call seconds over `reps` calls, and the CPU share others took meanwhile."""
+    hz = os.sysconf("SC_CLK_TCK")
+    ncpu = os.cpu_count() or 1
+    busy0, own0 = _machine_busy(), _own_cpu()
     start = time.perf_counter()
-    call()
-    once = time.perf_counter() - start
-    reps = max(1, int(MIN_ROUND_S / max(once, 1e-9)))
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        for _ in range(reps):
-            call()
-        times.append((time.perf_counter() - start) / reps)
-    return times
+    for _ in range(reps):
+        call()
+    wall = time.perf_counter() - start
+    other = (_machine_busy() - busy0) / hz - (_own_cpu() - own0)
+    # /proc/stat counts in clock ticks (10 ms): short rounds read coarse shares.
+    return wall / reps, min(1.0, max(0.0, other) / (wall * ncpu))
 
 
-def main(argv):
-    peer, folder, threads, rounds = argv[0], Path(argv[1]), int(argv[2]), int(argv[3])
+def build_peer(peer, folder, threads, reuse):
     spec = json.loads((folder / "workload.json").read_text())
     data = np.load(folder / "inputs.npz")
     inputs = [data[f"arg{i}"] for i in range(len(data.files))]
+    consts = []
+    if (folder / "consts.npz").exists():
+        cdata = np.load(folder / "consts.npz")
+        consts = [cdata[f"c{i}"] for i in range(len(cdata.files))]
+    kind, p = spec["kind"], spec["params"]
+    if peer == "attn-mlir":
+        return ours_peer(spec["text"], spec.get("entry", "main"), inputs, threads, reuse)
+    if peer == "iree":
+        return iree_peer(spec["text"], inputs, threads)
+    mkind, arrays, cidx = peer_arrays(kind, p, inputs, consts)
     if peer == "numpy":
-        run, compile_s, version = numpy_fn(spec["kind"], spec["params"], inputs)
-    elif peer == "torch":
-        run, compile_s, version = torch_fn(spec["kind"], spec["params"], inputs, threads)
-    elif peer == "iree":
-        run, compile_s, version = iree_fn(spec["text"], inputs, threads)
-    elif peer == "attn-mlir":
-        fn, compile_s, version = ours_fn(spec["text"], threads)
-        run = lambda: fn(*inputs)  # noqa: E731
-    else:
-        raise SystemExit(f"unknown peer {peer}")
-    np.save(folder / f"{peer}.npy", np.asarray(run(), np.float32))
-    times = time_calls(run, rounds)
-    print(json.dumps({"times": times, "compile_s": compile_s, "version": version}))
+        return numpy_peer(mkind, p, arrays, cidx, threads)
+    if peer == "torch":
+        return torch_peer(mkind, p, arrays, cidx, threads)
+    if peer.startswith("ort-"):
+        return ort_peer(peer[4:], mkind, p, arrays, cidx, threads)
+    if peer.startswith("ov-"):
+        _, precision, form = peer.split("-")
+        return ov_peer(form, precision, mkind, p, arrays, cidx, threads)
+    if peer.startswith("jax-"):
+        return jax_peer(peer[4:], mkind, p, arrays, cidx, threads)
+    raise SystemExit(f"unknown peer {peer}")
+
+
+def main(argv):
+    peer, folder, threads = argv[0], Path(argv[1]), int(argv[2])
+    reuse = "--reuse-allocations" in argv
+    if threads < (os.cpu_count() or 1):
+        os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[:threads]))
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    start = time.perf_counter()
+    run, compile_s, version, config = build_peer(peer, folder, threads, reuse)
+    build_s = time.perf_counter() - start
+    start = time.perf_counter()
+    first = run()
+    first_call_s = time.perf_counter() - start
+    np.save(folder / f"{peer}.npy", np.asarray(first, np.float32))
+    for _ in range(2):
+        run()
+    start = time.perf_counter()
+    run()
+    reps = max(1, int(MIN_ROUND_S / max(time.perf_counter() - start, 1e-9)))
+    print(json.dumps({"compile_s": compile_s or build_s, "first_call_s": first_call_s,
+                      "version": version, "config": config, "reps": reps}), flush=True)
+    for line in sys.stdin:
+        cmd = line.strip()
+        if cmd == "round":
+            t, other = time_round(run, reps)
+            print(json.dumps({"t": t, "other_cpu": other}), flush=True)
+        elif cmd == "quit":
+            print(json.dumps({"peak_rss_mib": _status_mib("VmHWM:"), "rss_mib": _status_mib("VmRSS:")}),
+                  flush=True)
+            return
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Benchmark workloads: attention kernels written as MLIR text by Python builders.
 
-Each workload is linalg-on-tensors MLIR (weights as function arguments), its
-seeded inputs, a float64 numpy reference, and its FLOP count. The same text
+Each workload is linalg-on-tensors MLIR (weights as function arguments, or as
+constants for `layer`), its seeded inputs, a float64 numpy reference, and its
+FLOP count (and, for decode, the bytes it must read). The same text
 is what attn-mlir and IREE compile; numpy and PyTorch run the same math
 (bench/peers.py).
 
@@ -11,10 +12,16 @@ is what attn-mlir and IREE compile; numpy and PyTorch run the same math
   matmuls, and the output projection.
 * `decode`: one new token attending to a KV cache of `cache` positions passed
   as inputs; the new key/value are appended with `tensor.concat`.
+* `decoder`, `decoder_step`: a Llama decoder layer (RMSNorm, RoPE, causal
+  attention, SwiGLU, residuals; constant weights) and its decode step against a
+  KV cache given as inputs (bench/decoder.py).
+* `layer`: the Llama attention layer of bench/rope_layer.py (torch-mlir form,
+  weights and cos/sin as `arith.constant`); peers get the same constants.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,13 +32,23 @@ from ..reference import softmax
 @dataclass
 class Workload:
     name: str
-    kind: str                  # head | mha | decode
+    kind: str                  # head | mha | decode | layer
     params: dict
     flops: int
-    text: str = field(repr=False, default="")
+    build: Callable[[], str] = field(repr=False, default=str)  # the MLIR text, built on demand
+    entry: str = "main"
+    bytes: int = 0             # bytes a call must read (memory-bound workloads: decode)
+
+    @property
+    def text(self) -> str:
+        return self.build()
 
     def inputs(self, seed: int = 0) -> list[np.ndarray]:
         return INPUTS[self.kind](self.params, np.random.default_rng(seed))
+
+    def constants(self) -> list[np.ndarray]:
+        """Constant weights baked into the MLIR, in the peers' layout (see peers.py)."""
+        return CONSTANTS[self.kind](self.params) if self.kind in CONSTANTS else []
 
     def reference(self, inputs: list[np.ndarray]) -> np.ndarray:
         return REFERENCES[self.kind](self.params, inputs)
@@ -95,7 +112,7 @@ def _head_reference(p, inputs):
 def head(name: str, seq: int, d_model: int, d_k: int) -> Workload:
     flops = 3 * 2 * seq * d_model * d_k + 2 * 2 * seq * seq * d_k
     return Workload(name, "head", dict(seq=seq, d_model=d_model, d_k=d_k), flops,
-                    head_text(seq, d_model, d_k))
+                    lambda: head_text(seq, d_model, d_k))
 
 
 # ---------------------------------------------------------------- multi-head + rotary
@@ -199,7 +216,7 @@ def mha(name: str, seq: int, d_model: int, heads: int) -> Workload:
     hd = d_model // heads
     flops = 4 * 2 * seq * d_model * d_model + 2 * 2 * heads * seq * seq * hd
     return Workload(name, "mha", dict(seq=seq, d_model=d_model, heads=heads), flops,
-                    mha_text(seq, d_model, heads))
+                    lambda: mha_text(seq, d_model, heads))
 
 
 # ---------------------------------------------------------------- decode step
@@ -256,12 +273,89 @@ def _decode_reference(p, inputs):
 
 def decode(name: str, d_model: int, d_k: int, cache: int) -> Workload:
     flops = 3 * 2 * d_model * d_k + 2 * 2 * (cache + 1) * d_k
+    weights_and_cache = 4 * (3 * d_model * d_k + 2 * cache * d_k)
     return Workload(name, "decode", dict(d_model=d_model, d_k=d_k, cache=cache), flops,
-                    decode_text(d_model, d_k, cache))
+                    lambda: decode_text(d_model, d_k, cache), bytes=weights_and_cache)
 
 
-INPUTS = {"head": _head_inputs, "mha": _mha_inputs, "decode": _decode_inputs}
-REFERENCES = {"head": _head_reference, "mha": _mha_reference, "decode": _decode_reference}
+# ---------------------------------------------------------------- Llama attention layer
+
+def _layer_weights(p):
+    """The layer's q/k/v/o weights [out, in], as rope_layer.layer_mlir seeds them."""
+    e = p["d_model"]
+    rng = np.random.default_rng(p["seed"])
+    return [(rng.standard_normal((e, e)) / np.sqrt(e)).astype(np.float32) for _ in range(4)]
+
+
+def _layer_constants(p):
+    """[in, out] weights and the cos/sin tables: the `mha` arrays after x."""
+    cos, sin = rope_tables(p["seq"], p["d_model"] // p["heads"])
+    return [np.ascontiguousarray(w.T) for w in _layer_weights(p)] + [cos, sin]
+
+
+def _layer_inputs(p, rng):
+    return [rng.standard_normal((1, p["seq"], p["d_model"])).astype(np.float32)]
+
+
+def _layer_reference(p, inputs):
+    x = inputs[0].reshape(p["seq"], p["d_model"])
+    return _mha_reference(p, [x] + _layer_constants(p)).reshape(1, p["seq"], p["d_model"])
+
+
+def layer(name: str, seq: int, d_model: int, heads: int, seed: int = 0) -> Workload:
+    """Llama attention layer (RoPE, 16 heads, Wo) with its weights as MLIR constants,
+    written the way torch-mlir exports it (bench/rope_layer.py)."""
+    from .rope_layer import layer_mlir
+
+    hd = d_model // heads
+    flops = 4 * 2 * seq * d_model * d_model + 2 * 2 * heads * seq * seq * hd
+    return Workload(name, "layer", dict(seq=seq, d_model=d_model, heads=heads, seed=seed), flops,
+                    lambda: layer_mlir(seq, d_model, heads, seed=seed), entry="forward")
+
+
+# ---------------------------------------------------------------- Llama decoder layer
+
+def decoder_layer(name: str, seq: int, hidden: int, heads: int, inter: int,
+                  context: int | None = None, seed: int = 0) -> Workload:
+    """Llama decoder layer (bench/decoder.py): prefill over `seq` tokens (causal),
+    or with `context`, one decode step against a KV cache given as inputs."""
+    from . import decoder as dc
+
+    p = dict(seq=seq, hidden=hidden, heads=heads, inter=inter, seed=seed)
+    kind = "decoder"
+    nbytes = 0
+    if context is not None:
+        p["context"] = context
+        kind = "decoder_step"
+        nbytes = 4 * (4 * hidden * hidden + 3 * hidden * inter + 2 * context * hidden)
+    return Workload(name, kind, p, dc.flops(p), lambda: dc.mlir(p), bytes=nbytes)
+
+
+def _decoder_inputs(p, rng):
+    from . import decoder as dc
+
+    return dc.inputs(p, rng)
+
+
+def _decoder_reference(p, inputs):
+    from . import decoder as dc
+
+    return dc.reference(p, inputs)
+
+
+def _decoder_constants(p):
+    from . import decoder as dc
+
+    return dc.constants(p)
+
+
+INPUTS = {"head": _head_inputs, "mha": _mha_inputs, "decode": _decode_inputs,
+          "layer": _layer_inputs, "decoder": _decoder_inputs, "decoder_step": _decoder_inputs}
+REFERENCES = {"head": _head_reference, "mha": _mha_reference, "decode": _decode_reference,
+              "layer": _layer_reference, "decoder": _decoder_reference,
+              "decoder_step": _decoder_reference}
+CONSTANTS = {"layer": _layer_constants, "decoder": _decoder_constants,
+             "decoder_step": _decoder_constants}
 
 SWEEP = (128, 256, 512, 1024, 2048, 4096, 8192)
 QUICK_SWEEP = (128, 256, 512, 1024, 2048)
@@ -275,6 +369,9 @@ def catalogue(quick: bool = False) -> dict[str, Workload]:
         "head_llama": head("head_llama", 1024, 4096, 128),
         "mha": mha("mha", 512, 1024, 16),
         "decode": decode("decode", 4096, 128, 2048),
+        "llama_attn": layer("llama_attn", 512, 2048, 16),
+        "llama_decoder": decoder_layer("llama_decoder", 512, 2048, 16, 5632),
+        "llama_decode_step": decoder_layer("llama_decode_step", 1, 2048, 16, 5632, context=2048),
     }
     for s in (QUICK_SWEEP if quick else SWEEP):
         named[f"sweep{s}"] = head(f"sweep{s}", s, 512, 64)
@@ -295,4 +392,5 @@ def expand(names: list[str], quick: bool = False) -> list[Workload]:
     return out
 
 
-DEFAULT_WORKLOADS = ("seed", "head512", "head_llama", "mha", "decode", "sweep")
+DEFAULT_WORKLOADS = ("seed", "head512", "head_llama", "mha", "decode", "llama_attn", "llama_decoder",
+                     "llama_decode_step", "sweep")
