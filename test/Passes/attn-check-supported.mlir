@@ -82,3 +82,12 @@ func.func @f64_softmax(%s: tensor<4x4xf64>) -> tensor<4x4xf64> {
   %p = linalg.softmax dimension(1) ins(%s : tensor<4x4xf64>) outs(%e : tensor<4x4xf64>) -> tensor<4x4xf64>
   return %p : tensor<4x4xf64>
 }
+
+// -----
+
+// An i1 keep-mask on attn.sdpa is supported (q, k, v are float): no error.
+func.func @sdpa_i1_mask(%q: tensor<2x4x16xf32>, %k: tensor<2x8x16xf32>, %v: tensor<2x8x16xf32>) -> tensor<2x4x16xf32> {
+  %m = arith.constant dense<[[[true, true, true, true, true, true, false, false]]]> : tensor<1x1x8xi1>
+  %o = "attn.sdpa"(%q, %k, %v, %m) {scale = 0.25 : f32, causal = false} : (tensor<2x4x16xf32>, tensor<2x8x16xf32>, tensor<2x8x16xf32>, tensor<1x1x8xi1>) -> tensor<2x4x16xf32>
+  return %o : tensor<2x4x16xf32>
+}

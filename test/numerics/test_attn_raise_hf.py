@@ -17,12 +17,10 @@ ROOT = Path(__file__).resolve().parents[2]
 HF = ROOT / "test" / "fixtures" / "hf"
 RAISED = "builtin.module(attn-to-llvm{max-score-bytes=0})"
 RAISED_LOOPS = "builtin.module(attn-to-llvm{max-score-bytes=0 schedule=loops})"
-# Whole layers/models: the cpu schedule cannot yet compile their non-attention parts
-# (RMSNorm's row reduction into a [.., 1] result is not tiled; `x ** 2` lowers to
-# llvm.intr.powi with a vector exponent). The fused attention kernel is the same in
-# both schedules, so they are checked under `loops` and the cpu case is a strict xfail.
-CPU_SCHEDULE_GAPS = {"llama_decoder_layer", "llama_model_2layer", "llama_decode_kvcache",
-                     "llama_decode_kvcache_layer"}
+# Whole layers/models: checked under both schedules (the fused attention kernel is the
+# same; the cpu schedule also has to compile RMSNorm, SwiGLU and the embedding).
+WHOLE_LAYERS = {"llama_decoder_layer", "llama_model_2layer", "llama_model_2layer_eager",
+                "llama_decode_kvcache", "llama_decode_kvcache_layer"}
 
 # Per fixture: attention ops raised, and the causal / window attribute each must carry
 # (None: the mask is an operand or there is none). A fixture missing here is reported
@@ -32,15 +30,18 @@ ARG, CAUSAL, NONE = (dict(causal=False, mask=True), dict(causal=True, mask=False
 EXPECTED = {
     # eager: the wrapper passes HF's additive [1, 1, S, S] mask as an argument -> operand
     "llama_attn_eager": [ARG], "qwen2_attn_eager": [ARG], "phi_attn_eager": [ARG],
-    "gpt_neox_attn_eager": [ARG], "gpt2_attn_eager": [ARG],
+    "gpt_neox_attn_eager": [ARG], "gpt2_attn_eager": [ARG], "gptj_attn_eager": [ARG],
     # sdpa with is_causal: torch-mlir builds the mask from iotas -> attribute
     "llama_attn_sdpa": [CAUSAL], "qwen2_attn_sdpa": [CAUSAL], "phi_attn_sdpa": [CAUSAL],
     "gpt_neox_attn_sdpa": [CAUSAL], "gpt2_attn_sdpa": [CAUSAL],
+    # sdpa without a mask: HF calls it with is_causal=True (and enable_gqa)
+    "llama_attn_sdpa_is_causal": [CAUSAL],
     # BERT: padding masks, additive [1, 1, 1, S] or from int64 attention_mask -> operand
     "bert_attn_eager": [ARG], "bert_attn_sdpa": [ARG], "bert_self_attention": [ARG],
     "llama_decoder_layer": [ARG],
     # LlamaModel: causal (iota compare) AND padding (attention_mask input)
     "llama_model_2layer": [dict(causal=True, mask=True)] * 2,
+    "llama_model_2layer_eager": [dict(causal=True, mask=True)] * 2,
     # decode steps with a fixed-capacity KV cache: the cache-validity mask is an operand
     "llama_decode_kvcache": [ARG] * 2, "llama_decode_kvcache_layer": [ARG],
     # sliding window 4 built from iotas: causal + window attributes (needs attn.sdpa's window)
@@ -86,11 +87,9 @@ def test_hf_fixture_raises(name, monkeypatch):
 
 def _cases():
     for name in [n for n in _fixtures() if n in EXPECTED]:
-        if name in CPU_SCHEDULE_GAPS:
+        if name in WHOLE_LAYERS:
             yield pytest.param(name, RAISED_LOOPS, id=f"{name}-loops")
-            yield pytest.param(name, RAISED, id=f"{name}-cpu", marks=pytest.mark.xfail(
-                strict=True, raises=am.AttnError,
-                reason="cpu schedule: RMSNorm row reduction / powi lowering"))
+            yield pytest.param(name, RAISED, id=f"{name}-cpu")
         elif name in NEEDS_WINDOW and not supports_window():
             yield pytest.param(name, RAISED, id=name, marks=pytest.mark.xfail(
                 strict=True, reason="attn.sdpa window attribute and its fused kernel"))

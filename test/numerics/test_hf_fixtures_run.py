@@ -2,12 +2,9 @@
 
 Every fixture is JIT-compiled with ``attn_mlir.compile`` and run on its
 stored inputs; each ``resultN`` must match the PyTorch output in the npz
-(rtol 1e-4, atol 1e-5). With the default pipeline (``attn-to-llvm``) the
-attention fixtures pass; the decoder-layer, model and decode-step fixtures do
-not compile under the ``cpu`` schedule yet and are strict xfails carrying the
-error they raise today, so the test flips when that is fixed. Those five are
-also checked under ``attn-to-llvm{schedule=loops raise=false}``, which
-compiles all of them today.
+(rtol 1e-4, atol 1e-5), with the default pipeline (``attn-to-llvm``). The
+decoder-layer, model and decode-step fixtures are also checked under
+``attn-to-llvm{schedule=loops raise=false}`` (the linalg as written, plain loops).
 
 LLVM runs at -O0 here: the same numbers, a fraction of the JIT time (the
 2-layer model takes ~25 s at -O3 on a loaded machine).
@@ -19,25 +16,14 @@ import numpy as np
 import pytest
 
 import attn_mlir as am
-from attn_mlir.diagnostics import AttnError
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "hf"
 NAMES = sorted(p.stem for p in FIXTURES.glob("*.mlir"))
 DEFAULT = "builtin.module(attn-to-llvm)"
 LOOPS = "builtin.module(attn-to-llvm{schedule=loops raise=false})"
 
-_RMSNORM = ("'llvm.intr.powi' op operand #1 must be signless integer, but got "
-            "'vector<32xi64>' (RMSNorm's x**2 as math.fpowi, vectorised by the cpu schedule, "
-            "after tiling refused the keep-dim reduction (d0, d1, d2) -> (d0, d1, 0))")
-_DECODE = ("internal error in pass 'attn-cpu-schedule': KeyError: "
-           "'attempt to access a non-existent attribute'")
-FAILS_WITH_DEFAULT = {
-    "llama_decoder_layer": _RMSNORM,
-    "llama_model_2layer": _RMSNORM,
-    "llama_model_2layer_eager": _RMSNORM,
-    "llama_decode_kvcache": _DECODE,
-    "llama_decode_kvcache_layer": _DECODE,
-}
+WHOLE_LAYERS = ["llama_decode_kvcache", "llama_decode_kvcache_layer", "llama_decoder_layer",
+                "llama_model_2layer", "llama_model_2layer_eager"]
 
 
 def _load(name: str):
@@ -60,20 +46,15 @@ def _check(name: str, pipeline: str) -> None:
 
 def test_fixtures_present():
     assert len(NAMES) >= 22
-    assert set(FAILS_WITH_DEFAULT) <= set(NAMES)
+    assert set(WHOLE_LAYERS) <= set(NAMES)
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=pytest.mark.xfail(strict=True, raises=AttnError,
-                                            reason=FAILS_WITH_DEFAULT[n]))
-    if n in FAILS_WITH_DEFAULT else n
-    for n in NAMES
-])
+@pytest.mark.parametrize("name", NAMES)
 def test_default_pipeline_matches_pytorch(name):
     _check(name, DEFAULT)
 
 
-@pytest.mark.parametrize("name", sorted(FAILS_WITH_DEFAULT))
+@pytest.mark.parametrize("name", WHOLE_LAYERS)
 def test_loops_schedule_matches_pytorch(name):
     _check(name, LOOPS)
 

@@ -43,8 +43,12 @@ def _error(op: ir.Operation, message: str) -> Diagnostic:
 
 
 def _non_float(op: ir.Operation) -> ir.Type | None:
-    """The first non-float element type among `op`'s tensor operands and results."""
-    for value in list(op.operands) + list(op.results):
+    """The first non-float element type among `op`'s tensor operands and results
+    (an `attn.sdpa` mask may be an i1 keep-mask: only q, k, v and the result count)."""
+    values = list(op.operands) + list(op.results)
+    if op.name == "attn.sdpa":
+        values = list(op.operands)[:3] + list(op.results)
+    for value in values:
         element = _element_type(value.type)
         if element is not None and not _is_float(element):
             return element
