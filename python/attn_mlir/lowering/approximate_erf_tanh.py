@@ -27,7 +27,7 @@ from mlir.dialects import arith, math
 
 from ..ir_utils import walk_ops
 from ..passes import register_pass
-from .approximate_exp import _element, _is_f32, _splat
+from .approximate_exp import _element, _is_f32, _splat, masked_root
 
 ERF_CLAMP = 4.0
 # Numerator (odd: x P(x^2)) and denominator (even: Q(x^2)), highest degree first.
@@ -48,48 +48,43 @@ def _horner(coeffs, x, c):
     return p
 
 
-def _replaced(op: ir.Operation) -> ir.Operation:
-    """The op to replace: a masked op (masked vectorisation) is pure, so the
-    whole `vector.mask` goes and every lane is computed."""
-    parent = op.parent
-    return parent if parent is not None and parent.name == "vector.mask" else op
+def _expand(op: ir.Operation, build) -> bool:
+    """Replace one f32 unary math op by `build(x, c)` (c makes splat constants of x's
+    type); False if its element type is not f32."""
+    x = op.operands[0]
+    t = x.type
+    if not _is_f32(_element(t)):
+        return False
+    replaced = masked_root(op)
+    with ir.InsertionPoint(replaced), op.location:
+        result = build(x, lambda v: _splat(v, t, _element(t)))
+    replaced.results[0].replace_all_uses_with(result)
+    replaced.erase()
+    return True
+
+
+def _erf(x, c):
+    xc = arith.minimumf(arith.maximumf(x, c(-ERF_CLAMP)), c(ERF_CLAMP))
+    x2 = arith.mulf(xc, xc)
+    return arith.divf(arith.mulf(xc, _horner(ERF_P, x2, c)), _horner(ERF_Q, x2, c))
+
+
+def _tanh(x, c):
+    ax = math.absf(x)
+    e = math.exp(arith.mulf(ax, c(-2.0)))
+    large = math.copysign(arith.divf(arith.subf(c(1.0), e), arith.addf(c(1.0), e)), x)
+    small = arith.mulf(x, _horner(TANH_TAYLOR, arith.mulf(x, x), c))
+    return arith.select(arith.cmpf(arith.CmpFPredicate.OLT, ax, c(TANH_SMALL)), small, large)
 
 
 def expand_erf(op: ir.Operation) -> bool:
     """Replace one f32 `math.erf` by the rational approximation; False if not applicable."""
-    x = op.operands[0]
-    t = x.type
-    if not _is_f32(_element(t)):
-        return False
-    replaced = _replaced(op)
-    with ir.InsertionPoint(replaced), op.location:
-        c = lambda v: _splat(v, t, _element(t))  # noqa: E731
-        xc = arith.minimumf(arith.maximumf(x, c(-ERF_CLAMP)), c(ERF_CLAMP))
-        x2 = arith.mulf(xc, xc)
-        result = arith.divf(arith.mulf(xc, _horner(ERF_P, x2, c)), _horner(ERF_Q, x2, c))
-    replaced.results[0].replace_all_uses_with(result)
-    replaced.erase()
-    return True
+    return _expand(op, _erf)
 
 
 def expand_tanh(op: ir.Operation) -> bool:
     """Replace one f32 `math.tanh` by exp-based and series forms; False if not applicable."""
-    x = op.operands[0]
-    t = x.type
-    if not _is_f32(_element(t)):
-        return False
-    replaced = _replaced(op)
-    with ir.InsertionPoint(replaced), op.location:
-        c = lambda v: _splat(v, t, _element(t))  # noqa: E731
-        ax = math.absf(x)
-        e = math.exp(arith.mulf(ax, c(-2.0)))
-        large = arith.divf(arith.subf(c(1.0), e), arith.addf(c(1.0), e))
-        large = math.copysign(large, x)
-        small = arith.mulf(x, _horner(TANH_TAYLOR, arith.mulf(x, x), c))
-        result = arith.select(arith.cmpf(arith.CmpFPredicate.OLT, ax, c(TANH_SMALL)), small, large)
-    replaced.results[0].replace_all_uses_with(result)
-    replaced.erase()
-    return True
+    return _expand(op, _tanh)
 
 
 def approximate_erf_tanh(root: ir.Operation) -> int:

@@ -71,6 +71,13 @@ def _with_element(t: ir.Type, element: ir.Type) -> ir.Type:
     return ir.VectorType.get(ir.VectorType(t).shape, element) if _is_vector(t) else element
 
 
+def masked_root(op: ir.Operation) -> ir.Operation:
+    """The op an approximation replaces: a masked math op (masked vectorisation) is
+    pure, so computing every lane is allowed and the whole `vector.mask` goes."""
+    parent = op.parent
+    return parent if parent is not None and parent.name == "vector.mask" else op
+
+
 def expand_exp(op: ir.Operation) -> bool:
     """Replace one f32 `math.exp` or `math.exp2` by the polynomial; False if not applicable."""
     x = op.operands[0]
@@ -79,12 +86,7 @@ def expand_exp(op: ir.Operation) -> bool:
         return False
     base2 = op.name == "math.exp2"
     low, high = (LOWEST2, HIGHEST2) if base2 else (LOWEST, HIGHEST)
-    # A masked exp (from masked vectorisation) is pure: computing every lane
-    # is allowed, so the polynomial replaces the whole vector.mask.
-    replaced = op
-    parent = op.parent
-    if parent is not None and parent.name == "vector.mask":
-        replaced = parent
+    replaced = masked_root(op)
     with ir.InsertionPoint(replaced), op.location:
         f32 = _element(t)
         i32 = ir.IntegerType.get_signless(32)
