@@ -12,7 +12,7 @@ location and the reason. Raising is idempotent: raised ops match nothing.
 
 from __future__ import annotations
 
-from ..ir_utils import functions, walk_ops
+from ..ir_utils import functions, rewrite_each
 from ..match.contraction import classify
 from ..normalize import normalize
 from ..raising.rotary import raise_rotary_ops
@@ -48,20 +48,21 @@ def attn_raise(op, min_score_bytes=0):
             continue
         normalize(func)
         raise_rotary_ops(func)
-        touched = True
-        for op_ in walk_ops(func):
+
+        def raise_at(op_):
             pv = classify(op_) if op_.name.startswith("linalg.") else None
             if pv is None:
-                continue
+                return False
             reason = raise_attention(pv, min_score_bytes)
             if reason is None:
                 fired(NAME, func, "attention raised to attn.sdpa")
-                touched = True
-            elif reason not in NOT_ATTENTION:
-                skipped(NAME, op_, reason)
-                touched = True  # a late skip may leave unused helper ops behind
-        if touched:
-            erase_dead_ops(func)
+                return True
+            if reason not in NOT_ATTENTION:
+                skipped(NAME, op_, reason)  # may leave unused helper ops behind
+            return False
+
+        rewrite_each(func, None, raise_at)
+        erase_dead_ops(func)
 
 
 attn_raise.__doc__ = __doc__
