@@ -8,6 +8,7 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import sys
 import tempfile
@@ -59,8 +60,17 @@ class ToolRun:
         return "internal"  # a failure without a clean diagnostic
 
 
+def _tool_main(tool: str):
+    if tool == "attn-opt":
+        from ..tools.attn_opt import main
+    else:
+        from ..tools.attn_run import main
+    return main
+
+
 def run_tool(tool: str, argv: list[str], timeout: float) -> ToolRun:
     """Run attn-opt or attn-run's main in a forked child (the tools' startup cost is paid once)."""
+    _tool_main(tool)  # imported here, so that every child inherits it
     out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
     sys.stdout.flush()
     sys.stderr.flush()
@@ -75,10 +85,7 @@ def run_tool(tool: str, argv: list[str], timeout: float) -> ToolRun:
             os.dup2(err.fileno(), 2)
             sys.stdout = io.TextIOWrapper(os.fdopen(1, "wb", closefd=False), encoding="utf-8")
             sys.stderr = io.TextIOWrapper(os.fdopen(2, "wb", closefd=False), encoding="utf-8")
-            if tool == "attn-opt":
-                from ..tools.attn_opt import main as tool_main
-            else:
-                from ..tools.attn_run import main as tool_main
+            tool_main = _tool_main(tool)
             try:
                 code = tool_main(argv)
             except SystemExit as e:
@@ -154,7 +161,9 @@ class Case:
     head: HeadSpec | None = None  # generated heads have a float64 reference
 
 
-def make_case(index: int, rng: random.Random, seeds) -> Case:
+def make_case(index: int, seed: int, seeds) -> Case:
+    """Case `index` of the run seeded `seed`: the same case whatever the number of jobs."""
+    rng = random.Random(f"{seed}:{index}")
     if rng.random() < 0.3:
         spec = random_head(rng)
         text = head_module(spec)
@@ -264,7 +273,8 @@ def _write_reproducer(out: Path, case: Case, outcome: Outcome, workdir: Path) ->
 # --- the command -----------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
-    from ..tools.common import ArgumentParser, non_negative_float, non_negative_int
+    from ..tools.common import (ArgumentParser, non_negative_float, non_negative_int,
+                                positive_int)
 
     p = ArgumentParser(prog="python -m attn_mlir.fuzz",
                        description="Fuzz attn-opt and attn-run with mutated and generated inputs.")
@@ -276,33 +286,84 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds each tool run may take (default 120)")
     p.add_argument("--time-limit", type=non_negative_float, default=0.0, metavar="S",
                    help="stop starting new cases after S seconds (0: no limit)")
+    p.add_argument("-j", "--jobs", type=positive_int, default=1, metavar="N",
+                   help="run cases in N forked workers (default 1)")
     p.add_argument("-v", "--verbose", action="store_true", help="print every case's outcome")
     return p
 
 
-def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
-    rng = random.Random(args.seed)
-    seeds = seed_texts()
+def _run_cases(args, seeds, indices, report) -> None:
+    """Run the cases `indices`; report(name, kind, detail, folder) for each."""
     out = Path(args.out)
-    counts: Counter = Counter()
-    failures = []
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="attn-fuzz-") as tmp:
-        for index in range(args.cases):
+        for index in indices:
             if args.time_limit and time.monotonic() - start > args.time_limit:
                 break
-            case = make_case(index, rng, seeds)
+            case = make_case(index, args.seed, seeds)
             workdir = Path(tmp) / str(index)
             outcome = run_case(case, workdir, args.timeout)
-            counts[outcome.kind] += 1
+            folder = None
             if outcome.kind in BAD:
-                folder = _write_reproducer(out, case, outcome, workdir)
-                failures.append(folder)
-                print(f"{case.name}: {outcome.kind}: {outcome.detail.strip()[:300]} -> {folder}",
-                      flush=True)
-            elif args.verbose:
-                print(f"{case.name}: {outcome.kind}", flush=True)
+                folder = str(_write_reproducer(out, case, outcome, workdir))
+            report(case.name, outcome.kind, outcome.detail.strip()[:300], folder)
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _in_workers(args, seeds, report) -> None:
+    """Split the cases over args.jobs forked workers; each sends one JSON line a case."""
+    workers = []
+    for job in range(args.jobs):
+        read, write = os.pipe()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                os.close(read)
+                sink = os.fdopen(write, "w", buffering=1)
+
+                def send(*fields):
+                    sink.write(json.dumps(fields) + "\n")
+
+                _run_cases(args, seeds, range(job, args.cases, args.jobs), send)
+                sink.close()
+            except BaseException:  # noqa: BLE001 - a worker must never return into main
+                code = 1
+            finally:
+                os._exit(code)
+        os.close(write)
+        workers.append((pid, os.fdopen(read)))
+    for pid, source in workers:  # pipes are drained one after another: lines are small
+        for line in source:
+            report(*json.loads(line))
+        source.close()
+        _, status = os.waitpid(pid, 0)
+        if status != 0:
+            report(f"worker {pid}", "internal", f"the fuzz worker exited with status {status}",
+                   None)
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    seeds = seed_texts()
+    counts: Counter = Counter()
+    failures = []
+
+    def report(name, kind, detail, folder):
+        counts[kind] += 1
+        if kind in BAD:
+            failures.append(folder)
+            print(f"{name}: {kind}: {detail} -> {folder}", flush=True)
+        elif args.verbose:
+            print(f"{name}: {kind}", flush=True)
+
+    start = time.monotonic()
+    if args.jobs > 1:
+        _in_workers(args, seeds, report)
+    else:
+        _run_cases(args, seeds, range(args.cases), report)
     total = sum(counts.values())
     elapsed = time.monotonic() - start
     summary = {"cases": total, "seconds": round(elapsed, 1), **{k: counts.get(k, 0) for k in
