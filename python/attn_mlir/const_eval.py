@@ -13,12 +13,13 @@ from __future__ import annotations
 import numpy as np
 from mlir import ir
 
-from .constants import constant_array, numpy_dtype
+from .constants import constant_array, is_a, numpy_dtype
 
 MAX_ELEMENTS = 1 << 22
 
 _CMPI = {0: np.equal, 1: np.not_equal, 2: np.less, 3: np.less_equal, 4: np.greater,
          5: np.greater_equal, 6: np.less, 7: np.less_equal, 8: np.greater, 9: np.greater_equal}
+_UNSIGNED = (6, 7, 8, 9)  # ult, ule, ugt, uge
 _CMPF = {1: np.equal, 2: np.greater, 3: np.greater_equal, 4: np.less, 5: np.less_equal,
          6: np.not_equal, 8: np.equal, 9: np.greater, 10: np.greater_equal, 11: np.less,
          12: np.less_equal, 13: np.not_equal}
@@ -51,7 +52,7 @@ def evaluate(value: ir.Value) -> np.ndarray | None:
     try:
         with np.errstate(all="ignore"):
             return _eval(value, {})
-    except (_Unknown, ValueError, TypeError, IndexError, KeyError):
+    except _Unknown:  # anything else is a bug and surfaces as one
         return None
 
 
@@ -66,6 +67,8 @@ def _eval(value, memo) -> np.ndarray:
 
 
 def _shape(value):
+    if not is_a(value.type, ir.RankedTensorType):
+        raise _Unknown("not a ranked tensor")
     t = ir.RankedTensorType(value.type)
     if not t.has_static_shape or int(np.prod(t.shape)) > MAX_ELEMENTS:
         raise _Unknown("shape")
@@ -93,6 +96,13 @@ def _eval_op(op, value, memo) -> np.ndarray:
     if name == "linalg.generic":
         return _eval_generic(op, value, memo)
     raise _Unknown(name)
+
+
+def _unsigned(array) -> np.ndarray:
+    array = np.asarray(array)
+    if array.dtype == np.bool_:
+        return array
+    return array.astype(np.int64).astype(np.uint64)
 
 
 def _rounded(array, mlir_type):
@@ -155,10 +165,15 @@ def _eval_generic(op, value, memo) -> np.ndarray:
             out = _UNARY[name](args[0])
         elif name == "arith.select":
             out = np.where(args[0], args[1], args[2])
-        elif name == "arith.cmpi":
-            out = _CMPI[ir.IntegerAttr(body_op.attributes["predicate"]).value](args[0], args[1])
-        elif name == "arith.cmpf":
-            out = _CMPF[ir.IntegerAttr(body_op.attributes["predicate"]).value](args[0], args[1])
+        elif name in ("arith.cmpi", "arith.cmpf"):
+            predicate = ir.IntegerAttr(body_op.attributes["predicate"]).value
+            compare = (_CMPI if name == "arith.cmpi" else _CMPF).get(predicate)
+            if compare is None:  # ord/uno-only and always true/false predicates
+                raise _Unknown("predicate")
+            a, b = args[0], args[1]
+            if name == "arith.cmpi" and predicate in _UNSIGNED:
+                a, b = _unsigned(a), _unsigned(b)  # negatives compare as large values
+            out = compare(a, b)
         elif name in _CASTS:
             out = args[0]
         elif name == "arith.constant":
