@@ -18,29 +18,6 @@ def walk_ops(root: ir.Operation, name: str | None = None) -> list[ir.Operation]:
     return found
 
 
-def rewrite_each(root: ir.Operation, name: str | None, rewrite) -> int:
-    """Offer every op under `root` (named `name`, or all when None) to `rewrite(op)`.
-
-    `rewrite` returns truthy when it changed the IR. A change may erase ops that a
-    walk taken before it still holds (a replaced generic's body ops, the producers of
-    a raised chain), and touching such a handle reads freed memory. So the IR is walked
-    afresh after every change, as a greedy driver would, and the ops that `rewrite`
-    declined (which stay in the IR) are not offered again. Returns the number of changes.
-    """
-    declined: set[int] = set()
-    changes = 0
-    while True:
-        for op in walk_ops(root, name):
-            if hash(op) in declined:
-                continue
-            if rewrite(op):
-                changes += 1
-                break
-            declined.add(hash(op))
-        else:
-            return changes
-
-
 def any_op_named(root: ir.Operation, name: str) -> bool:
     hit = []
 

@@ -12,15 +12,24 @@ location and the reason. Raising is idempotent: raised ops match nothing.
 
 from __future__ import annotations
 
-from ..ir_utils import functions, rewrite_each
+import mlir.rewrite as rw
+from mlir.dialects import linalg
+
+from ..ir_utils import functions
 from ..match.contraction import classify
 from ..normalize import normalize
-from ..raising.rotary import raise_rotary_ops
+from ..raising import rotary
 from ..raising.sdpa import NOT_ATTENTION, raise_attention
 from ..rewrite_log import fired, skipped
 from . import Option, register_pass
 
 NAME = "attn-raise"
+
+# The ops that can be the P V contraction (classify decides); generics included.
+_LINALG_OPS = sorted({cls.OPERATION_NAME for cls in vars(linalg).values()
+                      if isinstance(cls, type) and getattr(cls, "OPERATION_NAME", "")
+                      .startswith("linalg.") and cls.OPERATION_NAME not in ("linalg.yield",
+                                                                            "linalg.index")})
 
 
 # --- the pass ----------------------------------------------------------------------------
@@ -29,7 +38,8 @@ _PURE = ("linalg.", "tensor.", "arith.", "math.", "attn.")
 
 
 def erase_dead_ops(func) -> None:
-    """Erase side-effect-free ops (tensor results, no uses) at the top level of `func`."""
+    """Erase side-effect-free ops (tensor results, no uses) at the top level of `func`:
+    the helper ops a declined raise built (the driver never saw them)."""
     changed = True
     while changed:
         changed = False
@@ -41,27 +51,49 @@ def erase_dead_ops(func) -> None:
                 changed = True
 
 
+def _config() -> rw.GreedyRewriteConfig:
+    """The greedy driver as a plain worklist: no folding, no constant CSE, no region
+    simplification, so that only the raises (and erasing the ops they leave dead) change
+    the IR."""
+    config = rw.GreedyRewriteConfig()
+    config.enable_folding = False
+    config.enable_constant_cse = False
+    config.region_simplification_level = rw.GreedySimplifyRegionLevel.DISABLED
+    return config
+
+
+def _patterns(func, min_score_bytes: int) -> rw.FrozenRewritePatternSet:
+    declined: set[tuple[int, str]] = set()  # the driver may offer an op again: remark once
+
+    def attention(op, rewriter):
+        op = op.operation
+        pv = classify(op)
+        if pv is None:
+            return True
+        reason = raise_attention(pv, rewriter, min_score_bytes)
+        if reason is None:
+            fired(NAME, func, "attention raised to attn.sdpa")
+            return False
+        if reason not in NOT_ATTENTION and (hash(op), reason) not in declined:
+            declined.add((hash(op), reason))
+            skipped(NAME, op, reason)
+        return True
+
+    patterns = rw.RewritePatternSet()
+    for root, pattern in rotary.patterns(func):
+        patterns.add(root, pattern, benefit=2)  # rotary first: attention may read it
+    for name in _LINALG_OPS:
+        patterns.add(name, attention)
+    return patterns.freeze()
+
+
 def attn_raise(op, min_score_bytes=0):
     funcs = [op] if op.name == "func.func" else functions(op)  # also under func.func(...)
     for func in funcs:
         if not func.regions[0].blocks:
             continue
         normalize(func)
-        raise_rotary_ops(func)
-
-        def raise_at(op_):
-            pv = classify(op_) if op_.name.startswith("linalg.") else None
-            if pv is None:
-                return False
-            reason = raise_attention(pv, min_score_bytes)
-            if reason is None:
-                fired(NAME, func, "attention raised to attn.sdpa")
-                return True
-            if reason not in NOT_ATTENTION:
-                skipped(NAME, op_, reason)  # may leave unused helper ops behind
-            return False
-
-        rewrite_each(func, None, raise_at)
+        rw.apply_patterns_and_fold_greedily(func, _patterns(func, min_score_bytes), _config())
         erase_dead_ops(func)
 
 

@@ -5,7 +5,8 @@
 with cos/sin broadcast over x's leading dims (numpy rules); then partial
 rotary: cat(attn.rotary(x[.., :R]), x[.., R:]) ==> attn.rotary(x) {rotary_dim = R}.
 
-`raise_rotary_ops(func)` runs both on one function.
+Each rewrite is a pattern for the greedy driver (`patterns()`): it replaces its root
+through the PatternRewriter and leaves the ops that fed it dead, for the driver to erase.
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ from __future__ import annotations
 from mlir import ir
 
 from ..attn_ops import ROTARY, Rotary, create_rotary
-from ..ir_utils import walk_ops
-from ..linalg_match import body_pair, elementwise, producer, single_body_op, static_shape, users
+from ..linalg_match import body_pair, elementwise, producer, single_body_op, static_shape
 from ..match.rotary import RotateHalf, lowered_rotary, rotation
 from ..rewrite_log import fired
 
@@ -81,7 +81,7 @@ def _products(value, rank, width):
     return found
 
 
-def raise_rotary(add) -> bool:
+def raise_rotary(add, rewriter) -> bool:
     """x * cos + rotate_half(x) * sin ==> attn.rotary(x, cos, sin) {half}."""
     g = elementwise(add.results[0])
     op = single_body_op(g, "arith.addf") if g else None
@@ -103,13 +103,12 @@ def raise_rotary(add) -> bool:
                         and x.type == add.results[0].type:
                     with ir.InsertionPoint(add), add.location:
                         new = create_rotary(x, cos, sin, style=style, rotary_dim=width)
-                    add.results[0].replace_all_uses_with(new.results[0])
-                    add.erase()
+                    rewriter.replace_op(add, new)
                     return True
     return False
 
 
-def raise_partial_rotary(concat) -> bool:
+def raise_partial_rotary(concat, rewriter) -> bool:
     """concat(attn.rotary(x[.., :R]), x[.., R:]) ==> attn.rotary(x) {rotary_dim = R}."""
     if len(concat.operands) != 2 or static_shape(concat.results[0]) is None:
         return False
@@ -129,47 +128,37 @@ def raise_partial_rotary(concat) -> bool:
         return False
     with ir.InsertionPoint(concat), concat.location:
         new = create_rotary(x, rot.cos, rot.sin, style=rot.style, rotary_dim=width)
-    concat.results[0].replace_all_uses_with(new.results[0])
-    concat.erase()
+    rewriter.replace_op(concat, new)
     return True
 
 
-def raise_lowered_rotary(insert) -> bool:
+def raise_lowered_rotary(insert, rewriter) -> bool:
     """The rotary kernel's form (attn-lower's output, attn-fold-rotate-half's fusion)
     ==> attn.rotary(x, cos, sin) {style, rotary_dim}."""
     found = lowered_rotary(insert)
     if found is None:
         return False
-    generic = producer(insert.operands[0])
     with ir.InsertionPoint(insert), insert.location:
         new = create_rotary(found.x, found.cos, found.sin, style=found.style,
                             rotary_dim=found.rotary_dim)
-    insert.results[0].replace_all_uses_with(new.results[0])
-    inner = producer(insert.operands[1])
-    base = producer(inner.operands[1])
-    dead = []
-    for op in [insert, inner, base, generic] + [producer(v) for v in list(generic.operands)]:
-        if op is not None and op not in dead:  # the two outs may be one tensor.empty
-            dead.append(op)
-    for op in dead:
-        if all(len(users(r)) == 0 for r in op.results):
-            op.erase()
+    rewriter.replace_op(insert, new)
     return True
 
 
-def raise_rotary_ops(func) -> None:
-    """Raise every rotary in the kernel's form, every rotate_half rotary, then every
-    partial rotary, in `func`."""
-    while True:  # a raise erases other inserts (the first half's): walk again after each
-        for insert in walk_ops(func, "tensor.insert_slice"):
-            if raise_lowered_rotary(insert):
-                fired(NAME, func, "fused rotary embedding raised to attn.rotary")
-                break
-        else:
-            break
-    for add in walk_ops(func, "linalg.generic"):
-        if raise_rotary(add):
-            fired(NAME, func, "rotate_half rotary embedding raised to attn.rotary")
-    for concat in walk_ops(func, "tensor.concat"):
-        if raise_partial_rotary(concat):
-            fired(NAME, func, "partial rotary raised to attn.rotary with rotary_dim")
+def patterns(func) -> list:
+    """(root op name, pattern) pairs raising rotary embedding in `func`: the kernel's form,
+    rotate_half and interleaved rotary, partial rotary (once its head is raised)."""
+    def pattern(rewrite, remark):
+        def apply(op, rewriter):
+            if not rewrite(op.operation, rewriter):
+                return True  # no match
+            fired(NAME, func, remark)
+            return False
+        return apply
+
+    return [("tensor.insert_slice", pattern(raise_lowered_rotary,
+                                            "fused rotary embedding raised to attn.rotary")),
+            ("linalg.generic", pattern(raise_rotary,
+                                       "rotate_half rotary embedding raised to attn.rotary")),
+            ("tensor.concat", pattern(raise_partial_rotary,
+                                      "partial rotary raised to attn.rotary with rotary_dim"))]

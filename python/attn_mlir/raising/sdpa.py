@@ -86,8 +86,10 @@ def _softmax_input(p3):
     return x if x is not None and guard[1] == x else None
 
 
-def raise_attention(pv: Contraction, min_score_bytes: int = 0) -> str | None:
-    """Replace the matmul `pv` = P V by attn.sdpa; returns a skip reason or None on success.
+def raise_attention(pv: Contraction, rewriter, min_score_bytes: int = 0) -> str | None:
+    """Replace the matmul `pv` = P V by attn.sdpa through `rewriter` (a PatternRewriter);
+    returns a skip reason or None on success. The chain that computed P V is left dead,
+    for the driver to erase.
 
     Attention whose score tensor P holds at most `min_score_bytes` is left as it is."""
     layout = pv.layout()
@@ -143,8 +145,7 @@ def raise_attention(pv: Contraction, min_score_bytes: int = 0) -> str | None:
     try:
         verify_op(new)
     except AttnError as e:
-        new.erase()
+        rewriter.erase_op(new)
         return f"the raised op would be ill-shaped ({e.diagnostics[0].message})"
-    op.results[0].replace_all_uses_with(new.results[0])
-    op.erase()
+    rewriter.replace_op(op, new)
     return None
