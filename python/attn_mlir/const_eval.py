@@ -174,6 +174,9 @@ def _eval_generic(op, value, memo) -> np.ndarray:
             if name == "arith.cmpi" and predicate in _UNSIGNED:
                 a, b = _unsigned(a), _unsigned(b)  # negatives compare as large values
             out = compare(a, b)
+            if name == "arith.cmpf":  # NaN: ordered predicates are false, unordered true
+                unordered = np.isnan(a) | np.isnan(b)
+                out = (out | unordered) if predicate >= 8 else (out & ~unordered)
         elif name in _CASTS:
             out = args[0]
         elif name == "arith.constant":

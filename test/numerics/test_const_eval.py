@@ -51,3 +51,32 @@ def test_argument_dependence_is_unknown():
         module = am.parse(text)
         ret = module.body.operations[0].regions[0].blocks[0].operations[-1]
         assert evaluate(ret.operands[0]) is None
+
+
+FLOAT_COMPARE = """func.func @f() -> tensor<3xi1> {
+  %x = arith.constant dense<[1.0, 0x7FC00000, 2.0]> : tensor<3xf32>
+  %e = tensor.empty() : tensor<3xi1>
+  %r = linalg.generic {indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> (i)>],
+                       iterator_types = ["parallel"]} ins(%x : tensor<3xf32>)
+                       outs(%e : tensor<3xi1>) {
+  ^bb0(%a: f32, %o: i1):
+    %c = arith.constant 1.0 : f32
+    %b = arith.cmpf PRED, %a, %c : f32
+    linalg.yield %b : i1
+  } -> tensor<3xi1>
+  return %r : tensor<3xi1>
+}
+"""
+
+
+@pytest.mark.parametrize("pred,want", [
+    ("oeq", [1, 0, 0]), ("one", [0, 0, 1]), ("ogt", [0, 0, 1]), ("olt", [0, 0, 0]),
+    ("ueq", [1, 1, 0]), ("une", [0, 1, 1]), ("ugt", [0, 1, 1]), ("ult", [0, 1, 0]),
+])
+def test_float_compares_with_nan(pred, want):
+    with am.make_context():
+        module = am.parse(FLOAT_COMPARE.replace("PRED", pred))
+        ret = module.body.operations[0].regions[0].blocks[0].operations[-1]
+        got = evaluate(ret.operands[0])
+    assert got is not None
+    np.testing.assert_array_equal(got.astype(int), want)
