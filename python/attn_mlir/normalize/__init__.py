@@ -21,31 +21,15 @@ from their index expressions by `match.masks`, whatever the sequence length.
 
 from __future__ import annotations
 
-from ..ir_utils import walk_ops
+from .. import greedy
 from . import rows, scalars, signs, tables
 
 
 def normalize(func) -> int:
-    """Run every normalization on `func` until none applies; returns the rewrites done."""
-    total = 0
-    for _ in range(4):  # each rewrite only removes spellings; two rounds settle in practice
-        done = scalars.fold_scalars(func)
-        done += signs.canonical_signs(func)
-        done += rows.canonical_rows(func)
-        done += tables.fold_tables(func)
-        total += done
-        if not done:
-            break
-    _erase_dead_scalars(func)
-    return total
-
-
-def _erase_dead_scalars(func) -> None:
-    """Erase arith/math ops whose results are unused (what the rewrites above leave behind)."""
-    for op in reversed(walk_ops(func)):
-        if op.name.startswith(("arith.", "math.")) and len(op.results) == 1 \
-                and not list(op.results[0].uses):
-            op.erase()
+    """Run every normalization on `func` (the greedy driver, to a fixed point); returns
+    the rewrites done. The driver erases what they leave dead."""
+    return greedy.apply(func, scalars.REWRITES + signs.REWRITES + rows.REWRITES
+                        + tables.REWRITES)
 
 
 __all__ = ["normalize"]

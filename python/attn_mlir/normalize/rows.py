@@ -19,8 +19,7 @@ import numpy as np
 from mlir import ir
 from mlir.dialects import arith
 
-from ..ir_utils import walk_ops
-from ..linalg_match import elementwise, producer, single_body_op
+from ..linalg_match import elementwise, single_body_op
 from .scalars import _FLOATS, float_constant, outside_bodies, scalar_value
 
 _P = arith.CmpFPredicate
@@ -36,7 +35,7 @@ def _def(value):
     return None if isinstance(value, ir.BlockArgument) else value.owner
 
 
-def _select_to_minmax(op) -> bool:
+def _select_to_minmax(op, rewriter) -> bool:
     cmp = _def(op.operands[0])
     if cmp is None or cmp.name != "arith.cmpf" or str(op.results[0].type) not in _FLOATS:
         return False
@@ -52,9 +51,7 @@ def _select_to_minmax(op) -> bool:
     if p not in _GREATER + _LESS:
         return False
     with ir.InsertionPoint(op), op.location:
-        new = (arith.MaximumFOp if is_max else arith.MinimumFOp)(a, b).result
-    op.results[0].replace_all_uses_with(new)
-    op.erase()
+        rewriter.replace_op(op, (arith.MaximumFOp if is_max else arith.MinimumFOp)(a, b))
     return True
 
 
@@ -66,19 +63,17 @@ def _reciprocal_of(value):
     return op.operands[1]
 
 
-def _mul_by_reciprocal_in_body(op) -> bool:
+def _mul_by_reciprocal_in_body(op, rewriter) -> bool:
     for e, r in ((op.operands[0], op.operands[1]), (op.operands[1], op.operands[0])):
         s = _reciprocal_of(r)
         if s is not None:
             with ir.InsertionPoint(op), op.location:
-                new = arith.DivFOp(e, s).result
-            op.results[0].replace_all_uses_with(new)
-            op.erase()
+                rewriter.replace_op(op, arith.DivFOp(e, s))
             return True
     return False
 
 
-def _mul_by_reciprocal_generic(op) -> bool:
+def _mul_by_reciprocal_generic(op, rewriter) -> bool:
     """P's body `mulf e, r` with r read from R = 1/s: read s and divide instead."""
     parent = op.parent
     if parent is None or parent.name != "linalg.generic":
@@ -98,16 +93,14 @@ def _mul_by_reciprocal_generic(op) -> bool:
         s = g.inputs[0]
         if s.type != parent.operands[index].type:
             continue
-        parent.operands[index] = s
+        parent.operands[index] = s  # R is left dead, for the driver to erase
         with ir.InsertionPoint(op), op.location:
-            new = arith.DivFOp(e, r).result
-        op.results[0].replace_all_uses_with(new)
-        op.erase()
+            rewriter.replace_op(op, arith.DivFOp(e, r))
         return True
     return False
 
 
-def _narrow_compare(op) -> bool:
+def _narrow_compare(op, rewriter) -> bool:
     for i in (0, 1):
         ext, c = _def(op.operands[i]), op.operands[1 - i]
         if ext is None or ext.name != "arith.extf" or scalar_value(c) is None:
@@ -122,20 +115,14 @@ def _narrow_compare(op) -> bool:
             k = float_constant(value, narrow)
         with ir.InsertionPoint(op), op.location:
             pair = (ext.operands[0], k) if i == 0 else (k, ext.operands[0])
-            new = arith.CmpFOp(_predicate(op), *pair).result
-        op.results[0].replace_all_uses_with(new)
-        op.erase()
+            rewriter.replace_op(op, arith.CmpFOp(_predicate(op), *pair))
         return True
     return False
 
 
-def canonical_rows(func) -> int:
-    done = 0
-    for op in walk_ops(func):
-        if op.name == "arith.select":
-            done += _select_to_minmax(op)
-        elif op.name == "arith.mulf":
-            done += _mul_by_reciprocal_in_body(op) or _mul_by_reciprocal_generic(op)
-        elif op.name == "arith.cmpf":
-            done += _narrow_compare(op)
-    return done
+def _reciprocal_product(op, rewriter) -> bool:
+    return _mul_by_reciprocal_in_body(op, rewriter) or _mul_by_reciprocal_generic(op, rewriter)
+
+
+REWRITES = [("arith.select", _select_to_minmax), ("arith.mulf", _reciprocal_product),
+            ("arith.cmpf", _narrow_compare)]

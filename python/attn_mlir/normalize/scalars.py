@@ -18,7 +18,6 @@ import numpy as np
 from mlir import ir
 from mlir.dialects import arith
 
-from ..ir_utils import walk_ops
 
 _BINARY = {"arith.addf": np.add, "arith.subf": np.subtract, "arith.mulf": np.multiply,
            "arith.divf": np.divide}
@@ -70,18 +69,17 @@ def _folded(op) -> float | None:
     return None
 
 
-def fold_scalars(func) -> int:
-    """Replace scalar float ops on constants by constants; returns how many."""
-    done = 0
-    for op in walk_ops(func):
-        if len(op.results) != 1 or str(op.results[0].type) not in _FLOATS:
-            continue
-        value = _folded(op)
-        if value is None:
-            continue
-        with outside_bodies(op), op.location:
-            new = float_constant(value, op.results[0].type)
-        op.results[0].replace_all_uses_with(new)
-        op.erase()
-        done += 1
-    return done
+def fold_scalar(op, rewriter) -> bool:
+    """Replace a scalar float op on constants by a constant; whether it did."""
+    if len(op.results) != 1 or str(op.results[0].type) not in _FLOATS:
+        return False
+    value = _folded(op)
+    if value is None:
+        return False
+    with outside_bodies(op), op.location:
+        new = float_constant(value, op.results[0].type)
+    rewriter.replace_op(op, [new])
+    return True
+
+
+REWRITES = [(name, fold_scalar) for name in _CASTS + ("arith.negf",) + tuple(_BINARY)]

@@ -19,13 +19,7 @@ import numpy as np
 from mlir import ir
 from mlir.dialects import arith
 
-from ..ir_utils import walk_ops
 from .scalars import _FLOATS, float_constant, outside_bodies, scalar_value
-
-
-def _replace(op, new: ir.Value) -> None:
-    op.results[0].replace_all_uses_with(new)
-    op.erase()
 
 
 def _reciprocal(c: float, float_type) -> float | None:
@@ -38,30 +32,32 @@ def _reciprocal(c: float, float_type) -> float | None:
     return float(r)
 
 
-def canonical_signs(func) -> int:
-    done = 0
-    for op in walk_ops(func):
-        if len(op.results) != 1 or str(op.results[0].type) not in _FLOATS:
-            continue
-        a, b = (op.operands[0], op.operands[1]) if len(op.operands) == 2 else (None, None)
-        if a is None:
-            continue
-        if op.name == "arith.mulf":
-            x = b if scalar_value(a) == -1.0 else a if scalar_value(b) == -1.0 else None
-            if x is not None:
-                with ir.InsertionPoint(op), op.location:
-                    _replace(op, arith.NegFOp(x).result)
-                done += 1
-        elif op.name == "arith.subf" and scalar_value(a) == 0.0 and scalar_value(b) is None:
-            with ir.InsertionPoint(op), op.location:
-                _replace(op, arith.NegFOp(b).result)
-            done += 1
-        elif op.name == "arith.divf" and scalar_value(b) is not None and scalar_value(a) is None:
-            r = _reciprocal(scalar_value(b), op.results[0].type)
-            if r is not None:
-                with outside_bodies(op), op.location:
-                    c = float_constant(r, op.results[0].type)
-                with ir.InsertionPoint(op), op.location:
-                    _replace(op, arith.MulFOp(a, c).result)
-                done += 1
-    return done
+def canonical_sign(op, rewriter) -> bool:
+    """Rewrite one `mulf`/`subf`/`divf` to its canonical spelling; whether it did."""
+    if len(op.results) != 1 or str(op.results[0].type) not in _FLOATS or len(op.operands) != 2:
+        return False
+    a, b = op.operands[0], op.operands[1]
+    if op.name == "arith.mulf":
+        x = b if scalar_value(a) == -1.0 else a if scalar_value(b) == -1.0 else None
+        if x is None:
+            return False
+        with ir.InsertionPoint(op), op.location:
+            rewriter.replace_op(op, arith.NegFOp(x))
+        return True
+    if op.name == "arith.subf" and scalar_value(a) == 0.0 and scalar_value(b) is None:
+        with ir.InsertionPoint(op), op.location:
+            rewriter.replace_op(op, arith.NegFOp(b))
+        return True
+    if op.name == "arith.divf" and scalar_value(b) is not None and scalar_value(a) is None:
+        r = _reciprocal(scalar_value(b), op.results[0].type)
+        if r is None:
+            return False
+        with outside_bodies(op), op.location:
+            c = float_constant(r, op.results[0].type)
+        with ir.InsertionPoint(op), op.location:
+            rewriter.replace_op(op, arith.MulFOp(a, c))
+        return True
+    return False
+
+
+REWRITES = [(name, canonical_sign) for name in ("arith.mulf", "arith.subf", "arith.divf")]

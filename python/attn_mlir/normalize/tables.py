@@ -18,29 +18,28 @@ from mlir import ir
 
 from ..const_eval import evaluate
 from ..constants import create_constant, numpy_dtype
-from ..ir_utils import walk_ops
 from ..linalg_match import numel
 
 MAX_TABLE_ELEMENTS = 1 << 16
 _TRIG = ("math.cos", "math.sin")
 
 
-def fold_tables(func) -> int:
-    done = 0
-    for op in walk_ops(func, "linalg.generic"):
-        if len(op.results) != 1 or not 0 < numel(op.results[0]) <= MAX_TABLE_ELEMENTS:
-            continue
-        names = {o.operation.name for o in op.regions[0].blocks[0].operations}
-        if not names & set(_TRIG):
-            continue
-        array = evaluate(op.results[0])
-        if array is None:
-            continue
-        t = ir.RankedTensorType(op.results[0].type)
-        dtype = numpy_dtype(t.element_type)
-        with ir.InsertionPoint(op), op.location:
-            new = create_constant(np.asarray(array, dtype).reshape(t.shape), t)
-        op.results[0].replace_all_uses_with(new)
-        op.erase()
-        done += 1
-    return done
+def fold_table(op, rewriter) -> bool:
+    """Replace a small generic computing cos/sin from constants by its value."""
+    if len(op.results) != 1 or not 0 < numel(op.results[0]) <= MAX_TABLE_ELEMENTS:
+        return False
+    names = {o.operation.name for o in op.regions[0].blocks[0].operations}
+    if not names & set(_TRIG):
+        return False
+    array = evaluate(op.results[0])
+    if array is None:
+        return False
+    t = ir.RankedTensorType(op.results[0].type)
+    dtype = numpy_dtype(t.element_type)
+    with ir.InsertionPoint(op), op.location:
+        new = create_constant(np.asarray(array, dtype).reshape(t.shape), t)
+    rewriter.replace_op(op, [new])
+    return True
+
+
+REWRITES = [("linalg.generic", fold_table)]

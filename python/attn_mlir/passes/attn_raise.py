@@ -12,9 +12,9 @@ location and the reason. Raising is idempotent: raised ops match nothing.
 
 from __future__ import annotations
 
-import mlir.rewrite as rw
 from mlir.dialects import linalg
 
+from .. import greedy
 from ..ir_utils import functions
 from ..match.contraction import classify
 from ..normalize import normalize
@@ -51,40 +51,23 @@ def erase_dead_ops(func) -> None:
                 changed = True
 
 
-def _config() -> rw.GreedyRewriteConfig:
-    """The greedy driver as a plain worklist: no folding, no constant CSE, no region
-    simplification, so that only the raises (and erasing the ops they leave dead) change
-    the IR."""
-    config = rw.GreedyRewriteConfig()
-    config.enable_folding = False
-    config.enable_constant_cse = False
-    config.region_simplification_level = rw.GreedySimplifyRegionLevel.DISABLED
-    return config
-
-
-def _patterns(func, min_score_bytes: int) -> rw.FrozenRewritePatternSet:
+def _attention(func, min_score_bytes: int):
     declined: set[tuple[int, str]] = set()  # the driver may offer an op again: remark once
 
-    def attention(op, rewriter):
-        op = op.operation
+    def rewrite(op, rewriter) -> bool:
         pv = classify(op)
         if pv is None:
-            return True
+            return False
         reason = raise_attention(pv, rewriter, min_score_bytes)
         if reason is None:
             fired(NAME, func, "attention raised to attn.sdpa")
-            return False
+            return True
         if reason not in NOT_ATTENTION and (hash(op), reason) not in declined:
             declined.add((hash(op), reason))
             skipped(NAME, op, reason)
-        return True
+        return False
 
-    patterns = rw.RewritePatternSet()
-    for root, pattern in rotary.patterns(func):
-        patterns.add(root, pattern, benefit=2)  # rotary first: attention may read it
-    for name in _LINALG_OPS:
-        patterns.add(name, attention)
-    return patterns.freeze()
+    return [(name, rewrite) for name in _LINALG_OPS]
 
 
 def attn_raise(op, min_score_bytes=0):
@@ -93,7 +76,7 @@ def attn_raise(op, min_score_bytes=0):
         if not func.regions[0].blocks:
             continue
         normalize(func)
-        rw.apply_patterns_and_fold_greedily(func, _patterns(func, min_score_bytes), _config())
+        greedy.apply(func, rotary.rewrites(func) + _attention(func, min_score_bytes))
         erase_dead_ops(func)
 
 

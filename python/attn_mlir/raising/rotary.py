@@ -5,8 +5,9 @@
 with cos/sin broadcast over x's leading dims (numpy rules); then partial
 rotary: cat(attn.rotary(x[.., :R]), x[.., R:]) ==> attn.rotary(x) {rotary_dim = R}.
 
-Each rewrite is a pattern for the greedy driver (`patterns()`): it replaces its root
-through the PatternRewriter and leaves the ops that fed it dead, for the driver to erase.
+Each rewrite runs under the greedy driver (`rewrites()`, see attn_mlir.greedy): it
+replaces its root through the PatternRewriter and leaves the ops that fed it dead, for
+the driver to erase.
 """
 
 from __future__ import annotations
@@ -145,20 +146,21 @@ def raise_lowered_rotary(insert, rewriter) -> bool:
     return True
 
 
-def patterns(func) -> list:
-    """(root op name, pattern) pairs raising rotary embedding in `func`: the kernel's form,
-    rotate_half and interleaved rotary, partial rotary (once its head is raised)."""
-    def pattern(rewrite, remark):
-        def apply(op, rewriter):
-            if not rewrite(op.operation, rewriter):
-                return True  # no match
+def rewrites(func) -> list:
+    """(root op name, rewrite) pairs for `greedy.apply` raising rotary embedding in
+    `func`: the kernel's form, rotate_half and interleaved rotary, partial rotary
+    (once its head is raised)."""
+    def remarked(rewrite, remark):
+        def apply(op, rewriter) -> bool:
+            if not rewrite(op, rewriter):
+                return False
             fired(NAME, func, remark)
-            return False
+            return True
         return apply
 
-    return [("tensor.insert_slice", pattern(raise_lowered_rotary,
-                                            "fused rotary embedding raised to attn.rotary")),
-            ("linalg.generic", pattern(raise_rotary,
-                                       "rotate_half rotary embedding raised to attn.rotary")),
-            ("tensor.concat", pattern(raise_partial_rotary,
-                                      "partial rotary raised to attn.rotary with rotary_dim"))]
+    return [("tensor.insert_slice", remarked(raise_lowered_rotary,
+                                             "fused rotary embedding raised to attn.rotary")),
+            ("linalg.generic", remarked(raise_rotary,
+                                        "rotate_half rotary embedding raised to attn.rotary")),
+            ("tensor.concat", remarked(raise_partial_rotary,
+                                       "partial rotary raised to attn.rotary with rotary_dim"))]
