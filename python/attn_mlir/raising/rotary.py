@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from mlir import ir
 
+from .. import greedy
 from ..attn_ops import ROTARY, Rotary, create_rotary
 from ..linalg_match import body_pair, elementwise, producer, single_body_op, static_shape
 from ..match.rotary import RotateHalf, lowered_rotary, rotation
@@ -164,3 +165,8 @@ def rewrites(func) -> list:
                                         "rotate_half rotary embedding raised to attn.rotary")),
             ("tensor.concat", remarked(raise_partial_rotary,
                                        "partial rotary raised to attn.rotary with rotary_dim"))]
+
+
+def raise_rotary_ops(func) -> int:
+    """Raise every rotary embedding in `func` (attn-raise's rotary step alone)."""
+    return greedy.apply(func, rewrites(func))
