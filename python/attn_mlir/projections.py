@@ -227,7 +227,8 @@ def _static_slice(op: ir.Operation):
     strides = list(ir.DenseI64ArrayAttr(attrs["static_strides"]))
     if len(op.operands) != 1 or any(v < 0 for v in offsets + sizes + strides):
         raise NotAProjection("dynamic slice")
-    return tuple(slice(o, o + s * st, st) for o, s, st in zip(offsets, sizes, strides))
+    # index arrays rather than slices: a stride may be 0 (every index reads one element)
+    return np.ix_(*[o + st * np.arange(n) for o, n, st in zip(offsets, sizes, strides)])
 
 
 def _concat(op: ir.Operation, depth: int) -> Projection:

@@ -111,12 +111,18 @@ def _non_integer_array(text: str) -> tuple[int, int, str] | None:
         line_end = text.find("\n", at)
         if close < 0 or (0 <= line_end < close):
             return (*_position(text, at), "expected ']' to close the integer list")
+        if not text[at + 1:close].strip():
+            continue  # `[]`
         offset = at + 1
         for element in text[at + 1:close].split(","):
             stripped = element.strip()
-            if stripped and not _INT.fullmatch(stripped):
-                return (*_position(text, offset + element.index(stripped)),
-                        f"expected integer value, got '{stripped}'")
+            where = _position(text, offset + (element.index(stripped) if stripped else 0))
+            if not stripped:
+                return (*where, "expected integer value, got an empty element")
+            if not _INT.fullmatch(stripped):
+                return (*where, f"expected integer value, got '{stripped}'")
+            if not -2**63 <= int(stripped) < 2**63:
+                return (*where, f"integer value too large: {stripped}")
             offset += len(element) + 1
     return None
 

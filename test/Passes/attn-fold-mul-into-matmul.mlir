@@ -249,3 +249,30 @@ func.func @generic_contraction(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
   } -> tensor<2x4xf32>
   return %r : tensor<2x4xf32>
 }
+
+// -----
+
+// Found by the fuzzer (an internal error): a slice with stride 0 reads one column
+// twice; the rewrite declines (a broadcast of one column is not a projection it builds).
+// CHECK-LABEL: func.func @stride_zero_slice_not_applicable
+// CHECK: linalg.matmul ins(%arg0, %{{.*}} : tensor<2x4xf32>, tensor<4x4xf32>)
+// CHECK: tensor.extract_slice
+// CHECK: linalg.generic
+#id1 = affine_map<(d0, d1) -> (d0, d1)>
+#col1 = affine_map<(d0, d1) -> (d1)>
+func.func @stride_zero_slice_not_applicable(%x: tensor<2x4xf32>) -> tensor<2x2xf32> {
+  %w = arith.constant dense<[[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0], [9.0, 10.0, 11.0, 12.0], [13.0, 14.0, 15.0, 16.0]]> : tensor<4x4xf32>
+  %c = arith.constant dense<[2.0, -3.0]> : tensor<2xf32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<2x4xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<2x4xf32>) -> tensor<2x4xf32>
+  %y = linalg.matmul ins(%x, %w : tensor<2x4xf32>, tensor<4x4xf32>) outs(%z : tensor<2x4xf32>) -> tensor<2x4xf32>
+  %s = tensor.extract_slice %y[0, 2] [2, 2] [1, 0] : tensor<2x4xf32> to tensor<2x2xf32>
+  %e2 = tensor.empty() : tensor<2x2xf32>
+  %r = linalg.generic {indexing_maps = [#id1, #col1, #id1], iterator_types = ["parallel", "parallel"]} ins(%s, %c : tensor<2x2xf32>, tensor<2xf32>) outs(%e2 : tensor<2x2xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    linalg.yield %m : f32
+  } -> tensor<2x2xf32>
+  return %r : tensor<2x2xf32>
+}

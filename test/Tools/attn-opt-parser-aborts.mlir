@@ -26,6 +26,36 @@ func.func @t2(%a: tensor<4x8xf32>) -> tensor<8x4xf32> {
 
 // -----
 
+// Found by the fuzzer: an empty element.
+func.func @t3(%a: tensor<4x8xf32>) -> tensor<8x4xf32> {
+  %e = tensor.empty() : tensor<8x4xf32>
+  // expected-error@+1 {{expected integer value, got an empty element}}
+  %t = linalg.transpose ins(%a : tensor<4x8xf32>) outs(%e : tensor<8x4xf32>) permutation = [1, ]
+  return %t : tensor<8x4xf32>
+}
+
+// -----
+
+// Found by the fuzzer: an integer beyond i64.
+func.func @t4(%a: tensor<4x8xf32>) -> tensor<8x4xf32> {
+  %e = tensor.empty() : tensor<8x4xf32>
+  // expected-error@+1 {{integer value too large: 99999999999999999999}}
+  %t = linalg.transpose ins(%a : tensor<4x8xf32>) outs(%e : tensor<8x4xf32>) permutation = [1, 99999999999999999999]
+  return %t : tensor<8x4xf32>
+}
+
+// -----
+
+// An empty list is well-formed: the op's verifier reports the wrong rank.
+func.func @t5(%a: tensor<4x8xf32>) -> tensor<8x4xf32> {
+  %e = tensor.empty() : tensor<8x4xf32>
+  // expected-error@+1 {{'linalg.transpose' op size of permutation 0 does not match the argument rank 2}}
+  %t = linalg.transpose ins(%a : tensor<4x8xf32>) outs(%e : tensor<8x4xf32>) permutation = []
+  return %t : tensor<8x4xf32>
+}
+
+// -----
+
 // A file cut in the middle of its resource blob.
 func.func @c() -> tensor<2xf32> {
   %c = arith.constant dense_resource<w> : tensor<2xf32>
