@@ -127,6 +127,39 @@ def _non_integer_array(text: str) -> tuple[int, int, str] | None:
     return None
 
 
+# `iterator_types = [0.5, "parallel"]`: the custom parsers of linalg.generic (and
+# vector.contract) cast each element to a string attribute unchecked, which asserts.
+# The generic op form (`"linalg.generic"(...) <{iterator_types = [#linalg...]}>`)
+# parses attributes, safely.
+_ITERATORS = re.compile(r"\biterator_types\s*=\s*\[")
+_STRING = re.compile(r'"[^"]*"')
+_OP_NAME = re.compile(r'("?)\b(?:linalg\.generic|vector\.contract)\b')
+
+
+def _non_string_iterators(text: str) -> tuple[int, int, str] | None:
+    """(line, col, message) of a custom-form `iterator_types` element not a string."""
+    for m in _ITERATORS.finditer(text):
+        if _in_comment(text, m.start()):
+            continue
+        names = list(_OP_NAME.finditer(text, 0, m.start()))
+        if names and names[-1].group(1):
+            continue  # the generic op form
+        at = m.end()
+        close = text.find("]", at)
+        if close < 0:
+            return (*_position(text, at), "expected ']' to close the iterator types")
+        if not text[at:close].strip():
+            continue
+        offset = at
+        for element in text[at:close].split(","):
+            stripped = element.strip()
+            if not _STRING.fullmatch(stripped):
+                where = _position(text, offset + (element.index(stripped) if stripped else 0))
+                return (*where, f"expected an iterator type string, got '{stripped}'")
+            offset += len(element) + 1
+    return None
+
+
 def _in_comment(text: str, at: int) -> bool:
     line_start = text.rfind("\n", 0, at) + 1
     return "//" in text[line_start:at]
@@ -137,9 +170,10 @@ def precheck(text: str, filename: str, first_line: int = 1) -> None:
     if where := _unterminated_string(text):
         raise AttnError([Diagnostic("error", "expected '\"' in string literal", filename,
                                     where[0] + first_line - 1, where[1])])
-    if where := _non_integer_array(text):
-        raise AttnError([Diagnostic("error", where[2], filename, where[0] + first_line - 1,
-                                    where[1])])
+    for check in (_non_integer_array, _non_string_iterators):
+        if where := check(text):
+            raise AttnError([Diagnostic("error", where[2], filename, where[0] + first_line - 1,
+                                        where[1])])
 
 
 def parse_module(text: str, filename: str = "<stdin>", first_line: int = 1,

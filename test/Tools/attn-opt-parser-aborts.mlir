@@ -56,6 +56,46 @@ func.func @t5(%a: tensor<4x8xf32>) -> tensor<8x4xf32> {
 
 // -----
 
+// Found by the fuzzer: an iterator type that is not a string (the generic's parser
+// casts it unchecked).
+#id = affine_map<(d0) -> (d0)>
+func.func @it(%a: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error@+1 {{expected an iterator type string, got '0.53'}}
+  %r = linalg.generic {indexing_maps = [#id, #id], iterator_types = [0.53]} ins(%a : tensor<4xf32>) outs(%a : tensor<4xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    linalg.yield %x : f32
+  } -> tensor<4xf32>
+  return %r : tensor<4xf32>
+}
+
+// -----
+
+// Iterator type attributes in the custom form: the same assertion.
+#id1 = affine_map<(d0) -> (d0)>
+func.func @it_attr(%a: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error@+1 {{expected an iterator type string, got '#linalg.iterator_type<parallel>'}}
+  %r = linalg.generic {indexing_maps = [#id1, #id1], iterator_types = [#linalg.iterator_type<parallel>]} ins(%a : tensor<4xf32>) outs(%a : tensor<4xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    linalg.yield %x : f32
+  } -> tensor<4xf32>
+  return %r : tensor<4xf32>
+}
+
+// -----
+
+// The generic op form takes iterator type attributes (and parses them safely).
+#id2 = affine_map<(d0) -> (d0)>
+func.func @it_generic_form(%a: tensor<4xf32>) -> tensor<5xf32> {
+  %r = "linalg.generic"(%a, %a) <{indexing_maps = [#id2, #id2], iterator_types = [#linalg.iterator_type<parallel>], operandSegmentSizes = array<i32: 1, 1>}> ({
+  ^bb0(%x: f32, %o: f32):
+    linalg.yield %x : f32
+  }) : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  // expected-error@+1 {{type of return operand 0 ('tensor<4xf32>') doesn't match function result type ('tensor<5xf32>')}}
+  return %r : tensor<4xf32>
+}
+
+// -----
+
 // A file cut in the middle of its resource blob.
 func.func @c() -> tensor<2xf32> {
   %c = arith.constant dense_resource<w> : tensor<2xf32>
