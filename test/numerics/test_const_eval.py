@@ -24,6 +24,14 @@ MASK = """func.func @f() -> tensor<4x4xi1> {
 }
 """
 
+def _evaluated(text):
+    """evaluate() of the value the function returns."""
+    with am.make_context():
+        module = am.parse(text)
+        ret = module.body.operations[0].regions[0].blocks[0].operations[-1]
+        return evaluate(ret.operands[0])
+
+
 i, j = np.indices((4, 4))
 d = i - j
 
@@ -36,10 +44,7 @@ d = i - j
     ("ugt", (d < 0) | (d > 1)), ("uge", (d < 0) | (d >= 1)),
 ])
 def test_integer_compares(pred, want):
-    with am.make_context():
-        module = am.parse(MASK.replace("PRED", pred))
-        ret = module.body.operations[0].regions[0].blocks[0].operations[-1]
-        got = evaluate(ret.operands[0])
+    got = _evaluated(MASK.replace("PRED", pred))
     assert got is not None
     np.testing.assert_array_equal(got.astype(bool), want)
 
@@ -47,10 +52,7 @@ def test_integer_compares(pred, want):
 def test_argument_dependence_is_unknown():
     text = (MASK.replace("@f()", "@f(%k: i64)").replace("PRED", "slt")
             .replace("%c1 = arith.constant 1 : i64", "%c1 = arith.addi %k, %k : i64"))
-    with am.make_context():
-        module = am.parse(text)
-        ret = module.body.operations[0].regions[0].blocks[0].operations[-1]
-        assert evaluate(ret.operands[0]) is None
+    assert _evaluated(text) is None
 
 
 FLOAT_COMPARE = """func.func @f() -> tensor<3xi1> {
@@ -74,9 +76,6 @@ FLOAT_COMPARE = """func.func @f() -> tensor<3xi1> {
     ("ueq", [1, 1, 0]), ("une", [0, 1, 1]), ("ugt", [0, 1, 1]), ("ult", [0, 1, 0]),
 ])
 def test_float_compares_with_nan(pred, want):
-    with am.make_context():
-        module = am.parse(FLOAT_COMPARE.replace("PRED", pred))
-        ret = module.body.operations[0].regions[0].blocks[0].operations[-1]
-        got = evaluate(ret.operands[0])
+    got = _evaluated(FLOAT_COMPARE.replace("PRED", pred))
     assert got is not None
     np.testing.assert_array_equal(got.astype(int), want)
