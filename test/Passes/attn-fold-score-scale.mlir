@@ -572,3 +572,371 @@ func.func @fused_bias_whole_reader_not_applicable(%x: tensor<2x2xf32>) -> (tenso
   } -> tensor<2x2xf32>
   return %r, %p : tensor<2x2xf32>, tensor<2x2xf32>
 }
+
+// -----
+
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#col = affine_map<(d0, d1) -> (d1)>
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#dim = affine_map<(d0, d1, d2, d3) -> (d3)>
+
+// GPT-NeoX's fused QKV: one x @ W + b whose columns hold [q | k | v] per head (the
+// [T, H, 3, D] view), so q reads the strided columns {0, 1, 6, 7}: only those
+// columns of W and entries of b are scaled.
+// CHECK-LABEL: func.func @interleaved_qkv_columns
+// CHECK-DAG: arith.constant dense<[5.000000e-01, 1.000000e+00, 3.000000e+00, 4.000000e+00, 5.000000e+00, 6.000000e+00, 3.500000e+00, 4.000000e+00, 9.000000e+00, 1.000000e+01, 1.100000e+01, 1.200000e+01]> : tensor<12xf32>
+// CHECK-DAG: arith.constant dense<{{\[}}[5.000000e-01, 1.000000e+00, 3.000000e+00, 4.000000e+00, 5.000000e+00, 6.000000e+00, 3.500000e+00, 4.000000e+00, 9.000000e+00, {{.*}}], [6.500000e+00, 7.000000e+00, 1.500000e+01, {{.*}}]]> : tensor<2x12xf32>
+// CHECK-NOT: arith.mulf %in, %{{.*}} : f32
+// CHECK: return
+func.func @interleaved_qkv_columns(%x: tensor<2x2xf32>) -> tensor<2x2x2xf32> {
+  %c0 = arith.constant 0.0 : f32
+  %init = arith.constant 0.0 : f32
+  %half = arith.constant 0.5 : f32
+  %w = arith.constant dense<[[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0], [13.0, 14.0, 15.0, 16.0, 17.0, 18.0, 19.0, 20.0, 21.0, 22.0, 23.0, 24.0]]> : tensor<2x12xf32>
+  %b = arith.constant dense<[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0]> : tensor<12xf32>
+  %e = tensor.empty() : tensor<2x12xf32>
+  %z = linalg.fill ins(%init : f32) outs(%e : tensor<2x12xf32>) -> tensor<2x12xf32>
+  %p0 = linalg.matmul ins(%x, %w : tensor<2x2xf32>, tensor<2x12xf32>) outs(%z : tensor<2x12xf32>) -> tensor<2x12xf32>
+  %p = linalg.generic {indexing_maps = [#id2, #col, #id2], iterator_types = ["parallel", "parallel"]}
+         ins(%p0, %b : tensor<2x12xf32>, tensor<12xf32>) outs(%e : tensor<2x12xf32>) {
+  ^bb0(%a: f32, %bb: f32, %out: f32):
+    %m = arith.addf %a, %bb : f32
+    linalg.yield %m : f32
+  } -> tensor<2x12xf32>
+  %v = tensor.expand_shape %p [[0], [1, 2, 3]] output_shape [2, 2, 3, 2] : tensor<2x12xf32> into tensor<2x2x3x2xf32>
+  %et = tensor.empty() : tensor<2x2x3x2xf32>
+  %t = linalg.transpose ins(%v : tensor<2x2x3x2xf32>) outs(%et : tensor<2x2x3x2xf32>) permutation = [1, 0, 2, 3]
+  %q = tensor.extract_slice %t[0, 0, 0, 0] [2, 2, 1, 2] [1, 1, 1, 1] : tensor<2x2x3x2xf32> to tensor<2x2x2xf32>
+  %k = tensor.extract_slice %t[0, 0, 1, 0] [2, 2, 1, 2] [1, 1, 1, 1] : tensor<2x2x3x2xf32> to tensor<2x2x2xf32>
+  %es = tensor.empty() : tensor<2x2x2xf32>
+  %zs = linalg.fill ins(%c0 : f32) outs(%es : tensor<2x2x2xf32>) -> tensor<2x2x2xf32>
+  %s = linalg.batch_matmul indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>, affine_map<(b, m, n, k) -> (b, n, k)>, affine_map<(b, m, n, k) -> (b, m, n)>]
+         ins(%q, %k : tensor<2x2x2xf32>, tensor<2x2x2xf32>) outs(%zs : tensor<2x2x2xf32>) -> tensor<2x2x2xf32>
+  %r = linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+         ins(%s : tensor<2x2x2xf32>) outs(%es : tensor<2x2x2xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.mulf %in, %half : f32
+    linalg.yield %m : f32
+  } -> tensor<2x2x2xf32>
+  return %r : tensor<2x2x2xf32>
+}
+
+// -----
+
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#col = affine_map<(d0, d1) -> (d1)>
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#dim = affine_map<(d0, d1, d2, d3) -> (d3)>
+
+// Must not fire: the fused product accumulates into 1.0, and (x@W + 1) * s is not
+// x@(W*s) + 1.
+// CHECK-LABEL: func.func @interleaved_qkv_nonzero_init_not_applicable
+// CHECK: arith.constant dense<{{\[}}[1.000000e+00, 2.000000e+00, 3.000000e+00
+// CHECK: arith.mulf %in, %{{.*}} : f32
+func.func @interleaved_qkv_nonzero_init_not_applicable(%x: tensor<2x2xf32>) -> tensor<2x2x2xf32> {
+  %c0 = arith.constant 0.0 : f32
+  %init = arith.constant 1.0 : f32
+  %half = arith.constant 0.5 : f32
+  %w = arith.constant dense<[[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0], [13.0, 14.0, 15.0, 16.0, 17.0, 18.0, 19.0, 20.0, 21.0, 22.0, 23.0, 24.0]]> : tensor<2x12xf32>
+  %b = arith.constant dense<[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0]> : tensor<12xf32>
+  %e = tensor.empty() : tensor<2x12xf32>
+  %z = linalg.fill ins(%init : f32) outs(%e : tensor<2x12xf32>) -> tensor<2x12xf32>
+  %p0 = linalg.matmul ins(%x, %w : tensor<2x2xf32>, tensor<2x12xf32>) outs(%z : tensor<2x12xf32>) -> tensor<2x12xf32>
+  %p = linalg.generic {indexing_maps = [#id2, #col, #id2], iterator_types = ["parallel", "parallel"]}
+         ins(%p0, %b : tensor<2x12xf32>, tensor<12xf32>) outs(%e : tensor<2x12xf32>) {
+  ^bb0(%a: f32, %bb: f32, %out: f32):
+    %m = arith.addf %a, %bb : f32
+    linalg.yield %m : f32
+  } -> tensor<2x12xf32>
+  %v = tensor.expand_shape %p [[0], [1, 2, 3]] output_shape [2, 2, 3, 2] : tensor<2x12xf32> into tensor<2x2x3x2xf32>
+  %et = tensor.empty() : tensor<2x2x3x2xf32>
+  %t = linalg.transpose ins(%v : tensor<2x2x3x2xf32>) outs(%et : tensor<2x2x3x2xf32>) permutation = [1, 0, 2, 3]
+  %q = tensor.extract_slice %t[0, 0, 0, 0] [2, 2, 1, 2] [1, 1, 1, 1] : tensor<2x2x3x2xf32> to tensor<2x2x2xf32>
+  %k = tensor.extract_slice %t[0, 0, 1, 0] [2, 2, 1, 2] [1, 1, 1, 1] : tensor<2x2x3x2xf32> to tensor<2x2x2xf32>
+  %es = tensor.empty() : tensor<2x2x2xf32>
+  %zs = linalg.fill ins(%c0 : f32) outs(%es : tensor<2x2x2xf32>) -> tensor<2x2x2xf32>
+  %s = linalg.batch_matmul indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>, affine_map<(b, m, n, k) -> (b, n, k)>, affine_map<(b, m, n, k) -> (b, m, n)>]
+         ins(%q, %k : tensor<2x2x2xf32>, tensor<2x2x2xf32>) outs(%zs : tensor<2x2x2xf32>) -> tensor<2x2x2xf32>
+  %r = linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+         ins(%s : tensor<2x2x2xf32>) outs(%es : tensor<2x2x2xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.mulf %in, %half : f32
+    linalg.yield %m : f32
+  } -> tensor<2x2x2xf32>
+  return %r : tensor<2x2x2xf32>
+}
+
+// -----
+
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#col = affine_map<(d0, d1) -> (d1)>
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#dim = affine_map<(d0, d1, d2, d3) -> (d3)>
+
+// Must not fire: the fused weight is a function argument, not a constant.
+// CHECK-LABEL: func.func @interleaved_qkv_runtime_weight_not_applicable
+// CHECK: arith.mulf %in, %{{.*}} : f32
+func.func @interleaved_qkv_runtime_weight_not_applicable(%x: tensor<2x2xf32>, %w: tensor<2x12xf32>) -> tensor<2x2x2xf32> {
+  %c0 = arith.constant 0.0 : f32
+  %init = arith.constant 0.0 : f32
+  %half = arith.constant 0.5 : f32
+  %b = arith.constant dense<[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0]> : tensor<12xf32>
+  %e = tensor.empty() : tensor<2x12xf32>
+  %z = linalg.fill ins(%init : f32) outs(%e : tensor<2x12xf32>) -> tensor<2x12xf32>
+  %p0 = linalg.matmul ins(%x, %w : tensor<2x2xf32>, tensor<2x12xf32>) outs(%z : tensor<2x12xf32>) -> tensor<2x12xf32>
+  %p = linalg.generic {indexing_maps = [#id2, #col, #id2], iterator_types = ["parallel", "parallel"]}
+         ins(%p0, %b : tensor<2x12xf32>, tensor<12xf32>) outs(%e : tensor<2x12xf32>) {
+  ^bb0(%a: f32, %bb: f32, %out: f32):
+    %m = arith.addf %a, %bb : f32
+    linalg.yield %m : f32
+  } -> tensor<2x12xf32>
+  %v = tensor.expand_shape %p [[0], [1, 2, 3]] output_shape [2, 2, 3, 2] : tensor<2x12xf32> into tensor<2x2x3x2xf32>
+  %et = tensor.empty() : tensor<2x2x3x2xf32>
+  %t = linalg.transpose ins(%v : tensor<2x2x3x2xf32>) outs(%et : tensor<2x2x3x2xf32>) permutation = [1, 0, 2, 3]
+  %q = tensor.extract_slice %t[0, 0, 0, 0] [2, 2, 1, 2] [1, 1, 1, 1] : tensor<2x2x3x2xf32> to tensor<2x2x2xf32>
+  %k = tensor.extract_slice %t[0, 0, 1, 0] [2, 2, 1, 2] [1, 1, 1, 1] : tensor<2x2x3x2xf32> to tensor<2x2x2xf32>
+  %es = tensor.empty() : tensor<2x2x2xf32>
+  %zs = linalg.fill ins(%c0 : f32) outs(%es : tensor<2x2x2xf32>) -> tensor<2x2x2xf32>
+  %s = linalg.batch_matmul indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>, affine_map<(b, m, n, k) -> (b, n, k)>, affine_map<(b, m, n, k) -> (b, m, n)>]
+         ins(%q, %k : tensor<2x2x2xf32>, tensor<2x2x2xf32>) outs(%zs : tensor<2x2x2xf32>) -> tensor<2x2x2xf32>
+  %r = linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+         ins(%s : tensor<2x2x2xf32>) outs(%es : tensor<2x2x2xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.mulf %in, %half : f32
+    linalg.yield %m : f32
+  } -> tensor<2x2x2xf32>
+  return %r : tensor<2x2x2xf32>
+}
+
+// -----
+
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#col = affine_map<(d0, d1) -> (d1)>
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#dim = affine_map<(d0, d1, d2, d3) -> (d3)>
+
+// Must not fire: the fused bias is a function argument: q's share of it cannot be
+// scaled ahead of time.
+// CHECK-LABEL: func.func @interleaved_qkv_runtime_bias_not_applicable
+// CHECK: arith.constant dense<{{\[}}[1.000000e+00, 2.000000e+00, 3.000000e+00
+// CHECK: arith.mulf %in, %{{.*}} : f32
+func.func @interleaved_qkv_runtime_bias_not_applicable(%x: tensor<2x2xf32>, %b: tensor<12xf32>) -> tensor<2x2x2xf32> {
+  %c0 = arith.constant 0.0 : f32
+  %init = arith.constant 0.0 : f32
+  %half = arith.constant 0.5 : f32
+  %w = arith.constant dense<[[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0], [13.0, 14.0, 15.0, 16.0, 17.0, 18.0, 19.0, 20.0, 21.0, 22.0, 23.0, 24.0]]> : tensor<2x12xf32>
+  %e = tensor.empty() : tensor<2x12xf32>
+  %z = linalg.fill ins(%init : f32) outs(%e : tensor<2x12xf32>) -> tensor<2x12xf32>
+  %p0 = linalg.matmul ins(%x, %w : tensor<2x2xf32>, tensor<2x12xf32>) outs(%z : tensor<2x12xf32>) -> tensor<2x12xf32>
+  %p = linalg.generic {indexing_maps = [#id2, #col, #id2], iterator_types = ["parallel", "parallel"]}
+         ins(%p0, %b : tensor<2x12xf32>, tensor<12xf32>) outs(%e : tensor<2x12xf32>) {
+  ^bb0(%a: f32, %bb: f32, %out: f32):
+    %m = arith.addf %a, %bb : f32
+    linalg.yield %m : f32
+  } -> tensor<2x12xf32>
+  %v = tensor.expand_shape %p [[0], [1, 2, 3]] output_shape [2, 2, 3, 2] : tensor<2x12xf32> into tensor<2x2x3x2xf32>
+  %et = tensor.empty() : tensor<2x2x3x2xf32>
+  %t = linalg.transpose ins(%v : tensor<2x2x3x2xf32>) outs(%et : tensor<2x2x3x2xf32>) permutation = [1, 0, 2, 3]
+  %q = tensor.extract_slice %t[0, 0, 0, 0] [2, 2, 1, 2] [1, 1, 1, 1] : tensor<2x2x3x2xf32> to tensor<2x2x2xf32>
+  %k = tensor.extract_slice %t[0, 0, 1, 0] [2, 2, 1, 2] [1, 1, 1, 1] : tensor<2x2x3x2xf32> to tensor<2x2x2xf32>
+  %es = tensor.empty() : tensor<2x2x2xf32>
+  %zs = linalg.fill ins(%c0 : f32) outs(%es : tensor<2x2x2xf32>) -> tensor<2x2x2xf32>
+  %s = linalg.batch_matmul indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>, affine_map<(b, m, n, k) -> (b, n, k)>, affine_map<(b, m, n, k) -> (b, m, n)>]
+         ins(%q, %k : tensor<2x2x2xf32>, tensor<2x2x2xf32>) outs(%zs : tensor<2x2x2xf32>) -> tensor<2x2x2xf32>
+  %r = linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+         ins(%s : tensor<2x2x2xf32>) outs(%es : tensor<2x2x2xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.mulf %in, %half : f32
+    linalg.yield %m : f32
+  } -> tensor<2x2x2xf32>
+  return %r : tensor<2x2x2xf32>
+}
+
+// -----
+
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#col = affine_map<(d0, d1) -> (d1)>
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#dim = affine_map<(d0, d1, d2, d3) -> (d3)>
+
+// Must not fire: the whole fused result is also returned, and that reader would see
+// q's columns scaled.
+// CHECK-LABEL: func.func @interleaved_qkv_whole_reader_not_applicable
+// CHECK: arith.constant dense<{{\[}}[1.000000e+00, 2.000000e+00, 3.000000e+00
+// CHECK: arith.mulf %in, %{{.*}} : f32
+func.func @interleaved_qkv_whole_reader_not_applicable(%x: tensor<2x2xf32>) -> (tensor<2x2x2xf32>, tensor<2x12xf32>) {
+  %c0 = arith.constant 0.0 : f32
+  %init = arith.constant 0.0 : f32
+  %half = arith.constant 0.5 : f32
+  %w = arith.constant dense<[[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0], [13.0, 14.0, 15.0, 16.0, 17.0, 18.0, 19.0, 20.0, 21.0, 22.0, 23.0, 24.0]]> : tensor<2x12xf32>
+  %b = arith.constant dense<[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0]> : tensor<12xf32>
+  %e = tensor.empty() : tensor<2x12xf32>
+  %z = linalg.fill ins(%init : f32) outs(%e : tensor<2x12xf32>) -> tensor<2x12xf32>
+  %p0 = linalg.matmul ins(%x, %w : tensor<2x2xf32>, tensor<2x12xf32>) outs(%z : tensor<2x12xf32>) -> tensor<2x12xf32>
+  %p = linalg.generic {indexing_maps = [#id2, #col, #id2], iterator_types = ["parallel", "parallel"]}
+         ins(%p0, %b : tensor<2x12xf32>, tensor<12xf32>) outs(%e : tensor<2x12xf32>) {
+  ^bb0(%a: f32, %bb: f32, %out: f32):
+    %m = arith.addf %a, %bb : f32
+    linalg.yield %m : f32
+  } -> tensor<2x12xf32>
+  %v = tensor.expand_shape %p [[0], [1, 2, 3]] output_shape [2, 2, 3, 2] : tensor<2x12xf32> into tensor<2x2x3x2xf32>
+  %et = tensor.empty() : tensor<2x2x3x2xf32>
+  %t = linalg.transpose ins(%v : tensor<2x2x3x2xf32>) outs(%et : tensor<2x2x3x2xf32>) permutation = [1, 0, 2, 3]
+  %q = tensor.extract_slice %t[0, 0, 0, 0] [2, 2, 1, 2] [1, 1, 1, 1] : tensor<2x2x3x2xf32> to tensor<2x2x2xf32>
+  %k = tensor.extract_slice %t[0, 0, 1, 0] [2, 2, 1, 2] [1, 1, 1, 1] : tensor<2x2x3x2xf32> to tensor<2x2x2xf32>
+  %es = tensor.empty() : tensor<2x2x2xf32>
+  %zs = linalg.fill ins(%c0 : f32) outs(%es : tensor<2x2x2xf32>) -> tensor<2x2x2xf32>
+  %s = linalg.batch_matmul indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>, affine_map<(b, m, n, k) -> (b, n, k)>, affine_map<(b, m, n, k) -> (b, m, n)>]
+         ins(%q, %k : tensor<2x2x2xf32>, tensor<2x2x2xf32>) outs(%zs : tensor<2x2x2xf32>) -> tensor<2x2x2xf32>
+  %r = linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+         ins(%s : tensor<2x2x2xf32>) outs(%es : tensor<2x2x2xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.mulf %in, %half : f32
+    linalg.yield %m : f32
+  } -> tensor<2x2x2xf32>
+  return %r, %p : tensor<2x2x2xf32>, tensor<2x12xf32>
+}
+
+// -----
+
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#col = affine_map<(d0, d1) -> (d1)>
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#dim = affine_map<(d0, d1, d2, d3) -> (d3)>
+
+// Must not fire: head 1's q is also read by another slice of the fused result
+// (returned unscaled).
+// CHECK-LABEL: func.func @interleaved_q_other_reader_not_applicable
+// CHECK: arith.constant dense<{{\[}}[1.000000e+00, 2.000000e+00, 3.000000e+00
+// CHECK: arith.mulf %in, %{{.*}} : f32
+func.func @interleaved_q_other_reader_not_applicable(%x: tensor<2x2xf32>) -> (tensor<2x2x2xf32>, tensor<2x2xf32>) {
+  %c0 = arith.constant 0.0 : f32
+  %init = arith.constant 0.0 : f32
+  %half = arith.constant 0.5 : f32
+  %w = arith.constant dense<[[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0], [13.0, 14.0, 15.0, 16.0, 17.0, 18.0, 19.0, 20.0, 21.0, 22.0, 23.0, 24.0]]> : tensor<2x12xf32>
+  %b = arith.constant dense<[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0]> : tensor<12xf32>
+  %e = tensor.empty() : tensor<2x12xf32>
+  %z = linalg.fill ins(%init : f32) outs(%e : tensor<2x12xf32>) -> tensor<2x12xf32>
+  %p0 = linalg.matmul ins(%x, %w : tensor<2x2xf32>, tensor<2x12xf32>) outs(%z : tensor<2x12xf32>) -> tensor<2x12xf32>
+  %p = linalg.generic {indexing_maps = [#id2, #col, #id2], iterator_types = ["parallel", "parallel"]}
+         ins(%p0, %b : tensor<2x12xf32>, tensor<12xf32>) outs(%e : tensor<2x12xf32>) {
+  ^bb0(%a: f32, %bb: f32, %out: f32):
+    %m = arith.addf %a, %bb : f32
+    linalg.yield %m : f32
+  } -> tensor<2x12xf32>
+  %v = tensor.expand_shape %p [[0], [1, 2, 3]] output_shape [2, 2, 3, 2] : tensor<2x12xf32> into tensor<2x2x3x2xf32>
+  %et = tensor.empty() : tensor<2x2x3x2xf32>
+  %t = linalg.transpose ins(%v : tensor<2x2x3x2xf32>) outs(%et : tensor<2x2x3x2xf32>) permutation = [1, 0, 2, 3]
+  %q = tensor.extract_slice %t[0, 0, 0, 0] [2, 2, 1, 2] [1, 1, 1, 1] : tensor<2x2x3x2xf32> to tensor<2x2x2xf32>
+  %k = tensor.extract_slice %t[0, 0, 1, 0] [2, 2, 1, 2] [1, 1, 1, 1] : tensor<2x2x3x2xf32> to tensor<2x2x2xf32>
+  %q1 = tensor.extract_slice %v[0, 1, 0, 0] [2, 1, 1, 2] [1, 1, 1, 1] : tensor<2x2x3x2xf32> to tensor<2x2xf32>
+  %es = tensor.empty() : tensor<2x2x2xf32>
+  %zs = linalg.fill ins(%c0 : f32) outs(%es : tensor<2x2x2xf32>) -> tensor<2x2x2xf32>
+  %s = linalg.batch_matmul indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>, affine_map<(b, m, n, k) -> (b, n, k)>, affine_map<(b, m, n, k) -> (b, m, n)>]
+         ins(%q, %k : tensor<2x2x2xf32>, tensor<2x2x2xf32>) outs(%zs : tensor<2x2x2xf32>) -> tensor<2x2x2xf32>
+  %r = linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+         ins(%s : tensor<2x2x2xf32>) outs(%es : tensor<2x2x2xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.mulf %in, %half : f32
+    linalg.yield %m : f32
+  } -> tensor<2x2x2xf32>
+  return %r, %q1 : tensor<2x2x2xf32>, tensor<2x2xf32>
+}
+
+// -----
+
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#col = affine_map<(d0, d1) -> (d1)>
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#dim = affine_map<(d0, d1, d2, d3) -> (d3)>
+
+// Must not fire: k is a strided slice that reads q's columns too (stride 2 on the
+// q/k/v axis picks q and v), so scaling q's columns would scale k.
+// CHECK-LABEL: func.func @interleaved_shared_columns_not_applicable
+// CHECK: arith.constant dense<{{\[}}[1.000000e+00, 2.000000e+00, 3.000000e+00
+// CHECK: arith.mulf %in, %{{.*}} : f32
+func.func @interleaved_shared_columns_not_applicable(%x: tensor<2x2xf32>) -> tensor<2x2x2xf32> {
+  %c0 = arith.constant 0.0 : f32
+  %init = arith.constant 0.0 : f32
+  %half = arith.constant 0.5 : f32
+  %w = arith.constant dense<[[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0], [13.0, 14.0, 15.0, 16.0, 17.0, 18.0, 19.0, 20.0, 21.0, 22.0, 23.0, 24.0]]> : tensor<2x12xf32>
+  %b = arith.constant dense<[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0]> : tensor<12xf32>
+  %e = tensor.empty() : tensor<2x12xf32>
+  %z = linalg.fill ins(%init : f32) outs(%e : tensor<2x12xf32>) -> tensor<2x12xf32>
+  %p0 = linalg.matmul ins(%x, %w : tensor<2x2xf32>, tensor<2x12xf32>) outs(%z : tensor<2x12xf32>) -> tensor<2x12xf32>
+  %p = linalg.generic {indexing_maps = [#id2, #col, #id2], iterator_types = ["parallel", "parallel"]}
+         ins(%p0, %b : tensor<2x12xf32>, tensor<12xf32>) outs(%e : tensor<2x12xf32>) {
+  ^bb0(%a: f32, %bb: f32, %out: f32):
+    %m = arith.addf %a, %bb : f32
+    linalg.yield %m : f32
+  } -> tensor<2x12xf32>
+  %v = tensor.expand_shape %p [[0], [1, 2, 3]] output_shape [2, 2, 3, 2] : tensor<2x12xf32> into tensor<2x2x3x2xf32>
+  %et = tensor.empty() : tensor<2x2x3x2xf32>
+  %t = linalg.transpose ins(%v : tensor<2x2x3x2xf32>) outs(%et : tensor<2x2x3x2xf32>) permutation = [1, 0, 2, 3]
+  %q = tensor.extract_slice %t[0, 0, 0, 0] [2, 2, 1, 2] [1, 1, 1, 1] : tensor<2x2x3x2xf32> to tensor<2x2x2xf32>
+  %k = tensor.extract_slice %t[0, 0, 0, 0] [2, 2, 2, 1] [1, 1, 2, 1] : tensor<2x2x3x2xf32> to tensor<2x2x2xf32>
+  %es = tensor.empty() : tensor<2x2x2xf32>
+  %zs = linalg.fill ins(%c0 : f32) outs(%es : tensor<2x2x2xf32>) -> tensor<2x2x2xf32>
+  %s = linalg.batch_matmul indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>, affine_map<(b, m, n, k) -> (b, n, k)>, affine_map<(b, m, n, k) -> (b, m, n)>]
+         ins(%q, %k : tensor<2x2x2xf32>, tensor<2x2x2xf32>) outs(%zs : tensor<2x2x2xf32>) -> tensor<2x2x2xf32>
+  %r = linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+         ins(%s : tensor<2x2x2xf32>) outs(%es : tensor<2x2x2xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.mulf %in, %half : f32
+    linalg.yield %m : f32
+  } -> tensor<2x2x2xf32>
+  return %r : tensor<2x2x2xf32>
+}
+
+// -----
+
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#col = affine_map<(d0, d1) -> (d1)>
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#dim = affine_map<(d0, d1, d2, d3) -> (d3)>
+
+// Must not fire: the bias b[d] is added to q, k and v alike (one entry per d): an
+// entry added to q's columns is also added to k's, so it cannot be scaled for q only.
+// CHECK-LABEL: func.func @interleaved_shared_bias_not_applicable
+// CHECK: arith.constant dense<{{\[}}[1.000000e+00, 2.000000e+00, 3.000000e+00
+// CHECK: arith.mulf %in, %{{.*}} : f32
+func.func @interleaved_shared_bias_not_applicable(%x: tensor<2x2xf32>) -> tensor<2x2x2xf32> {
+  %c0 = arith.constant 0.0 : f32
+  %init = arith.constant 0.0 : f32
+  %half = arith.constant 0.5 : f32
+  %w = arith.constant dense<[[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0], [13.0, 14.0, 15.0, 16.0, 17.0, 18.0, 19.0, 20.0, 21.0, 22.0, 23.0, 24.0]]> : tensor<2x12xf32>
+  %b = arith.constant dense<[1.0, 2.0]> : tensor<2xf32>
+  %e = tensor.empty() : tensor<2x12xf32>
+  %z = linalg.fill ins(%init : f32) outs(%e : tensor<2x12xf32>) -> tensor<2x12xf32>
+  %p = linalg.matmul ins(%x, %w : tensor<2x2xf32>, tensor<2x12xf32>) outs(%z : tensor<2x12xf32>) -> tensor<2x12xf32>
+  %v0 = tensor.expand_shape %p [[0], [1, 2, 3]] output_shape [2, 2, 3, 2] : tensor<2x12xf32> into tensor<2x2x3x2xf32>
+  %et = tensor.empty() : tensor<2x2x3x2xf32>
+  %v = linalg.generic {indexing_maps = [#id4, #dim, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+         ins(%v0, %b : tensor<2x2x3x2xf32>, tensor<2xf32>) outs(%et : tensor<2x2x3x2xf32>) {
+  ^bb0(%a: f32, %bb: f32, %out: f32):
+    %m = arith.addf %a, %bb : f32
+    linalg.yield %m : f32
+  } -> tensor<2x2x3x2xf32>
+  %t = linalg.transpose ins(%v : tensor<2x2x3x2xf32>) outs(%et : tensor<2x2x3x2xf32>) permutation = [1, 0, 2, 3]
+  %q = tensor.extract_slice %t[0, 0, 0, 0] [2, 2, 1, 2] [1, 1, 1, 1] : tensor<2x2x3x2xf32> to tensor<2x2x2xf32>
+  %k = tensor.extract_slice %t[0, 0, 1, 0] [2, 2, 1, 2] [1, 1, 1, 1] : tensor<2x2x3x2xf32> to tensor<2x2x2xf32>
+  %es = tensor.empty() : tensor<2x2x2xf32>
+  %zs = linalg.fill ins(%c0 : f32) outs(%es : tensor<2x2x2xf32>) -> tensor<2x2x2xf32>
+  %s = linalg.batch_matmul indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>, affine_map<(b, m, n, k) -> (b, n, k)>, affine_map<(b, m, n, k) -> (b, m, n)>]
+         ins(%q, %k : tensor<2x2x2xf32>, tensor<2x2x2xf32>) outs(%zs : tensor<2x2x2xf32>) -> tensor<2x2x2xf32>
+  %r = linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+         ins(%s : tensor<2x2x2xf32>) outs(%es : tensor<2x2x2xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.mulf %in, %half : f32
+    linalg.yield %m : f32
+  } -> tensor<2x2x2xf32>
+  return %r : tensor<2x2x2xf32>
+}
