@@ -940,3 +940,34 @@ func.func @interleaved_shared_bias_not_applicable(%x: tensor<2x2xf32>) -> tensor
   } -> tensor<2x2x2xf32>
   return %r : tensor<2x2x2xf32>
 }
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+// q and k as strided slices of one product (stride 3: columns {0, 3} and {1, 4}):
+// only q's columns 0 and 3 of the weight are scaled.
+// CHECK-LABEL: func.func @strided_slice_columns
+// CHECK: arith.constant dense<{{\[}}[5.000000e-01, 2.000000e+00, 3.000000e+00, 2.000000e+00, 5.000000e+00, 6.000000e+00], [3.500000e+00, 8.000000e+00, 9.000000e+00, 5.000000e+00, 1.100000e+01, 1.200000e+01]]>
+// CHECK-NOT: arith.mulf
+func.func @strided_slice_columns(%x: tensor<2x2xf32>) -> tensor<2x2xf32> {
+  %c0 = arith.constant 0.0 : f32
+  %half = arith.constant 0.5 : f32
+  %w = arith.constant dense<[[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [7.0, 8.0, 9.0, 10.0, 11.0, 12.0]]> : tensor<2x6xf32>
+  %e6 = tensor.empty() : tensor<2x6xf32>
+  %z6 = linalg.fill ins(%c0 : f32) outs(%e6 : tensor<2x6xf32>) -> tensor<2x6xf32>
+  %p = linalg.matmul ins(%x, %w : tensor<2x2xf32>, tensor<2x6xf32>) outs(%z6 : tensor<2x6xf32>) -> tensor<2x6xf32>
+  %q = tensor.extract_slice %p[0, 0] [2, 2] [1, 3] : tensor<2x6xf32> to tensor<2x2xf32>
+  %k = tensor.extract_slice %p[0, 1] [2, 2] [1, 3] : tensor<2x6xf32> to tensor<2x2xf32>
+  %e = tensor.empty() : tensor<2x2xf32>
+  %z = linalg.fill ins(%c0 : f32) outs(%e : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %s = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+         ins(%q, %k : tensor<2x2xf32>, tensor<2x2xf32>) outs(%z : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+         ins(%s : tensor<2x2xf32>) outs(%e : tensor<2x2xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.mulf %in, %half : f32
+    linalg.yield %m : f32
+  } -> tensor<2x2xf32>
+  return %r : tensor<2x2xf32>
+}
