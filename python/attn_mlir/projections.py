@@ -93,6 +93,13 @@ def _shape(value: ir.Value) -> list[int]:
     return list(t.shape)
 
 
+def one_token_shape(value: ir.Value) -> list[int]:
+    """The shape with each dynamic (token) dim taken as 1: which columns a product (or
+    its biased result) reads does not depend on how many tokens it has."""
+    t = ir.RankedTensorType(value.type)
+    return [1 if t.is_dynamic_dim(i) else d for i, d in enumerate(t.shape)]
+
+
 def constant_weight(value: ir.Value) -> tuple[np.ndarray, list] | None:
     """A constant matrix value (or `linalg.transpose` of one) as numpy, with its producers."""
     array = constant_array(value)
@@ -238,10 +245,14 @@ def column_view(value: ir.Value, *, depth: int = 0) -> Projection:
     if product is not None:
         if product.rhs != op.operands[1] or constant_array(product.rhs) is None:
             raise NotAProjection("the product's weight is not a constant")
-        return _matmul(product)
+        return _matmul(product, dynamic_rows=True)
     if op.name == "linalg.generic":
         return _biased(op, depth)
     raise NotAProjection(f"'{op.name}' is neither a product nor data movement")
+
+
+def _dims_read(amap: ir.AffineMap) -> list[int]:
+    return [ir.AffineDimExpr(e).position for e in amap.results if is_a(e, ir.AffineDimExpr)]
 
 
 def _biased(op: ir.Operation, depth: int) -> Projection:
@@ -260,7 +271,10 @@ def _biased(op: ir.Operation, depth: int) -> Projection:
         inner = column_view(op.operands[index], depth=depth + 1)
         if inner.bias is not None:
             raise NotAProjection("a second bias")
-        full = broadcast_constant(array, maps[bias_index], _shape(op.results[0]))
+        t = ir.RankedTensorType(op.results[0].type)
+        if any(t.is_dynamic_dim(d) for d in _dims_read(maps[bias_index])):
+            raise NotAProjection("bias read along a dynamic (token) dimension")
+        full = broadcast_constant(array, maps[bias_index], one_token_shape(op.results[0]))
         if full is None:
             raise NotAProjection("bias read through an unsupported map")
         per_column = np.zeros(inner.weights.shape[1])
@@ -281,7 +295,9 @@ def plain_matmul(op: ir.Operation) -> Contraction | None:
     return product
 
 
-def _matmul(product: Contraction) -> Projection:
+def _matmul(product: Contraction, *, dynamic_rows: bool = False) -> Projection:
+    """The product as a projection; with `dynamic_rows`, a dynamic row count is taken as
+    one row (only for column_view: `materialize` needs every row)."""
     op = product.op
     x, w, init = op.operands[0], op.operands[1], op.operands[2]
     weight = constant_weight(w)
@@ -290,7 +306,11 @@ def _matmul(product: Contraction) -> Projection:
     if not is_zero_fill(init):
         raise NotAProjection("matmul that accumulates into a non-zero tensor")
     array, sources = weight
-    rows_n, cols_n = _shape(op.results[0])
+    result = ir.RankedTensorType(op.results[0].type)
+    if dynamic_rows and result.is_dynamic_dim(0) and not result.is_dynamic_dim(1):
+        rows_n, cols_n = one_token_shape(op.results[0])
+    else:
+        rows_n, cols_n = _shape(op.results[0])
     rows = np.broadcast_to(np.arange(rows_n)[:, None], (rows_n, cols_n))
     cols = np.broadcast_to(np.arange(cols_n)[None, :], (rows_n, cols_n))
     return Projection(x, np.asarray(array, dtype=np.float64), rows, cols, [op], sources, 1)
@@ -523,6 +543,6 @@ def matmul_flops(x_rows: int, k: int, c: int) -> int:
 
 
 __all__ = ["Projection", "NotAProjection", "analyze", "column_view", "DATA_MOVEMENT",
-           "producer", "as_value", "check_dies", "layout", "materialize",
+           "one_token_shape", "producer", "as_value", "check_dies", "layout", "materialize",
            "scale_columns", "combine", "constant_weight", "elementwise_body",
            "broadcast_constant", "is_identity", "projection_flops", "matmul_flops"]

@@ -971,3 +971,44 @@ func.func @strided_slice_columns(%x: tensor<2x2xf32>) -> tensor<2x2xf32> {
   } -> tensor<2x2xf32>
   return %r : tensor<2x2xf32>
 }
+
+// -----
+
+// A token count not known statically (the casts stand for a dynamic-shaped caller): the whole product is scaled (its columns do
+// not depend on the number of rows), and so is its bias.
+// CHECK-LABEL: func.func @dynamic_tokens_bias
+// CHECK-DAG: arith.constant dense<[1.000000e+00, -5.000000e-01]> : tensor<2xf32>
+// CHECK-DAG: arith.constant dense<{{\[}}[5.000000e-01, 1.000000e+00], [1.500000e+00, 2.000000e+00]]>
+// CHECK-NOT: arith.mulf %in, %{{.*}} : f32
+// CHECK: return
+#id = affine_map<(d0, d1) -> (d0, d1)>
+func.func @dynamic_tokens_bias(%xs: tensor<3x2xf32>, %ks: tensor<3x2xf32>) -> tensor<3x3xf32> {
+  %x = tensor.cast %xs : tensor<3x2xf32> to tensor<?x2xf32>
+  %k = tensor.cast %ks : tensor<3x2xf32> to tensor<?x2xf32>
+  %c0 = arith.constant 0.0 : f32
+  %i0 = arith.constant 0 : index
+  %half = arith.constant 0.5 : f32
+  %wq = arith.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
+  %n = tensor.dim %x, %i0 : tensor<?x2xf32>
+  %e = tensor.empty(%n) : tensor<?x2xf32>
+  %z = linalg.fill ins(%c0 : f32) outs(%e : tensor<?x2xf32>) -> tensor<?x2xf32>
+  %q0 = linalg.matmul ins(%x, %wq : tensor<?x2xf32>, tensor<2x2xf32>) outs(%z : tensor<?x2xf32>) -> tensor<?x2xf32>
+  %bq = arith.constant dense<[2.0, -1.0]> : tensor<2xf32>
+  %q = linalg.generic {indexing_maps = [#id, affine_map<(d0, d1) -> (d1)>, #id], iterator_types = ["parallel", "parallel"]} ins(%q0, %bq : tensor<?x2xf32>, tensor<2xf32>) outs(%e : tensor<?x2xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.addf %a, %b : f32
+    linalg.yield %m : f32
+  } -> tensor<?x2xf32>
+  %es = tensor.empty(%n, %n) : tensor<?x?xf32>
+  %zs = linalg.fill ins(%c0 : f32) outs(%es : tensor<?x?xf32>) -> tensor<?x?xf32>
+  %s = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+         ins(%q, %k : tensor<?x2xf32>, tensor<?x2xf32>) outs(%zs : tensor<?x?xf32>) -> tensor<?x?xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+         ins(%s : tensor<?x?xf32>) outs(%es : tensor<?x?xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.mulf %in, %half : f32
+    linalg.yield %m : f32
+  } -> tensor<?x?xf32>
+  %rs = tensor.cast %r : tensor<?x?xf32> to tensor<3x3xf32>
+  return %rs : tensor<3x3xf32>
+}

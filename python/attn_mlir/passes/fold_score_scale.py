@@ -57,9 +57,9 @@ from ..ir_utils import rewrite_each
 from ..linalg_match import (MATMUL_OPS, all_parallel, block_arg_index, body_ops, dims_of,
                             erase_if_dead, erase_with_init, generic_body, is_zero_fill, nbytes,
                             num_inputs, numel, operand_maps, producer, producer_named,
-                            scalar_constant, static_shape, users)
+                            scalar_constant, users)
 from ..projections import (DATA_MOVEMENT, NotAProjection, Projection, broadcast_constant,
-                           column_view)
+                           column_view, one_token_shape)
 from ..rewrite_cost import WeightBudget, enclosing_function
 from ..rewriting import MAX_WEIGHT_GROWTH
 from . import register_pass
@@ -283,9 +283,8 @@ def _bias_entries(projection: Projection, columns: np.ndarray) -> np.ndarray | s
     not only added there (an entry shared with other columns cannot be scaled)."""
     generic, index = projection.bias_input
     array = constant_array(generic.operands[index])
-    shape = static_shape(generic.results[0])
     entries = broadcast_constant(np.arange(array.size).reshape(array.shape),
-                                 operand_maps(generic)[index], shape)
+                                 operand_maps(generic)[index], one_token_shape(generic.results[0]))
     scaled = np.isin(column_view(generic.results[0]).cols, columns)
     inside, outside = np.unique(entries[scaled]), np.unique(entries[~scaled])
     if np.intersect1d(inside, outside).size:
