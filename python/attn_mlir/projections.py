@@ -211,6 +211,7 @@ DATA_MOVEMENT = ("tensor.expand_shape", "tensor.collapse_shape", "linalg.transpo
 
 def _moved_by(op: ir.Operation, inner: Projection) -> Projection:
     """`inner` seen through the data movement `op` (one of DATA_MOVEMENT)."""
+    _shape(op.operands[0])  # a static source: column_view's one-token rows stop here
     if op.name == "linalg.transpose":
         perm = list(ir.DenseI64ArrayAttr(op.attributes["permutation"]))
         return _moved(inner, op, np.transpose(inner.rows, perm), np.transpose(inner.cols, perm))

@@ -1012,3 +1012,36 @@ func.func @dynamic_tokens_bias(%xs: tensor<3x2xf32>, %ks: tensor<3x2xf32>) -> te
   %rs = tensor.cast %r : tensor<?x?xf32> to tensor<3x3xf32>
   return %rs : tensor<3x3xf32>
 }
+
+// -----
+
+// A static slice of a product with a dynamic token count: the slice is not a view
+// column_view takes (its rows are not known), the whole product is (all columns).
+// CHECK-LABEL: func.func @dynamic_tokens_sliced
+// CHECK: arith.constant dense<{{\[}}[5.000000e-01, 1.000000e+00], [1.500000e+00, 2.000000e+00]]>
+// CHECK-NOT: arith.mulf %in, %{{.*}} : f32
+// CHECK: return
+#id = affine_map<(d0, d1) -> (d0, d1)>
+func.func @dynamic_tokens_sliced(%xs: tensor<6x2xf32>, %k: tensor<5x2xf32>) -> tensor<5x5xf32> {
+  %x = tensor.cast %xs : tensor<6x2xf32> to tensor<?x2xf32>
+  %c0 = arith.constant 0.0 : f32
+  %i0 = arith.constant 0 : index
+  %half = arith.constant 0.5 : f32
+  %wq = arith.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
+  %n = tensor.dim %x, %i0 : tensor<?x2xf32>
+  %e = tensor.empty(%n) : tensor<?x2xf32>
+  %z = linalg.fill ins(%c0 : f32) outs(%e : tensor<?x2xf32>) -> tensor<?x2xf32>
+  %q0 = linalg.matmul ins(%x, %wq : tensor<?x2xf32>, tensor<2x2xf32>) outs(%z : tensor<?x2xf32>) -> tensor<?x2xf32>
+  %q = tensor.extract_slice %q0[0, 0] [5, 2] [1, 1] : tensor<?x2xf32> to tensor<5x2xf32>
+  %es = tensor.empty() : tensor<5x5xf32>
+  %zs = linalg.fill ins(%c0 : f32) outs(%es : tensor<5x5xf32>) -> tensor<5x5xf32>
+  %s = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+         ins(%q, %k : tensor<5x2xf32>, tensor<5x2xf32>) outs(%zs : tensor<5x5xf32>) -> tensor<5x5xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+         ins(%s : tensor<5x5xf32>) outs(%es : tensor<5x5xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.mulf %in, %half : f32
+    linalg.yield %m : f32
+  } -> tensor<5x5xf32>
+  return %r : tensor<5x5xf32>
+}
