@@ -1,4 +1,6 @@
 // RUN: %attn_opt %s --split-input-file --attn-fold-score-scale | FileCheck %s
+// RUN: %attn_opt %s --split-input-file --attn-fold-score-scale --verify-diagnostics
+// RUN: %attn_opt %s --split-input-file --attn-fold-score-scale=max-weight-growth=2 | FileCheck %s --check-prefix=GROW
 // RUN: %attn_opt %fixtures/llama_single_head.mlir --attn-fold-transposes --attn-fold-score-scale | FileCheck %s --check-prefix=LLAMA
 // RUN: %attn_opt %fixtures/causal_sdpa.mlir --attn-fold-transposes --attn-fold-score-scale | FileCheck %s --check-prefix=SDPA
 
@@ -1044,4 +1046,60 @@ func.func @dynamic_tokens_sliced(%xs: tensor<6x2xf32>, %k: tensor<5x2xf32>) -> t
     linalg.yield %m : f32
   } -> tensor<5x5xf32>
   return %r : tensor<5x5xf32>
+}
+
+// -----
+
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#col = affine_map<(d0, d1) -> (d1)>
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#dim = affine_map<(d0, d1, d2, d3) -> (d3)>
+
+// Must not fire under the default budget (max-weight-growth=1): the fused weight is
+// also read by another product, which keeps it, so q's scaled copy would add its bytes.
+// With max-weight-growth=2 it fires: the other product keeps the original (GROW).
+// CHECK-LABEL: func.func @interleaved_qkv_shared_weight_not_applicable
+// GROW-LABEL: func.func @interleaved_qkv_shared_weight_not_applicable
+// GROW-DAG: arith.constant dense<{{\[}}[1.000000e+00, 2.000000e+00, 3.000000e+00
+// GROW-DAG: arith.constant dense<{{\[}}[5.000000e-01, 1.000000e+00, 3.000000e+00
+// GROW-NOT: arith.mulf %in, %{{.*}} : f32
+// GROW: return
+// CHECK: arith.constant dense<{{\[}}[1.000000e+00, 2.000000e+00, 3.000000e+00
+// CHECK: arith.mulf %in, %{{.*}} : f32
+func.func @interleaved_qkv_shared_weight_not_applicable(%x: tensor<2x2xf32>) -> (tensor<2x2x2xf32>, tensor<2x12xf32>) {
+  %c0 = arith.constant 0.0 : f32
+  %init = arith.constant 0.0 : f32
+  %half = arith.constant 0.5 : f32
+  %w = arith.constant dense<[[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0], [13.0, 14.0, 15.0, 16.0, 17.0, 18.0, 19.0, 20.0, 21.0, 22.0, 23.0, 24.0]]> : tensor<2x12xf32>
+  %b = arith.constant dense<[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0]> : tensor<12xf32>
+  %e = tensor.empty() : tensor<2x12xf32>
+  %z = linalg.fill ins(%init : f32) outs(%e : tensor<2x12xf32>) -> tensor<2x12xf32>
+  %p0 = linalg.matmul ins(%x, %w : tensor<2x2xf32>, tensor<2x12xf32>) outs(%z : tensor<2x12xf32>) -> tensor<2x12xf32>
+  %p = linalg.generic {indexing_maps = [#id2, #col, #id2], iterator_types = ["parallel", "parallel"]}
+         ins(%p0, %b : tensor<2x12xf32>, tensor<12xf32>) outs(%e : tensor<2x12xf32>) {
+  ^bb0(%a: f32, %bb: f32, %out: f32):
+    %m = arith.addf %a, %bb : f32
+    linalg.yield %m : f32
+  } -> tensor<2x12xf32>
+  %v = tensor.expand_shape %p [[0], [1, 2, 3]] output_shape [2, 2, 3, 2] : tensor<2x12xf32> into tensor<2x2x3x2xf32>
+  %et = tensor.empty() : tensor<2x2x3x2xf32>
+  %t = linalg.transpose ins(%v : tensor<2x2x3x2xf32>) outs(%et : tensor<2x2x3x2xf32>) permutation = [1, 0, 2, 3]
+  %q = tensor.extract_slice %t[0, 0, 0, 0] [2, 2, 1, 2] [1, 1, 1, 1] : tensor<2x2x3x2xf32> to tensor<2x2x2xf32>
+  %k = tensor.extract_slice %t[0, 0, 1, 0] [2, 2, 1, 2] [1, 1, 1, 1] : tensor<2x2x3x2xf32> to tensor<2x2x2xf32>
+  %eo = tensor.empty() : tensor<2x12xf32>
+  %zo = linalg.fill ins(%c0 : f32) outs(%eo : tensor<2x12xf32>) -> tensor<2x12xf32>
+  %other = linalg.matmul ins(%x, %w : tensor<2x2xf32>, tensor<2x12xf32>) outs(%zo : tensor<2x12xf32>) -> tensor<2x12xf32>
+  %es = tensor.empty() : tensor<2x2x2xf32>
+  %zs = linalg.fill ins(%c0 : f32) outs(%es : tensor<2x2x2xf32>) -> tensor<2x2x2xf32>
+  %s = linalg.batch_matmul indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>, affine_map<(b, m, n, k) -> (b, n, k)>, affine_map<(b, m, n, k) -> (b, m, n)>]
+         ins(%q, %k : tensor<2x2x2xf32>, tensor<2x2x2xf32>) outs(%zs : tensor<2x2x2xf32>) -> tensor<2x2x2xf32>
+  %r = linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+         ins(%s : tensor<2x2x2xf32>) outs(%es : tensor<2x2x2xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.mulf %in, %half : f32
+    linalg.yield %m : f32
+  } -> tensor<2x2x2xf32>
+  // expected-remark@-6 {{attn-fold-score-scale: would grow constants by 96 bytes}}
+  return %r, %other : tensor<2x2x2xf32>, tensor<2x12xf32>
 }
