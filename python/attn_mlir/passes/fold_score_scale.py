@@ -41,6 +41,9 @@ provided
 * no other reader of the product, of its biased result or of any view between
   it and q reads one of q's columns (k and v read others), and no entry of b is
   added to both q's columns and others.
+A product with a dynamic token count is taken whole (all its columns). A scaled
+constant that something else also reads is a copy, and must fit the
+`max-weight-growth` budget (a remark says when it does not).
 Weights `[out, in]` behind `linalg.transpose` are not constants yet: run
 `attn-fold-transposes` first.
 """
@@ -48,6 +51,7 @@ Weights `[out, in]` behind `linalg.transpose` are not constants yet: run
 from __future__ import annotations
 
 import math
+
 import numpy as np
 from mlir import ir
 
