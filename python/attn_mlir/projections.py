@@ -233,7 +233,8 @@ def column_view(value: ir.Value, *, depth: int = 0) -> Projection:
     by data movement only; raises NotAProjection with the reason otherwise.
 
     `ops[0]` is the product, then each op reads the one before; `weights` is `W`
-    (a constant right operand, read as [K, N]); the product accumulates into zeros.
+    (a constant right operand, as [K, N] even when the product reads it as [N, K]
+    through its map); the product accumulates into zeros.
     """
     if depth > 64:
         raise NotAProjection("expression too deep")
@@ -242,11 +243,12 @@ def column_view(value: ir.Value, *, depth: int = 0) -> Projection:
         raise NotAProjection("a function argument")
     if op.name in DATA_MOVEMENT:
         return _moved_by(op, column_view(op.operands[0], depth=depth + 1))
-    product = plain_matmul(op) if op.name.startswith("linalg.") else None
-    if product is not None:
+    product = classify(op) if op.name.startswith("linalg.") else None
+    reading = product.layout() if product is not None else None
+    if reading is not None and reading.batch == 0 and not reading.lhs_transposed:
         if product.rhs != op.operands[1] or constant_array(product.rhs) is None:
             raise NotAProjection("the product's weight is not a constant")
-        return _matmul(product, dynamic_rows=True)
+        return _matmul(product, dynamic_rows=True, rhs_transposed=reading.rhs_transposed)
     if op.name == "linalg.generic":
         return _biased(op, depth)
     raise NotAProjection(f"'{op.name}' is neither a product nor data movement")
@@ -296,9 +298,11 @@ def plain_matmul(op: ir.Operation) -> Contraction | None:
     return product
 
 
-def _matmul(product: Contraction, *, dynamic_rows: bool = False) -> Projection:
+def _matmul(product: Contraction, *, dynamic_rows: bool = False,
+            rhs_transposed: bool = False) -> Projection:
     """The product as a projection; with `dynamic_rows`, a dynamic row count is taken as
-    one row (only for column_view: `materialize` needs every row)."""
+    one row (only for column_view: `materialize` needs every row); `rhs_transposed` when
+    the weight is read as [N, K] (through the map `(m, n, k) -> (n, k)`)."""
     op = product.op
     x, w, init = op.operands[0], op.operands[1], op.operands[2]
     weight = constant_weight(w)
@@ -307,6 +311,8 @@ def _matmul(product: Contraction, *, dynamic_rows: bool = False) -> Projection:
     if not is_zero_fill(init):
         raise NotAProjection("matmul that accumulates into a non-zero tensor")
     array, sources = weight
+    if rhs_transposed:
+        array = array.T
     result = ir.RankedTensorType(op.results[0].type)
     if dynamic_rows and result.is_dynamic_dim(0) and not result.is_dynamic_dim(1):
         rows_n, cols_n = one_token_shape(op.results[0])

@@ -1103,3 +1103,34 @@ func.func @interleaved_qkv_shared_weight_not_applicable(%x: tensor<2x2xf32>) -> 
   // expected-remark@-6 {{attn-fold-score-scale: would grow constants by 96 bytes}}
   return %r, %other : tensor<2x2x2xf32>, tensor<2x12xf32>
 }
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+// A fused [Wq | Wk] kept as [out, in] and read through the map (n, k) (what
+// attn-fold-transposes leaves when the constant is shared): Wq's column is the
+// constant's row 0.
+// CHECK-LABEL: func.func @fused_columns_weight_read_transposed
+// CHECK: arith.constant dense<{{\[}}[5.000000e-01, 1.000000e+00], [3.000000e+00, 4.000000e+00]]>
+// CHECK-NOT: arith.mulf
+func.func @fused_columns_weight_read_transposed(%x: tensor<2x2xf32>) -> tensor<2x2xf32> {
+  %c0 = arith.constant 0.0 : f32
+  %half = arith.constant 0.5 : f32
+  %w = arith.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
+  %e = tensor.empty() : tensor<2x2xf32>
+  %z = linalg.fill ins(%c0 : f32) outs(%e : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %p = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+         ins(%x, %w : tensor<2x2xf32>, tensor<2x2xf32>) outs(%z : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %q = tensor.extract_slice %p[0, 0] [2, 1] [1, 1] : tensor<2x2xf32> to tensor<2x1xf32>
+  %k = tensor.extract_slice %p[0, 1] [2, 1] [1, 1] : tensor<2x2xf32> to tensor<2x1xf32>
+  %s = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+         ins(%q, %k : tensor<2x1xf32>, tensor<2x1xf32>) outs(%z : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+         ins(%s : tensor<2x2xf32>) outs(%e : tensor<2x2xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.mulf %in, %half : f32
+    linalg.yield %m : f32
+  } -> tensor<2x2xf32>
+  return %r : tensor<2x2xf32>
+}

@@ -62,6 +62,7 @@ from ..linalg_match import (MATMUL_OPS, all_parallel, block_arg_index, body_ops,
                             erase_if_dead, erase_with_init, generic_body, is_zero_fill, nbytes,
                             num_inputs, numel, operand_maps, producer, producer_named,
                             scalar_constant, users)
+from ..match.contraction import classify
 from ..projections import (DATA_MOVEMENT, NotAProjection, Projection, broadcast_constant,
                            column_view, one_token_shape)
 from ..rewrite_cost import WeightBudget, enclosing_function
@@ -379,7 +380,10 @@ def fold_scale(scale: ir.Operation, scaled: ir.Value, factor: float,
     if not budget.allows(growth):
         rewrite_log.skipped(NAME, scale, budget.describe(growth), remark=True)
         return False
-    added = _replace_constant(matmul, 1, _scaled(constant_array(weight), factor, columns, axis=1))
+    product = classify(matmul)
+    column_axis = list(product.rhs_dims).index(product.n[0])  # W as [K, N] or as [N, K]
+    added = _replace_constant(matmul, 1, _scaled(constant_array(weight), factor, columns,
+                                                 axis=column_axis))
     for generic, index in biases:
         added += _replace_constant(generic, index,
                                    _scaled(constant_array(generic.operands[index]), factor))
