@@ -57,7 +57,7 @@ from mlir import ir
 
 from .. import rewrite_log
 from ..constants import constant_array, create_constant
-from ..ir_utils import rewrite_each
+from ..ir_utils import walk_ops
 from ..linalg_match import (MATMUL_OPS, all_parallel, block_arg_index, body_ops, dims_of,
                             erase_if_dead, erase_with_init, generic_body, is_zero_fill, nbytes,
                             num_inputs, numel, operand_maps, producer, producer_named,
@@ -406,13 +406,21 @@ def fold_scale(scale: ir.Operation, scaled: ir.Value, factor: float,
 @register_pass(NAME, summary="Fold a constant scale on attention scores (or on q and k) into "
                              "the query/key projection weight.", options=(MAX_WEIGHT_GROWTH,))
 def fold_score_scale(op: ir.Operation, max_weight_growth: float = 1.0) -> None:
-    def rewrite(generic: ir.Operation) -> bool:
-        match = scale_of(generic)
-        return match is not None and fold_scale(generic, *match,
-                                                max_weight_growth=max_weight_growth)
-
-    # A fold erases the scale and constants: walk afresh after each one.
-    rewrite_each(op, "linalg.generic", rewrite)
+    # A fold erases the scale, its init and dead constants: the generics are walked
+    # afresh after each fold (no handle outlives the IR it came from), and the scales
+    # that did not fold (still in the IR, unchanged) are not offered again.
+    declined: set[int] = set()
+    while True:
+        for generic in walk_ops(op, "linalg.generic"):
+            if hash(generic) in declined:
+                continue
+            match = scale_of(generic)
+            if match is not None and fold_scale(generic, *match,
+                                                max_weight_growth=max_weight_growth):
+                break
+            declined.add(hash(generic))
+        else:
+            return
 
 
 __all__ = ["fold_score_scale", "scale_of", "check_linear_cone"]
