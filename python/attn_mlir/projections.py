@@ -17,6 +17,16 @@ entry of a matrix product with a constant matrix `M` [K, J]:
   along the token axis); `addf`/`subf` of two projections of the same `x` with
   the same rows (one new column per pair of columns: `M1[:, a] +- M2[:, b]`).
 
+`column_view(v)` is the narrow case where `M` is one product's weight `W`
+itself and `v` only moves its entries (reshapes, transposes, static slices with
+any strides), plus at most one constant per-column bias:
+
+    v[i] == (x @ W)[rows[i], cols[i]] + bias[cols[i]]
+
+so `v` reads exactly the columns `cols` of `W` (a strided set when q/k/v
+interleave per head, as GPT-NeoX's fused QKV does): what a pass that edits
+some columns of `W` in place needs to know.
+
 `materialize(p, ...)` builds `v` anew as one `linalg.matmul(x, M')` followed by
 `tensor.expand_shape` and `linalg.transpose` when `v`'s dimensions split into
 token dimensions (which index the rows of `x`, in order) and channel
@@ -53,6 +63,12 @@ class Projection:
     ops: list = field(default_factory=list)        # ops computing the value (will die)
     sources: list = field(default_factory=list)    # constant producers they read
     matmuls: int = 0
+    bias: np.ndarray | None = None  # [J], added after the product (column_view only)
+    bias_input: tuple | None = None  # (generic, input index) that adds it
+
+    def columns(self) -> np.ndarray:
+        """The columns of M the value reads, sorted, each once."""
+        return np.unique(self.cols)
 
     def merged_ops(self, other: "Projection") -> list:
         return _union(self.ops, other.ops)
@@ -75,6 +91,13 @@ def _shape(value: ir.Value) -> list[int]:
     if not t.has_static_shape:
         raise NotAProjection("dynamic shape")
     return list(t.shape)
+
+
+def one_token_shape(value: ir.Value) -> list[int]:
+    """The shape with each dynamic (token) dim taken as 1: which columns a product (or
+    its biased result) reads does not depend on how many tokens it has."""
+    t = ir.RankedTensorType(value.type)
+    return [1 if t.is_dynamic_dim(i) else d for i, d in enumerate(t.shape)]
 
 
 def constant_weight(value: ir.Value) -> tuple[np.ndarray, list] | None:
@@ -164,19 +187,8 @@ def analyze(value: ir.Value, *, depth: int = 0) -> Projection:
     name = op.name
     if name.startswith("linalg.") and (product := plain_matmul(op)) is not None:
         return _matmul(product)
-    if name in ("tensor.expand_shape", "tensor.collapse_shape"):
-        inner = analyze(op.operands[0], depth=depth + 1)
-        shape = _shape(op.results[0])
-        return _moved(inner, op, inner.rows.reshape(shape), inner.cols.reshape(shape))
-    if name == "linalg.transpose":
-        inner = analyze(op.operands[0], depth=depth + 1)
-        perm = list(ir.DenseI64ArrayAttr(op.attributes["permutation"]))
-        return _moved(inner, op, np.transpose(inner.rows, perm), np.transpose(inner.cols, perm))
-    if name == "tensor.extract_slice":
-        inner = analyze(op.operands[0], depth=depth + 1)
-        index = _static_slice(op)
-        shape = _shape(op.results[0])
-        return _moved(inner, op, inner.rows[index].reshape(shape), inner.cols[index].reshape(shape))
+    if name in DATA_MOVEMENT:
+        return _moved_by(op, analyze(op.operands[0], depth=depth + 1))
     if name == "tensor.concat":
         return _concat(op, depth)
     if name == "linalg.generic":
@@ -192,9 +204,90 @@ def projection_or_none(value: ir.Value) -> Projection | None:
         return None
 
 
+# Ops that only move entries: the value's (rows, cols) move like its data.
+DATA_MOVEMENT = ("tensor.expand_shape", "tensor.collapse_shape", "linalg.transpose",
+                 "tensor.extract_slice")
+
+
+def _moved_by(op: ir.Operation, inner: Projection) -> Projection:
+    """`inner` seen through the data movement `op` (one of DATA_MOVEMENT)."""
+    _shape(op.operands[0])  # a static source: column_view's one-token rows stop here
+    if op.name == "linalg.transpose":
+        perm = list(ir.DenseI64ArrayAttr(op.attributes["permutation"]))
+        return _moved(inner, op, np.transpose(inner.rows, perm), np.transpose(inner.cols, perm))
+    shape = _shape(op.results[0])
+    if op.name == "tensor.extract_slice":
+        index = _static_slice(op)
+        return _moved(inner, op, inner.rows[index].reshape(shape), inner.cols[index].reshape(shape))
+    return _moved(inner, op, inner.rows.reshape(shape), inner.cols.reshape(shape))
+
+
 def _moved(inner: Projection, op, rows, cols) -> Projection:
     return Projection(inner.x, inner.weights, np.ascontiguousarray(rows), np.ascontiguousarray(cols),
-                      _union(inner.ops, [op]), inner.sources, inner.matmuls)
+                      _union(inner.ops, [op]), inner.sources, inner.matmuls, inner.bias,
+                      inner.bias_input)
+
+
+def column_view(value: ir.Value, *, depth: int = 0) -> Projection:
+    """`value` as entries of one product `x @ W` (+ a per-column constant bias), moved
+    by data movement only; raises NotAProjection with the reason otherwise.
+
+    `ops[0]` is the product, then each op reads the one before; `weights` is `W`
+    (a constant right operand, as [K, N] even when the product reads it as [N, K]
+    through its map); the product accumulates into zeros.
+    """
+    if depth > 64:
+        raise NotAProjection("expression too deep")
+    op = producer(value)
+    if op is None:
+        raise NotAProjection("a function argument")
+    if op.name in DATA_MOVEMENT:
+        return _moved_by(op, column_view(op.operands[0], depth=depth + 1))
+    product = classify(op) if op.name.startswith("linalg.") else None
+    reading = product.layout() if product is not None else None
+    if reading is not None and reading.batch == 0 and not reading.lhs_transposed:
+        if product.rhs != op.operands[1] or constant_array(product.rhs) is None:
+            raise NotAProjection("the product's weight is not a constant")
+        return _matmul(product, dynamic_rows=True, rhs_transposed=reading.rhs_transposed)
+    if op.name == "linalg.generic":
+        return _biased(op, depth)
+    raise NotAProjection(f"'{op.name}' is neither a product nor data movement")
+
+
+def _dims_read(amap: ir.AffineMap) -> list[int]:
+    return [ir.AffineDimExpr(e).position for e in amap.results if is_a(e, ir.AffineDimExpr)]
+
+
+def _biased(op: ir.Operation, depth: int) -> Projection:
+    """`view + b` with `b` a constant input that takes one value per column."""
+    body = elementwise_body(op)
+    if body is None or body[0] != "arith.addf":
+        raise NotAProjection("generic that is not an element-wise add")
+    _, operands, maps = body
+    for this, other in ((0, 1), (1, 0)):
+        (where, index), (bias_where, bias_index) = operands[this], operands[other]
+        if where != "in" or bias_where != "in" or not is_identity(maps[index]):
+            continue
+        array = constant_array(op.operands[bias_index])
+        if array is None:
+            continue
+        inner = column_view(op.operands[index], depth=depth + 1)
+        if inner.bias is not None:
+            raise NotAProjection("a second bias")
+        t = ir.RankedTensorType(op.results[0].type)
+        if any(t.is_dynamic_dim(d) for d in _dims_read(maps[bias_index])):
+            raise NotAProjection("bias read along a dynamic (token) dimension")
+        full = broadcast_constant(array, maps[bias_index], one_token_shape(op.results[0]))
+        if full is None:
+            raise NotAProjection("bias read through an unsupported map")
+        per_column = np.zeros(inner.weights.shape[1])
+        per_column[inner.cols.reshape(-1)] = full.reshape(-1)
+        if not np.array_equal(per_column[inner.cols], full):
+            raise NotAProjection("bias varies along the token axis")
+        return Projection(inner.x, inner.weights, inner.rows, inner.cols, _union(inner.ops, [op]),
+                          _union(inner.sources, [producer(op.operands[bias_index])]),
+                          inner.matmuls, per_column, (op, bias_index))
+    raise NotAProjection("add of something other than a constant bias")
 
 
 def plain_matmul(op: ir.Operation) -> Contraction | None:
@@ -205,7 +298,11 @@ def plain_matmul(op: ir.Operation) -> Contraction | None:
     return product
 
 
-def _matmul(product: Contraction) -> Projection:
+def _matmul(product: Contraction, *, dynamic_rows: bool = False,
+            rhs_transposed: bool = False) -> Projection:
+    """The product as a projection; with `dynamic_rows`, a dynamic row count is taken as
+    one row (only for column_view: `materialize` needs every row); `rhs_transposed` when
+    the weight is read as [N, K] (through the map `(m, n, k) -> (n, k)`)."""
     op = product.op
     x, w, init = op.operands[0], op.operands[1], op.operands[2]
     weight = constant_weight(w)
@@ -214,7 +311,13 @@ def _matmul(product: Contraction) -> Projection:
     if not is_zero_fill(init):
         raise NotAProjection("matmul that accumulates into a non-zero tensor")
     array, sources = weight
-    rows_n, cols_n = _shape(op.results[0])
+    if rhs_transposed:
+        array = array.T
+    result = ir.RankedTensorType(op.results[0].type)
+    if dynamic_rows and result.is_dynamic_dim(0) and not result.is_dynamic_dim(1):
+        rows_n, cols_n = one_token_shape(op.results[0])
+    else:
+        rows_n, cols_n = _shape(op.results[0])
     rows = np.broadcast_to(np.arange(rows_n)[:, None], (rows_n, cols_n))
     cols = np.broadcast_to(np.arange(cols_n)[None, :], (rows_n, cols_n))
     return Projection(x, np.asarray(array, dtype=np.float64), rows, cols, [op], sources, 1)
@@ -447,6 +550,7 @@ def matmul_flops(x_rows: int, k: int, c: int) -> int:
     return 2 * x_rows * k * c
 
 
-__all__ = ["Projection", "NotAProjection", "analyze", "producer", "as_value", "check_dies", "layout", "materialize",
+__all__ = ["Projection", "NotAProjection", "analyze", "column_view", "DATA_MOVEMENT",
+           "one_token_shape", "producer", "as_value", "check_dies", "layout", "materialize",
            "scale_columns", "combine", "constant_weight", "elementwise_body",
            "broadcast_constant", "is_identity", "projection_flops", "matmul_flops"]

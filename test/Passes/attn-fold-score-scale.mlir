@@ -1,4 +1,6 @@
 // RUN: %attn_opt %s --split-input-file --attn-fold-score-scale | FileCheck %s
+// RUN: %attn_opt %s --split-input-file --attn-fold-score-scale --verify-diagnostics
+// RUN: %attn_opt %s --split-input-file --attn-fold-score-scale=max-weight-growth=2 | FileCheck %s --check-prefix=GROW
 // RUN: %attn_opt %fixtures/llama_single_head.mlir --attn-fold-transposes --attn-fold-score-scale | FileCheck %s --check-prefix=LLAMA
 // RUN: %attn_opt %fixtures/causal_sdpa.mlir --attn-fold-transposes --attn-fold-score-scale | FileCheck %s --check-prefix=SDPA
 
@@ -571,4 +573,564 @@ func.func @fused_bias_whole_reader_not_applicable(%x: tensor<2x2xf32>) -> (tenso
     linalg.yield %m : f32
   } -> tensor<2x2xf32>
   return %r, %p : tensor<2x2xf32>, tensor<2x2xf32>
+}
+
+// -----
+
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#col = affine_map<(d0, d1) -> (d1)>
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#dim = affine_map<(d0, d1, d2, d3) -> (d3)>
+
+// GPT-NeoX's fused QKV: one x @ W + b whose columns hold [q | k | v] per head (the
+// [T, H, 3, D] view), so q reads the strided columns {0, 1, 6, 7}: only those
+// columns of W and entries of b are scaled.
+// CHECK-LABEL: func.func @interleaved_qkv_columns
+// CHECK-DAG: arith.constant dense<[5.000000e-01, 1.000000e+00, 3.000000e+00, 4.000000e+00, 5.000000e+00, 6.000000e+00, 3.500000e+00, 4.000000e+00, 9.000000e+00, 1.000000e+01, 1.100000e+01, 1.200000e+01]> : tensor<12xf32>
+// CHECK-DAG: arith.constant dense<{{\[}}[5.000000e-01, 1.000000e+00, 3.000000e+00, 4.000000e+00, 5.000000e+00, 6.000000e+00, 3.500000e+00, 4.000000e+00, 9.000000e+00, {{.*}}], [6.500000e+00, 7.000000e+00, 1.500000e+01, {{.*}}]]> : tensor<2x12xf32>
+// CHECK-NOT: arith.mulf %in, %{{.*}} : f32
+// CHECK: return
+func.func @interleaved_qkv_columns(%x: tensor<2x2xf32>) -> tensor<2x2x2xf32> {
+  %c0 = arith.constant 0.0 : f32
+  %init = arith.constant 0.0 : f32
+  %half = arith.constant 0.5 : f32
+  %w = arith.constant dense<[[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0], [13.0, 14.0, 15.0, 16.0, 17.0, 18.0, 19.0, 20.0, 21.0, 22.0, 23.0, 24.0]]> : tensor<2x12xf32>
+  %b = arith.constant dense<[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0]> : tensor<12xf32>
+  %e = tensor.empty() : tensor<2x12xf32>
+  %z = linalg.fill ins(%init : f32) outs(%e : tensor<2x12xf32>) -> tensor<2x12xf32>
+  %p0 = linalg.matmul ins(%x, %w : tensor<2x2xf32>, tensor<2x12xf32>) outs(%z : tensor<2x12xf32>) -> tensor<2x12xf32>
+  %p = linalg.generic {indexing_maps = [#id2, #col, #id2], iterator_types = ["parallel", "parallel"]}
+         ins(%p0, %b : tensor<2x12xf32>, tensor<12xf32>) outs(%e : tensor<2x12xf32>) {
+  ^bb0(%a: f32, %bb: f32, %out: f32):
+    %m = arith.addf %a, %bb : f32
+    linalg.yield %m : f32
+  } -> tensor<2x12xf32>
+  %v = tensor.expand_shape %p [[0], [1, 2, 3]] output_shape [2, 2, 3, 2] : tensor<2x12xf32> into tensor<2x2x3x2xf32>
+  %et = tensor.empty() : tensor<2x2x3x2xf32>
+  %t = linalg.transpose ins(%v : tensor<2x2x3x2xf32>) outs(%et : tensor<2x2x3x2xf32>) permutation = [1, 0, 2, 3]
+  %q = tensor.extract_slice %t[0, 0, 0, 0] [2, 2, 1, 2] [1, 1, 1, 1] : tensor<2x2x3x2xf32> to tensor<2x2x2xf32>
+  %k = tensor.extract_slice %t[0, 0, 1, 0] [2, 2, 1, 2] [1, 1, 1, 1] : tensor<2x2x3x2xf32> to tensor<2x2x2xf32>
+  %es = tensor.empty() : tensor<2x2x2xf32>
+  %zs = linalg.fill ins(%c0 : f32) outs(%es : tensor<2x2x2xf32>) -> tensor<2x2x2xf32>
+  %s = linalg.batch_matmul indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>, affine_map<(b, m, n, k) -> (b, n, k)>, affine_map<(b, m, n, k) -> (b, m, n)>]
+         ins(%q, %k : tensor<2x2x2xf32>, tensor<2x2x2xf32>) outs(%zs : tensor<2x2x2xf32>) -> tensor<2x2x2xf32>
+  %r = linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+         ins(%s : tensor<2x2x2xf32>) outs(%es : tensor<2x2x2xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.mulf %in, %half : f32
+    linalg.yield %m : f32
+  } -> tensor<2x2x2xf32>
+  return %r : tensor<2x2x2xf32>
+}
+
+// -----
+
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#col = affine_map<(d0, d1) -> (d1)>
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#dim = affine_map<(d0, d1, d2, d3) -> (d3)>
+
+// Must not fire: the fused product accumulates into 1.0, and (x@W + 1) * s is not
+// x@(W*s) + 1.
+// CHECK-LABEL: func.func @interleaved_qkv_nonzero_init_not_applicable
+// CHECK: arith.constant dense<{{\[}}[1.000000e+00, 2.000000e+00, 3.000000e+00
+// CHECK: arith.mulf %in, %{{.*}} : f32
+func.func @interleaved_qkv_nonzero_init_not_applicable(%x: tensor<2x2xf32>) -> tensor<2x2x2xf32> {
+  %c0 = arith.constant 0.0 : f32
+  %init = arith.constant 1.0 : f32
+  %half = arith.constant 0.5 : f32
+  %w = arith.constant dense<[[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0], [13.0, 14.0, 15.0, 16.0, 17.0, 18.0, 19.0, 20.0, 21.0, 22.0, 23.0, 24.0]]> : tensor<2x12xf32>
+  %b = arith.constant dense<[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0]> : tensor<12xf32>
+  %e = tensor.empty() : tensor<2x12xf32>
+  %z = linalg.fill ins(%init : f32) outs(%e : tensor<2x12xf32>) -> tensor<2x12xf32>
+  %p0 = linalg.matmul ins(%x, %w : tensor<2x2xf32>, tensor<2x12xf32>) outs(%z : tensor<2x12xf32>) -> tensor<2x12xf32>
+  %p = linalg.generic {indexing_maps = [#id2, #col, #id2], iterator_types = ["parallel", "parallel"]}
+         ins(%p0, %b : tensor<2x12xf32>, tensor<12xf32>) outs(%e : tensor<2x12xf32>) {
+  ^bb0(%a: f32, %bb: f32, %out: f32):
+    %m = arith.addf %a, %bb : f32
+    linalg.yield %m : f32
+  } -> tensor<2x12xf32>
+  %v = tensor.expand_shape %p [[0], [1, 2, 3]] output_shape [2, 2, 3, 2] : tensor<2x12xf32> into tensor<2x2x3x2xf32>
+  %et = tensor.empty() : tensor<2x2x3x2xf32>
+  %t = linalg.transpose ins(%v : tensor<2x2x3x2xf32>) outs(%et : tensor<2x2x3x2xf32>) permutation = [1, 0, 2, 3]
+  %q = tensor.extract_slice %t[0, 0, 0, 0] [2, 2, 1, 2] [1, 1, 1, 1] : tensor<2x2x3x2xf32> to tensor<2x2x2xf32>
+  %k = tensor.extract_slice %t[0, 0, 1, 0] [2, 2, 1, 2] [1, 1, 1, 1] : tensor<2x2x3x2xf32> to tensor<2x2x2xf32>
+  %es = tensor.empty() : tensor<2x2x2xf32>
+  %zs = linalg.fill ins(%c0 : f32) outs(%es : tensor<2x2x2xf32>) -> tensor<2x2x2xf32>
+  %s = linalg.batch_matmul indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>, affine_map<(b, m, n, k) -> (b, n, k)>, affine_map<(b, m, n, k) -> (b, m, n)>]
+         ins(%q, %k : tensor<2x2x2xf32>, tensor<2x2x2xf32>) outs(%zs : tensor<2x2x2xf32>) -> tensor<2x2x2xf32>
+  %r = linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+         ins(%s : tensor<2x2x2xf32>) outs(%es : tensor<2x2x2xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.mulf %in, %half : f32
+    linalg.yield %m : f32
+  } -> tensor<2x2x2xf32>
+  return %r : tensor<2x2x2xf32>
+}
+
+// -----
+
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#col = affine_map<(d0, d1) -> (d1)>
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#dim = affine_map<(d0, d1, d2, d3) -> (d3)>
+
+// Must not fire: the fused weight is a function argument, not a constant.
+// CHECK-LABEL: func.func @interleaved_qkv_runtime_weight_not_applicable
+// CHECK: arith.mulf %in, %{{.*}} : f32
+func.func @interleaved_qkv_runtime_weight_not_applicable(%x: tensor<2x2xf32>, %w: tensor<2x12xf32>) -> tensor<2x2x2xf32> {
+  %c0 = arith.constant 0.0 : f32
+  %init = arith.constant 0.0 : f32
+  %half = arith.constant 0.5 : f32
+  %b = arith.constant dense<[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0]> : tensor<12xf32>
+  %e = tensor.empty() : tensor<2x12xf32>
+  %z = linalg.fill ins(%init : f32) outs(%e : tensor<2x12xf32>) -> tensor<2x12xf32>
+  %p0 = linalg.matmul ins(%x, %w : tensor<2x2xf32>, tensor<2x12xf32>) outs(%z : tensor<2x12xf32>) -> tensor<2x12xf32>
+  %p = linalg.generic {indexing_maps = [#id2, #col, #id2], iterator_types = ["parallel", "parallel"]}
+         ins(%p0, %b : tensor<2x12xf32>, tensor<12xf32>) outs(%e : tensor<2x12xf32>) {
+  ^bb0(%a: f32, %bb: f32, %out: f32):
+    %m = arith.addf %a, %bb : f32
+    linalg.yield %m : f32
+  } -> tensor<2x12xf32>
+  %v = tensor.expand_shape %p [[0], [1, 2, 3]] output_shape [2, 2, 3, 2] : tensor<2x12xf32> into tensor<2x2x3x2xf32>
+  %et = tensor.empty() : tensor<2x2x3x2xf32>
+  %t = linalg.transpose ins(%v : tensor<2x2x3x2xf32>) outs(%et : tensor<2x2x3x2xf32>) permutation = [1, 0, 2, 3]
+  %q = tensor.extract_slice %t[0, 0, 0, 0] [2, 2, 1, 2] [1, 1, 1, 1] : tensor<2x2x3x2xf32> to tensor<2x2x2xf32>
+  %k = tensor.extract_slice %t[0, 0, 1, 0] [2, 2, 1, 2] [1, 1, 1, 1] : tensor<2x2x3x2xf32> to tensor<2x2x2xf32>
+  %es = tensor.empty() : tensor<2x2x2xf32>
+  %zs = linalg.fill ins(%c0 : f32) outs(%es : tensor<2x2x2xf32>) -> tensor<2x2x2xf32>
+  %s = linalg.batch_matmul indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>, affine_map<(b, m, n, k) -> (b, n, k)>, affine_map<(b, m, n, k) -> (b, m, n)>]
+         ins(%q, %k : tensor<2x2x2xf32>, tensor<2x2x2xf32>) outs(%zs : tensor<2x2x2xf32>) -> tensor<2x2x2xf32>
+  %r = linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+         ins(%s : tensor<2x2x2xf32>) outs(%es : tensor<2x2x2xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.mulf %in, %half : f32
+    linalg.yield %m : f32
+  } -> tensor<2x2x2xf32>
+  return %r : tensor<2x2x2xf32>
+}
+
+// -----
+
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#col = affine_map<(d0, d1) -> (d1)>
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#dim = affine_map<(d0, d1, d2, d3) -> (d3)>
+
+// Must not fire: the fused bias is a function argument: q's share of it cannot be
+// scaled ahead of time.
+// CHECK-LABEL: func.func @interleaved_qkv_runtime_bias_not_applicable
+// CHECK: arith.constant dense<{{\[}}[1.000000e+00, 2.000000e+00, 3.000000e+00
+// CHECK: arith.mulf %in, %{{.*}} : f32
+func.func @interleaved_qkv_runtime_bias_not_applicable(%x: tensor<2x2xf32>, %b: tensor<12xf32>) -> tensor<2x2x2xf32> {
+  %c0 = arith.constant 0.0 : f32
+  %init = arith.constant 0.0 : f32
+  %half = arith.constant 0.5 : f32
+  %w = arith.constant dense<[[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0], [13.0, 14.0, 15.0, 16.0, 17.0, 18.0, 19.0, 20.0, 21.0, 22.0, 23.0, 24.0]]> : tensor<2x12xf32>
+  %e = tensor.empty() : tensor<2x12xf32>
+  %z = linalg.fill ins(%init : f32) outs(%e : tensor<2x12xf32>) -> tensor<2x12xf32>
+  %p0 = linalg.matmul ins(%x, %w : tensor<2x2xf32>, tensor<2x12xf32>) outs(%z : tensor<2x12xf32>) -> tensor<2x12xf32>
+  %p = linalg.generic {indexing_maps = [#id2, #col, #id2], iterator_types = ["parallel", "parallel"]}
+         ins(%p0, %b : tensor<2x12xf32>, tensor<12xf32>) outs(%e : tensor<2x12xf32>) {
+  ^bb0(%a: f32, %bb: f32, %out: f32):
+    %m = arith.addf %a, %bb : f32
+    linalg.yield %m : f32
+  } -> tensor<2x12xf32>
+  %v = tensor.expand_shape %p [[0], [1, 2, 3]] output_shape [2, 2, 3, 2] : tensor<2x12xf32> into tensor<2x2x3x2xf32>
+  %et = tensor.empty() : tensor<2x2x3x2xf32>
+  %t = linalg.transpose ins(%v : tensor<2x2x3x2xf32>) outs(%et : tensor<2x2x3x2xf32>) permutation = [1, 0, 2, 3]
+  %q = tensor.extract_slice %t[0, 0, 0, 0] [2, 2, 1, 2] [1, 1, 1, 1] : tensor<2x2x3x2xf32> to tensor<2x2x2xf32>
+  %k = tensor.extract_slice %t[0, 0, 1, 0] [2, 2, 1, 2] [1, 1, 1, 1] : tensor<2x2x3x2xf32> to tensor<2x2x2xf32>
+  %es = tensor.empty() : tensor<2x2x2xf32>
+  %zs = linalg.fill ins(%c0 : f32) outs(%es : tensor<2x2x2xf32>) -> tensor<2x2x2xf32>
+  %s = linalg.batch_matmul indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>, affine_map<(b, m, n, k) -> (b, n, k)>, affine_map<(b, m, n, k) -> (b, m, n)>]
+         ins(%q, %k : tensor<2x2x2xf32>, tensor<2x2x2xf32>) outs(%zs : tensor<2x2x2xf32>) -> tensor<2x2x2xf32>
+  %r = linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+         ins(%s : tensor<2x2x2xf32>) outs(%es : tensor<2x2x2xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.mulf %in, %half : f32
+    linalg.yield %m : f32
+  } -> tensor<2x2x2xf32>
+  return %r : tensor<2x2x2xf32>
+}
+
+// -----
+
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#col = affine_map<(d0, d1) -> (d1)>
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#dim = affine_map<(d0, d1, d2, d3) -> (d3)>
+
+// Must not fire: the whole fused result is also returned, and that reader would see
+// q's columns scaled.
+// CHECK-LABEL: func.func @interleaved_qkv_whole_reader_not_applicable
+// CHECK: arith.constant dense<{{\[}}[1.000000e+00, 2.000000e+00, 3.000000e+00
+// CHECK: arith.mulf %in, %{{.*}} : f32
+func.func @interleaved_qkv_whole_reader_not_applicable(%x: tensor<2x2xf32>) -> (tensor<2x2x2xf32>, tensor<2x12xf32>) {
+  %c0 = arith.constant 0.0 : f32
+  %init = arith.constant 0.0 : f32
+  %half = arith.constant 0.5 : f32
+  %w = arith.constant dense<[[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0], [13.0, 14.0, 15.0, 16.0, 17.0, 18.0, 19.0, 20.0, 21.0, 22.0, 23.0, 24.0]]> : tensor<2x12xf32>
+  %b = arith.constant dense<[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0]> : tensor<12xf32>
+  %e = tensor.empty() : tensor<2x12xf32>
+  %z = linalg.fill ins(%init : f32) outs(%e : tensor<2x12xf32>) -> tensor<2x12xf32>
+  %p0 = linalg.matmul ins(%x, %w : tensor<2x2xf32>, tensor<2x12xf32>) outs(%z : tensor<2x12xf32>) -> tensor<2x12xf32>
+  %p = linalg.generic {indexing_maps = [#id2, #col, #id2], iterator_types = ["parallel", "parallel"]}
+         ins(%p0, %b : tensor<2x12xf32>, tensor<12xf32>) outs(%e : tensor<2x12xf32>) {
+  ^bb0(%a: f32, %bb: f32, %out: f32):
+    %m = arith.addf %a, %bb : f32
+    linalg.yield %m : f32
+  } -> tensor<2x12xf32>
+  %v = tensor.expand_shape %p [[0], [1, 2, 3]] output_shape [2, 2, 3, 2] : tensor<2x12xf32> into tensor<2x2x3x2xf32>
+  %et = tensor.empty() : tensor<2x2x3x2xf32>
+  %t = linalg.transpose ins(%v : tensor<2x2x3x2xf32>) outs(%et : tensor<2x2x3x2xf32>) permutation = [1, 0, 2, 3]
+  %q = tensor.extract_slice %t[0, 0, 0, 0] [2, 2, 1, 2] [1, 1, 1, 1] : tensor<2x2x3x2xf32> to tensor<2x2x2xf32>
+  %k = tensor.extract_slice %t[0, 0, 1, 0] [2, 2, 1, 2] [1, 1, 1, 1] : tensor<2x2x3x2xf32> to tensor<2x2x2xf32>
+  %es = tensor.empty() : tensor<2x2x2xf32>
+  %zs = linalg.fill ins(%c0 : f32) outs(%es : tensor<2x2x2xf32>) -> tensor<2x2x2xf32>
+  %s = linalg.batch_matmul indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>, affine_map<(b, m, n, k) -> (b, n, k)>, affine_map<(b, m, n, k) -> (b, m, n)>]
+         ins(%q, %k : tensor<2x2x2xf32>, tensor<2x2x2xf32>) outs(%zs : tensor<2x2x2xf32>) -> tensor<2x2x2xf32>
+  %r = linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+         ins(%s : tensor<2x2x2xf32>) outs(%es : tensor<2x2x2xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.mulf %in, %half : f32
+    linalg.yield %m : f32
+  } -> tensor<2x2x2xf32>
+  return %r, %p : tensor<2x2x2xf32>, tensor<2x12xf32>
+}
+
+// -----
+
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#col = affine_map<(d0, d1) -> (d1)>
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#dim = affine_map<(d0, d1, d2, d3) -> (d3)>
+
+// Must not fire: head 1's q is also read by another slice of the fused result
+// (returned unscaled).
+// CHECK-LABEL: func.func @interleaved_q_other_reader_not_applicable
+// CHECK: arith.constant dense<{{\[}}[1.000000e+00, 2.000000e+00, 3.000000e+00
+// CHECK: arith.mulf %in, %{{.*}} : f32
+func.func @interleaved_q_other_reader_not_applicable(%x: tensor<2x2xf32>) -> (tensor<2x2x2xf32>, tensor<2x2xf32>) {
+  %c0 = arith.constant 0.0 : f32
+  %init = arith.constant 0.0 : f32
+  %half = arith.constant 0.5 : f32
+  %w = arith.constant dense<[[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0], [13.0, 14.0, 15.0, 16.0, 17.0, 18.0, 19.0, 20.0, 21.0, 22.0, 23.0, 24.0]]> : tensor<2x12xf32>
+  %b = arith.constant dense<[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0]> : tensor<12xf32>
+  %e = tensor.empty() : tensor<2x12xf32>
+  %z = linalg.fill ins(%init : f32) outs(%e : tensor<2x12xf32>) -> tensor<2x12xf32>
+  %p0 = linalg.matmul ins(%x, %w : tensor<2x2xf32>, tensor<2x12xf32>) outs(%z : tensor<2x12xf32>) -> tensor<2x12xf32>
+  %p = linalg.generic {indexing_maps = [#id2, #col, #id2], iterator_types = ["parallel", "parallel"]}
+         ins(%p0, %b : tensor<2x12xf32>, tensor<12xf32>) outs(%e : tensor<2x12xf32>) {
+  ^bb0(%a: f32, %bb: f32, %out: f32):
+    %m = arith.addf %a, %bb : f32
+    linalg.yield %m : f32
+  } -> tensor<2x12xf32>
+  %v = tensor.expand_shape %p [[0], [1, 2, 3]] output_shape [2, 2, 3, 2] : tensor<2x12xf32> into tensor<2x2x3x2xf32>
+  %et = tensor.empty() : tensor<2x2x3x2xf32>
+  %t = linalg.transpose ins(%v : tensor<2x2x3x2xf32>) outs(%et : tensor<2x2x3x2xf32>) permutation = [1, 0, 2, 3]
+  %q = tensor.extract_slice %t[0, 0, 0, 0] [2, 2, 1, 2] [1, 1, 1, 1] : tensor<2x2x3x2xf32> to tensor<2x2x2xf32>
+  %k = tensor.extract_slice %t[0, 0, 1, 0] [2, 2, 1, 2] [1, 1, 1, 1] : tensor<2x2x3x2xf32> to tensor<2x2x2xf32>
+  %q1 = tensor.extract_slice %v[0, 1, 0, 0] [2, 1, 1, 2] [1, 1, 1, 1] : tensor<2x2x3x2xf32> to tensor<2x2xf32>
+  %es = tensor.empty() : tensor<2x2x2xf32>
+  %zs = linalg.fill ins(%c0 : f32) outs(%es : tensor<2x2x2xf32>) -> tensor<2x2x2xf32>
+  %s = linalg.batch_matmul indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>, affine_map<(b, m, n, k) -> (b, n, k)>, affine_map<(b, m, n, k) -> (b, m, n)>]
+         ins(%q, %k : tensor<2x2x2xf32>, tensor<2x2x2xf32>) outs(%zs : tensor<2x2x2xf32>) -> tensor<2x2x2xf32>
+  %r = linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+         ins(%s : tensor<2x2x2xf32>) outs(%es : tensor<2x2x2xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.mulf %in, %half : f32
+    linalg.yield %m : f32
+  } -> tensor<2x2x2xf32>
+  return %r, %q1 : tensor<2x2x2xf32>, tensor<2x2xf32>
+}
+
+// -----
+
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#col = affine_map<(d0, d1) -> (d1)>
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#dim = affine_map<(d0, d1, d2, d3) -> (d3)>
+
+// Must not fire: k is a strided slice that reads q's columns too (stride 2 on the
+// q/k/v axis picks q and v), so scaling q's columns would scale k.
+// CHECK-LABEL: func.func @interleaved_shared_columns_not_applicable
+// CHECK: arith.constant dense<{{\[}}[1.000000e+00, 2.000000e+00, 3.000000e+00
+// CHECK: arith.mulf %in, %{{.*}} : f32
+func.func @interleaved_shared_columns_not_applicable(%x: tensor<2x2xf32>) -> tensor<2x2x2xf32> {
+  %c0 = arith.constant 0.0 : f32
+  %init = arith.constant 0.0 : f32
+  %half = arith.constant 0.5 : f32
+  %w = arith.constant dense<[[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0], [13.0, 14.0, 15.0, 16.0, 17.0, 18.0, 19.0, 20.0, 21.0, 22.0, 23.0, 24.0]]> : tensor<2x12xf32>
+  %b = arith.constant dense<[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0]> : tensor<12xf32>
+  %e = tensor.empty() : tensor<2x12xf32>
+  %z = linalg.fill ins(%init : f32) outs(%e : tensor<2x12xf32>) -> tensor<2x12xf32>
+  %p0 = linalg.matmul ins(%x, %w : tensor<2x2xf32>, tensor<2x12xf32>) outs(%z : tensor<2x12xf32>) -> tensor<2x12xf32>
+  %p = linalg.generic {indexing_maps = [#id2, #col, #id2], iterator_types = ["parallel", "parallel"]}
+         ins(%p0, %b : tensor<2x12xf32>, tensor<12xf32>) outs(%e : tensor<2x12xf32>) {
+  ^bb0(%a: f32, %bb: f32, %out: f32):
+    %m = arith.addf %a, %bb : f32
+    linalg.yield %m : f32
+  } -> tensor<2x12xf32>
+  %v = tensor.expand_shape %p [[0], [1, 2, 3]] output_shape [2, 2, 3, 2] : tensor<2x12xf32> into tensor<2x2x3x2xf32>
+  %et = tensor.empty() : tensor<2x2x3x2xf32>
+  %t = linalg.transpose ins(%v : tensor<2x2x3x2xf32>) outs(%et : tensor<2x2x3x2xf32>) permutation = [1, 0, 2, 3]
+  %q = tensor.extract_slice %t[0, 0, 0, 0] [2, 2, 1, 2] [1, 1, 1, 1] : tensor<2x2x3x2xf32> to tensor<2x2x2xf32>
+  %k = tensor.extract_slice %t[0, 0, 0, 0] [2, 2, 2, 1] [1, 1, 2, 1] : tensor<2x2x3x2xf32> to tensor<2x2x2xf32>
+  %es = tensor.empty() : tensor<2x2x2xf32>
+  %zs = linalg.fill ins(%c0 : f32) outs(%es : tensor<2x2x2xf32>) -> tensor<2x2x2xf32>
+  %s = linalg.batch_matmul indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>, affine_map<(b, m, n, k) -> (b, n, k)>, affine_map<(b, m, n, k) -> (b, m, n)>]
+         ins(%q, %k : tensor<2x2x2xf32>, tensor<2x2x2xf32>) outs(%zs : tensor<2x2x2xf32>) -> tensor<2x2x2xf32>
+  %r = linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+         ins(%s : tensor<2x2x2xf32>) outs(%es : tensor<2x2x2xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.mulf %in, %half : f32
+    linalg.yield %m : f32
+  } -> tensor<2x2x2xf32>
+  return %r : tensor<2x2x2xf32>
+}
+
+// -----
+
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#col = affine_map<(d0, d1) -> (d1)>
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#dim = affine_map<(d0, d1, d2, d3) -> (d3)>
+
+// Must not fire: the bias b[d] is added to q, k and v alike (one entry per d): an
+// entry added to q's columns is also added to k's, so it cannot be scaled for q only.
+// CHECK-LABEL: func.func @interleaved_shared_bias_not_applicable
+// CHECK: arith.constant dense<{{\[}}[1.000000e+00, 2.000000e+00, 3.000000e+00
+// CHECK: arith.mulf %in, %{{.*}} : f32
+func.func @interleaved_shared_bias_not_applicable(%x: tensor<2x2xf32>) -> tensor<2x2x2xf32> {
+  %c0 = arith.constant 0.0 : f32
+  %init = arith.constant 0.0 : f32
+  %half = arith.constant 0.5 : f32
+  %w = arith.constant dense<[[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0], [13.0, 14.0, 15.0, 16.0, 17.0, 18.0, 19.0, 20.0, 21.0, 22.0, 23.0, 24.0]]> : tensor<2x12xf32>
+  %b = arith.constant dense<[1.0, 2.0]> : tensor<2xf32>
+  %e = tensor.empty() : tensor<2x12xf32>
+  %z = linalg.fill ins(%init : f32) outs(%e : tensor<2x12xf32>) -> tensor<2x12xf32>
+  %p = linalg.matmul ins(%x, %w : tensor<2x2xf32>, tensor<2x12xf32>) outs(%z : tensor<2x12xf32>) -> tensor<2x12xf32>
+  %v0 = tensor.expand_shape %p [[0], [1, 2, 3]] output_shape [2, 2, 3, 2] : tensor<2x12xf32> into tensor<2x2x3x2xf32>
+  %et = tensor.empty() : tensor<2x2x3x2xf32>
+  %v = linalg.generic {indexing_maps = [#id4, #dim, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+         ins(%v0, %b : tensor<2x2x3x2xf32>, tensor<2xf32>) outs(%et : tensor<2x2x3x2xf32>) {
+  ^bb0(%a: f32, %bb: f32, %out: f32):
+    %m = arith.addf %a, %bb : f32
+    linalg.yield %m : f32
+  } -> tensor<2x2x3x2xf32>
+  %t = linalg.transpose ins(%v : tensor<2x2x3x2xf32>) outs(%et : tensor<2x2x3x2xf32>) permutation = [1, 0, 2, 3]
+  %q = tensor.extract_slice %t[0, 0, 0, 0] [2, 2, 1, 2] [1, 1, 1, 1] : tensor<2x2x3x2xf32> to tensor<2x2x2xf32>
+  %k = tensor.extract_slice %t[0, 0, 1, 0] [2, 2, 1, 2] [1, 1, 1, 1] : tensor<2x2x3x2xf32> to tensor<2x2x2xf32>
+  %es = tensor.empty() : tensor<2x2x2xf32>
+  %zs = linalg.fill ins(%c0 : f32) outs(%es : tensor<2x2x2xf32>) -> tensor<2x2x2xf32>
+  %s = linalg.batch_matmul indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>, affine_map<(b, m, n, k) -> (b, n, k)>, affine_map<(b, m, n, k) -> (b, m, n)>]
+         ins(%q, %k : tensor<2x2x2xf32>, tensor<2x2x2xf32>) outs(%zs : tensor<2x2x2xf32>) -> tensor<2x2x2xf32>
+  %r = linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+         ins(%s : tensor<2x2x2xf32>) outs(%es : tensor<2x2x2xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.mulf %in, %half : f32
+    linalg.yield %m : f32
+  } -> tensor<2x2x2xf32>
+  return %r : tensor<2x2x2xf32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+// q and k as strided slices of one product (stride 3: columns {0, 3} and {1, 4}):
+// only q's columns 0 and 3 of the weight are scaled.
+// CHECK-LABEL: func.func @strided_slice_columns
+// CHECK: arith.constant dense<{{\[}}[5.000000e-01, 2.000000e+00, 3.000000e+00, 2.000000e+00, 5.000000e+00, 6.000000e+00], [3.500000e+00, 8.000000e+00, 9.000000e+00, 5.000000e+00, 1.100000e+01, 1.200000e+01]]>
+// CHECK-NOT: arith.mulf
+func.func @strided_slice_columns(%x: tensor<2x2xf32>) -> tensor<2x2xf32> {
+  %c0 = arith.constant 0.0 : f32
+  %half = arith.constant 0.5 : f32
+  %w = arith.constant dense<[[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [7.0, 8.0, 9.0, 10.0, 11.0, 12.0]]> : tensor<2x6xf32>
+  %e6 = tensor.empty() : tensor<2x6xf32>
+  %z6 = linalg.fill ins(%c0 : f32) outs(%e6 : tensor<2x6xf32>) -> tensor<2x6xf32>
+  %p = linalg.matmul ins(%x, %w : tensor<2x2xf32>, tensor<2x6xf32>) outs(%z6 : tensor<2x6xf32>) -> tensor<2x6xf32>
+  %q = tensor.extract_slice %p[0, 0] [2, 2] [1, 3] : tensor<2x6xf32> to tensor<2x2xf32>
+  %k = tensor.extract_slice %p[0, 1] [2, 2] [1, 3] : tensor<2x6xf32> to tensor<2x2xf32>
+  %e = tensor.empty() : tensor<2x2xf32>
+  %z = linalg.fill ins(%c0 : f32) outs(%e : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %s = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+         ins(%q, %k : tensor<2x2xf32>, tensor<2x2xf32>) outs(%z : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+         ins(%s : tensor<2x2xf32>) outs(%e : tensor<2x2xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.mulf %in, %half : f32
+    linalg.yield %m : f32
+  } -> tensor<2x2xf32>
+  return %r : tensor<2x2xf32>
+}
+
+// -----
+
+// A token count not known statically (the casts stand for a dynamic-shaped caller): the whole product is scaled (its columns do
+// not depend on the number of rows), and so is its bias.
+// CHECK-LABEL: func.func @dynamic_tokens_bias
+// CHECK-DAG: arith.constant dense<[1.000000e+00, -5.000000e-01]> : tensor<2xf32>
+// CHECK-DAG: arith.constant dense<{{\[}}[5.000000e-01, 1.000000e+00], [1.500000e+00, 2.000000e+00]]>
+// CHECK-NOT: arith.mulf %in, %{{.*}} : f32
+// CHECK: return
+#id = affine_map<(d0, d1) -> (d0, d1)>
+func.func @dynamic_tokens_bias(%xs: tensor<3x2xf32>, %ks: tensor<3x2xf32>) -> tensor<3x3xf32> {
+  %x = tensor.cast %xs : tensor<3x2xf32> to tensor<?x2xf32>
+  %k = tensor.cast %ks : tensor<3x2xf32> to tensor<?x2xf32>
+  %c0 = arith.constant 0.0 : f32
+  %i0 = arith.constant 0 : index
+  %half = arith.constant 0.5 : f32
+  %wq = arith.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
+  %n = tensor.dim %x, %i0 : tensor<?x2xf32>
+  %e = tensor.empty(%n) : tensor<?x2xf32>
+  %z = linalg.fill ins(%c0 : f32) outs(%e : tensor<?x2xf32>) -> tensor<?x2xf32>
+  %q0 = linalg.matmul ins(%x, %wq : tensor<?x2xf32>, tensor<2x2xf32>) outs(%z : tensor<?x2xf32>) -> tensor<?x2xf32>
+  %bq = arith.constant dense<[2.0, -1.0]> : tensor<2xf32>
+  %q = linalg.generic {indexing_maps = [#id, affine_map<(d0, d1) -> (d1)>, #id], iterator_types = ["parallel", "parallel"]} ins(%q0, %bq : tensor<?x2xf32>, tensor<2xf32>) outs(%e : tensor<?x2xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.addf %a, %b : f32
+    linalg.yield %m : f32
+  } -> tensor<?x2xf32>
+  %es = tensor.empty(%n, %n) : tensor<?x?xf32>
+  %zs = linalg.fill ins(%c0 : f32) outs(%es : tensor<?x?xf32>) -> tensor<?x?xf32>
+  %s = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+         ins(%q, %k : tensor<?x2xf32>, tensor<?x2xf32>) outs(%zs : tensor<?x?xf32>) -> tensor<?x?xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+         ins(%s : tensor<?x?xf32>) outs(%es : tensor<?x?xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.mulf %in, %half : f32
+    linalg.yield %m : f32
+  } -> tensor<?x?xf32>
+  %rs = tensor.cast %r : tensor<?x?xf32> to tensor<3x3xf32>
+  return %rs : tensor<3x3xf32>
+}
+
+// -----
+
+// A static slice of a product with a dynamic token count: the slice is not a view
+// column_view takes (its rows are not known), the whole product is (all columns).
+// CHECK-LABEL: func.func @dynamic_tokens_sliced
+// CHECK: arith.constant dense<{{\[}}[5.000000e-01, 1.000000e+00], [1.500000e+00, 2.000000e+00]]>
+// CHECK-NOT: arith.mulf %in, %{{.*}} : f32
+// CHECK: return
+#id = affine_map<(d0, d1) -> (d0, d1)>
+func.func @dynamic_tokens_sliced(%xs: tensor<6x2xf32>, %k: tensor<5x2xf32>) -> tensor<5x5xf32> {
+  %x = tensor.cast %xs : tensor<6x2xf32> to tensor<?x2xf32>
+  %c0 = arith.constant 0.0 : f32
+  %i0 = arith.constant 0 : index
+  %half = arith.constant 0.5 : f32
+  %wq = arith.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
+  %n = tensor.dim %x, %i0 : tensor<?x2xf32>
+  %e = tensor.empty(%n) : tensor<?x2xf32>
+  %z = linalg.fill ins(%c0 : f32) outs(%e : tensor<?x2xf32>) -> tensor<?x2xf32>
+  %q0 = linalg.matmul ins(%x, %wq : tensor<?x2xf32>, tensor<2x2xf32>) outs(%z : tensor<?x2xf32>) -> tensor<?x2xf32>
+  %q = tensor.extract_slice %q0[0, 0] [5, 2] [1, 1] : tensor<?x2xf32> to tensor<5x2xf32>
+  %es = tensor.empty() : tensor<5x5xf32>
+  %zs = linalg.fill ins(%c0 : f32) outs(%es : tensor<5x5xf32>) -> tensor<5x5xf32>
+  %s = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+         ins(%q, %k : tensor<5x2xf32>, tensor<5x2xf32>) outs(%zs : tensor<5x5xf32>) -> tensor<5x5xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+         ins(%s : tensor<5x5xf32>) outs(%es : tensor<5x5xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.mulf %in, %half : f32
+    linalg.yield %m : f32
+  } -> tensor<5x5xf32>
+  return %r : tensor<5x5xf32>
+}
+
+// -----
+
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#col = affine_map<(d0, d1) -> (d1)>
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#dim = affine_map<(d0, d1, d2, d3) -> (d3)>
+
+// Must not fire under the default budget (max-weight-growth=1): the fused weight is
+// also read by another product, which keeps it, so q's scaled copy would add its bytes.
+// With max-weight-growth=2 it fires: the other product keeps the original (GROW).
+// CHECK-LABEL: func.func @interleaved_qkv_shared_weight_not_applicable
+// GROW-LABEL: func.func @interleaved_qkv_shared_weight_not_applicable
+// GROW-DAG: arith.constant dense<{{\[}}[1.000000e+00, 2.000000e+00, 3.000000e+00
+// GROW-DAG: arith.constant dense<{{\[}}[5.000000e-01, 1.000000e+00, 3.000000e+00
+// GROW-NOT: arith.mulf %in, %{{.*}} : f32
+// GROW: return
+// CHECK: arith.constant dense<{{\[}}[1.000000e+00, 2.000000e+00, 3.000000e+00
+// CHECK: arith.mulf %in, %{{.*}} : f32
+func.func @interleaved_qkv_shared_weight_not_applicable(%x: tensor<2x2xf32>) -> (tensor<2x2x2xf32>, tensor<2x12xf32>) {
+  %c0 = arith.constant 0.0 : f32
+  %init = arith.constant 0.0 : f32
+  %half = arith.constant 0.5 : f32
+  %w = arith.constant dense<[[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0], [13.0, 14.0, 15.0, 16.0, 17.0, 18.0, 19.0, 20.0, 21.0, 22.0, 23.0, 24.0]]> : tensor<2x12xf32>
+  %b = arith.constant dense<[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0]> : tensor<12xf32>
+  %e = tensor.empty() : tensor<2x12xf32>
+  %z = linalg.fill ins(%init : f32) outs(%e : tensor<2x12xf32>) -> tensor<2x12xf32>
+  %p0 = linalg.matmul ins(%x, %w : tensor<2x2xf32>, tensor<2x12xf32>) outs(%z : tensor<2x12xf32>) -> tensor<2x12xf32>
+  %p = linalg.generic {indexing_maps = [#id2, #col, #id2], iterator_types = ["parallel", "parallel"]}
+         ins(%p0, %b : tensor<2x12xf32>, tensor<12xf32>) outs(%e : tensor<2x12xf32>) {
+  ^bb0(%a: f32, %bb: f32, %out: f32):
+    %m = arith.addf %a, %bb : f32
+    linalg.yield %m : f32
+  } -> tensor<2x12xf32>
+  %v = tensor.expand_shape %p [[0], [1, 2, 3]] output_shape [2, 2, 3, 2] : tensor<2x12xf32> into tensor<2x2x3x2xf32>
+  %et = tensor.empty() : tensor<2x2x3x2xf32>
+  %t = linalg.transpose ins(%v : tensor<2x2x3x2xf32>) outs(%et : tensor<2x2x3x2xf32>) permutation = [1, 0, 2, 3]
+  %q = tensor.extract_slice %t[0, 0, 0, 0] [2, 2, 1, 2] [1, 1, 1, 1] : tensor<2x2x3x2xf32> to tensor<2x2x2xf32>
+  %k = tensor.extract_slice %t[0, 0, 1, 0] [2, 2, 1, 2] [1, 1, 1, 1] : tensor<2x2x3x2xf32> to tensor<2x2x2xf32>
+  %eo = tensor.empty() : tensor<2x12xf32>
+  %zo = linalg.fill ins(%c0 : f32) outs(%eo : tensor<2x12xf32>) -> tensor<2x12xf32>
+  %other = linalg.matmul ins(%x, %w : tensor<2x2xf32>, tensor<2x12xf32>) outs(%zo : tensor<2x12xf32>) -> tensor<2x12xf32>
+  %es = tensor.empty() : tensor<2x2x2xf32>
+  %zs = linalg.fill ins(%c0 : f32) outs(%es : tensor<2x2x2xf32>) -> tensor<2x2x2xf32>
+  %s = linalg.batch_matmul indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>, affine_map<(b, m, n, k) -> (b, n, k)>, affine_map<(b, m, n, k) -> (b, m, n)>]
+         ins(%q, %k : tensor<2x2x2xf32>, tensor<2x2x2xf32>) outs(%zs : tensor<2x2x2xf32>) -> tensor<2x2x2xf32>
+  %r = linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+         ins(%s : tensor<2x2x2xf32>) outs(%es : tensor<2x2x2xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.mulf %in, %half : f32
+    linalg.yield %m : f32
+  } -> tensor<2x2x2xf32>
+  // expected-remark@-6 {{attn-fold-score-scale: would grow constants by 96 bytes}}
+  return %r, %other : tensor<2x2x2xf32>, tensor<2x12xf32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+// A fused [Wq | Wk] kept as [out, in] and read through the map (n, k) (what
+// attn-fold-transposes leaves when the constant is shared): Wq's column is the
+// constant's row 0.
+// CHECK-LABEL: func.func @fused_columns_weight_read_transposed
+// CHECK: arith.constant dense<{{\[}}[5.000000e-01, 1.000000e+00], [3.000000e+00, 4.000000e+00]]>
+// CHECK-NOT: arith.mulf
+func.func @fused_columns_weight_read_transposed(%x: tensor<2x2xf32>) -> tensor<2x2xf32> {
+  %c0 = arith.constant 0.0 : f32
+  %half = arith.constant 0.5 : f32
+  %w = arith.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
+  %e = tensor.empty() : tensor<2x2xf32>
+  %z = linalg.fill ins(%c0 : f32) outs(%e : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %p = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+         ins(%x, %w : tensor<2x2xf32>, tensor<2x2xf32>) outs(%z : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %q = tensor.extract_slice %p[0, 0] [2, 1] [1, 1] : tensor<2x2xf32> to tensor<2x1xf32>
+  %k = tensor.extract_slice %p[0, 1] [2, 1] [1, 1] : tensor<2x2xf32> to tensor<2x1xf32>
+  %s = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+         ins(%q, %k : tensor<2x1xf32>, tensor<2x1xf32>) outs(%z : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+         ins(%s : tensor<2x2xf32>) outs(%e : tensor<2x2xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.mulf %in, %half : f32
+    linalg.yield %m : f32
+  } -> tensor<2x2xf32>
+  return %r : tensor<2x2xf32>
 }

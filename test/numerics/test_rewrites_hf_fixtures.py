@@ -17,10 +17,12 @@ import pytest
 
 import attn_mlir as am
 from attn_mlir import rewrite_log
+from attn_mlir.constants import constant_array
 from attn_mlir.ir_utils import walk_ops
 from attn_mlir.passes import lookup
 from attn_mlir.raising.rotary import raise_rotary_ops
 from attn_mlir.rewrite_cost import constant_bytes, function_flops
+from attn_mlir.testing import check_rewrite
 
 ROOT = Path(__file__).resolve().parents[2]
 HF = ROOT / "test" / "fixtures" / "hf"
@@ -69,12 +71,12 @@ def test_optimized_hf_fixture_matches_pytorch(name):
 
 # (rotary fused and raised again, QKV fused, scale folded) per attention family.
 # GPT-2 and GPT-NeoX project q/k/v with one fused matmul already (nothing to fuse);
-# GPT-NeoX's q/k/v are interleaved per head in that matmul's columns (a strided
-# column set), which the scale fold does not take; BERT and GPT-2 have no rotary.
+# GPT-NeoX's q/k/v are interleaved per head in that matmul's columns (q is a strided
+# column set: the scale fold scales just those); BERT and GPT-2 have no rotary.
 COVERAGE = {
     "llama_attn": (2, 1, True), "mistral_attn": (2, 1, True), "qwen2_attn": (2, 1, True),
     "phi_attn": (2, 1, True), "bert_attn": (0, 1, True), "gpt2_attn": (0, 0, True),
-    "gpt_neox_attn": (2, 0, False),
+    "gpt_neox_attn": (2, 0, True),
 }
 
 
@@ -98,3 +100,42 @@ def test_decoder_layer_fuses_qkv_and_mlp_gate_up(name):
     assert len(messages) == 2
     assert sum("fused 3 projections" in m for m in messages) == 1   # q, k, v
     assert sum("fused 2 projections" in m for m in messages) == 1   # gate, up
+
+
+def _fused_qkv(module, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """GPT-NeoX's fused QKV weight [in, width] and bias [width]: the constant-weight matmul
+    that many columns wide (the other one is the output projection)."""
+    (matmul,) = [op for op in walk_ops(module.operation, "linalg.matmul")
+                 if (w := constant_array(op.operands[1])) is not None and w.shape[1] == width]
+    (bias_add,) = [op for op in walk_ops(module.operation, "linalg.generic")
+                   if op.operands[0] == matmul.results[0]]
+    return constant_array(matmul.operands[1]), constant_array(bias_add.operands[1])
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if n.startswith("gpt_neox_attn")])
+def test_scale_folds_into_interleaved_qkv_columns(name):
+    """GPT-NeoX's fused QKV columns are [h, {q, k, v}, d]: q is the strided set h*3D + d.
+    The fold scales exactly q's columns of W and b (and k's too when SDPA splits the scale
+    into q * s^.5 and k * s^.5), and keeps the results on random inputs."""
+    heads, dim = 4, 16                                   # the fixture's GPTNeoXConfig
+    front = "builtin.module(attn-inline-dense-resources" + (",attn-normalize" if NORMALIZED
+                                                             else "") + ",attn-fold-transposes)"
+    with am.make_context():
+        module = am.load(str(HF / f"{name}.mlir"))
+        am.run_pipeline(module, front)
+        text = str(module)
+        w, b = _fused_qkv(module, heads * 3 * dim)
+    assert b.shape == (heads * 3 * dim,)
+    outcome = check_rewrite(text, "builtin.module(attn-fold-score-scale)")
+    with am.make_context():
+        w_after, b_after = _fused_qkv(am.parse(outcome.text), heads * 3 * dim)
+    scale = 1 / np.sqrt(dim)
+    parts = {0: scale} if outcome.fired("attn-fold-score-scale") == 1 else \
+        {0: np.sqrt(scale), 1: np.sqrt(scale)}          # q alone, or q and k (split form)
+    want_w, want_b = w.astype(np.float64), b.astype(np.float64)
+    for part, factor in parts.items():
+        cols = [h * 3 * dim + part * dim + d for h in range(heads) for d in range(dim)]
+        want_w[:, cols] *= factor
+        want_b[cols] *= factor
+    np.testing.assert_allclose(w_after, want_w, rtol=1e-6, atol=0)
+    np.testing.assert_allclose(b_after, want_b, rtol=1e-6, atol=0)

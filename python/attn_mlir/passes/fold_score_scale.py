@@ -29,16 +29,28 @@ Legality:
   it (rules above) and flows nowhere else: no other user, no return; in
   particular the unscaled scores must have no other user.
 
-The projection may also be a column slice of a fused `x @ [Wq | Wk | Wv]`
-(after `attn-fuse-projections`): then only Wq's columns are scaled, provided no
-other slice reads them. Weights `[out, in]` behind `linalg.transpose` are not
-constants yet: run `attn-fold-transposes` first.
+The projection may also be some of the columns of a fused product: after
+`attn-fuse-projections` or GPT-2's Conv1D, q is the column range of Wq in
+`x @ [Wq | Wk | Wv] (+ b)`; in GPT-NeoX, q/k/v interleave per head (the
+`[.., H, 3, D]` view, q = `[.., h, 0, :]`), so q is a strided set of columns.
+`projections.column_view` says which columns of W (and entries of b) a value
+reads through reshapes, transposes and static slices; only those are scaled,
+provided
+* the product accumulates into zeros and W (and b, a constant per column) are
+  constants;
+* no other reader of the product, of its biased result or of any view between
+  it and q reads one of q's columns (k and v read others), and no entry of b is
+  added to both q's columns and others.
+A product with a dynamic token count is taken whole (all its columns). A scaled
+constant that something else also reads is a copy, and must fit the
+`max-weight-growth` budget (a remark says when it does not).
+Weights `[out, in]` behind `linalg.transpose` are not constants yet: run
+`attn-fold-transposes` first.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 from mlir import ir
@@ -49,8 +61,10 @@ from ..ir_utils import walk_ops
 from ..linalg_match import (MATMUL_OPS, all_parallel, block_arg_index, body_ops, dims_of,
                             erase_if_dead, erase_with_init, generic_body, is_zero_fill, nbytes,
                             num_inputs, numel, operand_maps, producer, producer_named,
-                            scalar_constant, static_shape, users)
-from ..projections import elementwise_body
+                            scalar_constant, users)
+from ..match.contraction import classify
+from ..projections import (DATA_MOVEMENT, NotAProjection, Projection, broadcast_constant,
+                           column_view, one_token_shape)
 from ..rewrite_cost import WeightBudget, enclosing_function
 from ..rewriting import MAX_WEIGHT_GROWTH
 from . import register_pass
@@ -210,103 +224,19 @@ def check_linear_cone(source: ir.Value, scale: ir.Operation, scaled: ir.Value,
     return None
 
 
-@dataclass
-class Projection:
-    """A matmul `x @ W` with constant `W` whose result (or one column slice) feeds the scale."""
-
-    matmul: ir.Operation
-    result: ir.Value                        # the matmul's result, or the column slice
-    columns: tuple[int, int] | None = None  # [start, stop) of the slice, None for all
-    bias: tuple | None = None               # (generic, input index) of a per-column bias
+def _constant_product(op: ir.Operation) -> bool:
+    return op.name == "linalg.matmul" and \
+        producer_named(op.operands[1], "arith.constant") is not None
 
 
-def _last_axis_columns(op: ir.Operation) -> tuple[int, int] | None:
-    """[start, stop) when `op` slices only the last axis (unit strides), else None."""
-    if op.name != "tensor.extract_slice" or len(op.operands) != 1:
-        return None
-    view = op.opview
-    offsets, sizes, strides = (list(a) for a in (view.static_offsets, view.static_sizes,
-                                                 view.static_strides))
-    source = static_shape(op.operands[0])
-    if source is None or any(offsets[:-1]) or sizes[:-1] != source[:-1] or any(
-            s != 1 for s in strides):
-        return None
-    return offsets[-1], offsets[-1] + sizes[-1]
-
-
-def _keeps_last_axis(op: ir.Operation) -> bool:
-    """A reshape whose last dim is the last dim of its source, untouched."""
-    if op.name not in ("tensor.expand_shape", "tensor.collapse_shape") or len(op.operands) != 1:
-        return False
-    groups = [[ir.IntegerAttr(d).value for d in g] for g in op.attributes["reassociation"]]
-    source, result = static_shape(op.operands[0]), static_shape(op.results[0])
-    return source is not None and result is not None and len(groups[-1]) == 1 \
-        and source[-1] == result[-1]
-
-
-def _column_bias(generic: ir.Operation, value: ir.Value) -> int | None:
-    """The input index of `b` when `generic` computes `value + b[column]`, b constant."""
-    body = elementwise_body(generic)
-    if body is None or body[0] != "arith.addf" or len(generic.operands) != 3:
-        return None
-    _, operands, maps = body
-    if sorted(w for w, _ in operands) != ["in", "in"] or generic.operands[0] != value:
-        return None
-    rank = maps[0].n_dims
-    if dims_of(maps[0]) != list(range(rank)) or dims_of(maps[1]) != [rank - 1]:
-        return None
-    return 1 if constant_array(generic.operands[1]) is not None else None
-
-
-def _column_slice(slice_op: ir.Operation) -> Projection | None:
-    """One Wi's columns of `x @ [W1 | W2 | ...] (+ b)`, seen through reshapes that keep the
-    column axis: what attn-fuse-projections makes, and GPT-2's / GPT-NeoX's fused QKV."""
-    columns = _last_axis_columns(slice_op)
-    if columns is None:
-        return None
-    chain, value = [], slice_op.operands[0]
-    while (op := producer(value)) is not None and _keeps_last_axis(op):
-        chain.append(op)
-        value = op.operands[0]
-    bias = None
-    op = producer(value)
-    if op is not None and op.name == "linalg.generic":
-        matmul = producer_named(op.operands[0], "linalg.matmul")
-        index = _column_bias(op, op.operands[0]) if matmul is not None else None
-        if index is None:
-            return None
-        bias = (op, index)
-        chain.append(op)
-    else:
-        matmul = producer_named(value, "linalg.matmul")
-    if matmul is None or producer_named(matmul.operands[1], "arith.constant") is None:
-        return None
-    maps = [dims_of(m) for m in operand_maps(matmul)]
-    if maps[2] != [0, 1] or maps[1] is None or 1 not in maps[1]:
-        return None
-    # Every op between the matmul and the slice feeds only the next one...
-    for inner, outer in zip(chain[1:] + [matmul], chain):
-        if any(u != outer for u in users(inner.results[0])):
-            return None
-    # ...and the last one's other readers are slices of other columns.
-    last = chain[0] if chain else matmul
-    top = last.results[0] if chain else matmul.results[0]
-    if slice_op.operands[0] != top:
-        return None
-    for user in users(top):
-        if user == slice_op:
-            continue
-        other = _last_axis_columns(user)
-        if other is None or not (other[1] <= columns[0] or columns[1] <= other[0]):
-            return None  # another reader of these columns would see them scaled
-    return Projection(matmul, slice_op.results[0], columns, bias)
-
-
-def query_projections(value: ir.Value) -> list[Projection]:
-    """Matmuls with a constant right operand upstream of `value`, nearest first.
+def query_projections(value: ir.Value) -> list[ir.Operation]:
+    """Ops upstream of `value` whose result may be a view of a product with a constant
+    weight, nearest first.
 
     The walk follows linear ops back, and matmuls through their left operand
-    only. A column slice of a fused projection is a candidate of its own.
+    only. Each view (the product, its biased result, a slice of its columns, a
+    reshape or transpose of one) is a candidate of its own: the nearest whose cone
+    is linear and whose columns no one else reads is the one scaled.
     """
     found, seen, work = [], set(), [value]
     while work:
@@ -314,13 +244,10 @@ def query_projections(value: ir.Value) -> list[Projection]:
         if op is None or op in seen:
             continue
         seen.add(op)
-        if op.name == "linalg.matmul" and producer_named(op.operands[1], "arith.constant"):
-            found.append(Projection(op, op.results[0]))
+        if op.name in MATMUL_OPS + DATA_MOVEMENT + ("linalg.generic",):
+            found.append(op)
+        if _constant_product(op):
             continue
-        if op.name == "tensor.extract_slice":
-            sliced = _column_slice(op)
-            if sliced is not None:
-                found.append(sliced)
         if op.name in MATMUL_OPS or op.name in RESHAPES:
             work.append(op.operands[0])
         elif op.name == "tensor.concat":
@@ -330,104 +257,170 @@ def query_projections(value: ir.Value) -> list[Projection]:
     return found
 
 
-def _scale_operand(generic: ir.Operation, index: int, factor: float,
-                   columns: tuple[int, int] | None = None) -> int:
-    """Replace the constant input `index` of `generic` by `factor` times it (only its
-    last-axis `columns` when given); bytes added."""
-    value = generic.operands[index]
-    array = constant_array(value)
-    out = array.copy()
-    part = (Ellipsis, slice(*columns)) if columns is not None else Ellipsis
-    out[part] = (out[part] * np.asarray(factor, array.dtype)).astype(array.dtype)
-    with ir.InsertionPoint(generic), generic.location:
-        scaled = create_constant(out, value.type)
-    old, old_bytes = producer(value), nbytes(value)
-    generic.operands[index] = scaled
-    return nbytes(scaled) - (old_bytes if erase_if_dead(old) else 0)
+def _columns_read(user: ir.Operation, value: ir.Value) -> np.ndarray:
+    """The product columns that `user` reads from the view `value` (all of value's
+    when `user` is not itself data movement)."""
+    if user.name in DATA_MOVEMENT:
+        try:
+            return column_view(user.results[0]).columns()
+        except NotAProjection:
+            pass  # a dynamic slice, say: count every column of its source
+    return column_view(value).columns()
 
 
-def _projection_reason(projection: Projection) -> str | None:
-    """Why scaling the projection's weight does not scale its result (None if it does)."""
-    if not is_zero_fill(projection.matmul.operands[2]):
-        return "the projection accumulates into a non-zero init"
+def _shared_columns_reason(projection: Projection, columns: np.ndarray) -> str | None:
+    """Why a reader off the view's chain sees some of `columns` (None if none does).
+
+    The chain is the product, then each op reading the one before; the last one's
+    readers are the cone, checked by check_linear_cone.
+    """
+    for op, next_op in zip(projection.ops, projection.ops[1:]):
+        for user in users(op.results[0]):
+            if user == next_op:
+                continue
+            if np.intersect1d(_columns_read(user, op.results[0]), columns).size:
+                return f"`{user.name}` also reads the scaled columns of the projection"
     return None
 
 
-def scaled_weight_array(projection: Projection, factor: float) -> np.ndarray | None:
-    """`factor * W`, or `W` with only the sliced columns scaled."""
-    array = constant_array(projection.matmul.operands[1])
-    if array is None:
-        return None
-    factor = np.asarray(factor, array.dtype)
-    if projection.columns is None:
-        return (array * factor).astype(array.dtype)
+def _bias_entries(projection: Projection, columns: np.ndarray) -> np.ndarray | str:
+    """Flat indices of the bias constant's entries added to `columns`, or why they are
+    not only added there (an entry shared with other columns cannot be scaled)."""
+    generic, index = projection.bias_input
+    array = constant_array(generic.operands[index])
+    entries = broadcast_constant(np.arange(array.size).reshape(array.shape),
+                                 operand_maps(generic)[index], one_token_shape(generic.results[0]))
+    scaled = np.isin(column_view(generic.results[0]).cols, columns)
+    inside, outside = np.unique(entries[scaled]), np.unique(entries[~scaled])
+    if np.intersect1d(inside, outside).size:
+        return "a bias entry is added to scaled and unscaled columns"
+    return inside
+
+
+def _replace_constant(owner: ir.Operation, index: int, array: np.ndarray) -> int:
+    """Make `array` operand `index` of `owner`, erasing the old constant if dead; bytes added."""
+    value = owner.operands[index]
+    with ir.InsertionPoint(owner), owner.location:
+        scaled = create_constant(array, value.type)
+    old, old_bytes = producer(value), nbytes(value)
+    owner.operands[index] = scaled
+    return nbytes(scaled) - (old_bytes if erase_if_dead(old) else 0)
+
+
+def _scaled(array: np.ndarray, factor: float, entries=Ellipsis, axis: int | None = None):
+    """A copy of `array` with `entries` (flat, or along `axis`) multiplied by `factor`."""
     out = array.copy()
-    n_axis = dims_of(operand_maps(projection.matmul)[1]).index(1)
-    index = [slice(None)] * array.ndim
-    index[n_axis] = slice(*projection.columns)
-    out[tuple(index)] *= factor
+    factor = np.asarray(factor, array.dtype)
+    if axis is None:
+        flat = out.reshape(-1)
+        flat[entries] = (flat[entries] * factor).astype(array.dtype)
+    else:
+        part = (slice(None),) * axis + (entries,)
+        out[part] = (out[part] * factor).astype(array.dtype)
     return out
 
 
-def fold_scale(scale: ir.Operation, scaled: ir.Value, factor: float,
-               max_weight_growth: float = 1.0) -> None:
-    """`f(x @ W) * factor == f(x @ (factor * W))` for the nearest legal projection."""
-    candidates = query_projections(scaled)
-    if not candidates:
-        rewrite_log.skipped(NAME, scale, "no matmul with a constant weight on the query side "
-                                         "of the scaled value")
-        return
-    reasons = []
-    for projection in candidates:
-        reason = _projection_reason(projection)
+def _describe(columns: np.ndarray, total: int) -> str:
+    if len(columns) == total:
+        return ""
+    if columns[-1] - columns[0] + 1 == len(columns):
+        return " (columns %d:%d)" % (columns[0], columns[-1] + 1)
+    return f" ({len(columns)} of {total} columns)"
+
+
+def _legal(scale: ir.Operation, scaled: ir.Value, candidates: list[ir.Operation],
+           reasons: list[str]) -> tuple[Projection, np.ndarray, np.ndarray | None, list] | None:
+    """The nearest candidate that may be scaled: (projection, its columns, the bias
+    entries to scale, the biases in its cone); None after listing in `reasons` why each
+    view, and each constant-weight product that is not one, may not be."""
+    for op in candidates:
+        try:
+            projection = column_view(op.results[0])
+        except NotAProjection as e:
+            if _constant_product(op):
+                reasons.append(str(e))
+            continue
+        columns = projection.columns()
+        reason = _shared_columns_reason(projection, columns)
+        entries = None
+        if reason is None and projection.bias_input is not None:
+            entries = _bias_entries(projection, columns)
+            reason = entries if isinstance(entries, str) else None
         biases: list = []
         if reason is None:
-            reason = check_linear_cone(projection.result, scale, scaled, biases)
+            reason = check_linear_cone(op.results[0], scale, scaled, biases)
         if reason is None:
-            break
+            return projection, columns, entries, biases
         reasons.append(reason)
-    else:
+    return None
+
+
+def fold_scale(scale: ir.Operation, scaled: ir.Value, factor: float,
+               max_weight_growth: float = 1.0) -> bool:
+    """`f(x @ W) * factor == f(x @ (factor * W))` for the nearest legal projection,
+    scaling only the columns of W (and of its bias) that the scaled value reads."""
+    reasons: list[str] = []
+    legal = _legal(scale, scaled, query_projections(scaled), reasons)
+    if legal is None and not reasons:
+        rewrite_log.skipped(NAME, scale, "no matmul with a constant weight on the query side "
+                                         "of the scaled value")
+        return False
+    if legal is None:
         rewrite_log.skipped(NAME, scale, "cannot move the scale into a projection weight: "
-                                         + "; ".join(reasons))
-        return
-    matmul, weight = projection.matmul, projection.matmul.operands[1]
-    array = scaled_weight_array(projection, factor)
-    if array is None:
-        return
-    # The scaled copy replaces the weight only if nothing else uses the weight.
-    growth = nbytes(weight) if len(users(weight)) > 1 else 0
-    every_bias = biases + ([projection.bias] if projection.bias is not None else [])
-    growth += sum(nbytes(g.operands[i]) for g, i in every_bias if len(users(g.operands[i])) > 1)
+                                         + "; ".join(dict.fromkeys(reasons)))
+        return False
+    projection, columns, entries, biases = legal
+    matmul = projection.ops[0]
+    weight = matmul.operands[1]
+    every_bias = biases + ([projection.bias_input] if projection.bias_input is not None else [])
+    # A scaled copy replaces a constant only if nothing else uses it: others keep the old one.
+    growth = sum(nbytes(v) for v in [weight] + [g.operands[i] for g, i in every_bias]
+                 if len(users(v)) > 1)
     budget = WeightBudget(enclosing_function(matmul), max_weight_growth)
     if not budget.allows(growth):
         rewrite_log.skipped(NAME, scale, budget.describe(growth), remark=True)
-        return
-    with ir.InsertionPoint(matmul), matmul.location:
-        scaled_weight = create_constant(array, weight.type)
-    weight_op, weight_bytes = producer(weight), nbytes(weight)
-    matmul.operands[1] = scaled_weight
-    freed = weight_bytes if erase_if_dead(weight_op) else 0
+        return False
+    product = classify(matmul)
+    column_axis = list(product.rhs_dims).index(product.n[0])  # W as [K, N] or as [N, K]
+    added = _replace_constant(matmul, 1, _scaled(constant_array(weight), factor, columns,
+                                                 axis=column_axis))
     for generic, index in biases:
-        freed -= _scale_operand(generic, index, factor)
-    if projection.bias is not None:
-        freed -= _scale_operand(*projection.bias, factor, projection.columns)
+        added += _replace_constant(generic, index,
+                                   _scaled(constant_array(generic.operands[index]), factor))
+    if projection.bias_input is not None:
+        generic, index = projection.bias_input
+        added += _replace_constant(generic, index,
+                                   _scaled(constant_array(generic.operands[index]), factor,
+                                           entries))
     saved = numel(scaled)
     scale.results[0].replace_all_uses_with(scaled)
     erase_with_init(scale)
-    where = "" if projection.columns is None else " (columns %d:%d)" % projection.columns
+    where = _describe(columns, projection.weights.shape[1])
     if every_bias:
         where += f" and {len(every_bias)} bias{'es' if len(every_bias) > 1 else ''}"
     rewrite_log.fired(NAME, matmul, f"scale {factor:g} folded into the projection weight{where}",
-                      flops_saved=saved, constant_bytes_delta=nbytes(scaled_weight) - freed)
+                      flops_saved=saved, constant_bytes_delta=added)
+    return True
 
 
 @register_pass(NAME, summary="Fold a constant scale on attention scores (or on q and k) into "
                              "the query/key projection weight.", options=(MAX_WEIGHT_GROWTH,))
 def fold_score_scale(op: ir.Operation, max_weight_growth: float = 1.0) -> None:
-    for generic in walk_ops(op, "linalg.generic"):
-        match = scale_of(generic)
-        if match is not None:
-            fold_scale(generic, *match, max_weight_growth=max_weight_growth)
+    # A fold erases the scale, its init and dead constants: the generics are walked
+    # afresh after each fold (no handle outlives the IR it came from), and the scales
+    # that did not fold (still in the IR, unchanged) are not offered again.
+    declined: set[int] = set()
+    while True:
+        for generic in walk_ops(op, "linalg.generic"):
+            if hash(generic) in declined:
+                continue
+            match = scale_of(generic)
+            if match is not None and fold_scale(generic, *match,
+                                                max_weight_growth=max_weight_growth):
+                break
+            declined.add(hash(generic))
+        else:
+            return
 
 
 __all__ = ["fold_score_scale", "scale_of", "check_linear_cone"]

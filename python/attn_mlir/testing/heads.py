@@ -8,8 +8,10 @@ div), with the variations the rewrites must handle: several heads
 `/ d`, or split as `q * s^.5` and `k * s^.5`), K^T as an explicit
 `linalg.transpose` or read through a matmul map, weights stored `[in, out]`
 or `[out, in]` behind `linalg.transpose`, rotary embedding on q and k
-(extract_slice halves, negf, concat, mul by cos/sin tables, add), and an
-optional output projection.
+(extract_slice halves, negf, concat, mul by cos/sin tables, add), an
+optional output projection, and q/k/v from one fused product whose columns
+interleave per head (GPT-NeoX: the `[S, H, 3, dk]` view, sliced after the
+heads transpose).
 `head_reference(spec, x)` computes the same head in float64 numpy.
 
 Property tests draw `HeadSpec`s; new variations (grouped K/V heads, ...) add a
@@ -48,6 +50,7 @@ class HeadSpec:
     mask: str | None = None         # causal mask: "fill" (masked_fill select on the scores,
     #                                 from linalg.index), "bias" (an index-built [S, S] bias
     #                                 added, broadcast over heads)
+    interleaved_qkv: bool = False   # one x @ W, W's columns [h, {q, k, v}, dk] (GPT-NeoX)
 
     @property
     def has_rotary(self) -> bool:
@@ -210,16 +213,32 @@ def head_module(spec: HeadSpec) -> str:
             body = [f"%r = arith.{op} %a0, %scale : f32"]
         return w.elementwise([(value, shape, _id_map(len(shape)))], shape, body)
 
-    q = project("%x", [s, d], weights["wq"])
-    k = project("%x", [s, d], weights["wk"])
-    v = project("%x", [s, d], weights["wv"])
-    if spec.scale == "split":
-        q, k = scaled(q, [s, e]), scaled(k, [s, e])
+    heads_shape = [s, dk] if h == 1 else [h, s, dk]
+    if spec.interleaved_qkv:
+        parts = [weights[n].reshape(d, h, 1, dk) for n in ("wq", "wk", "wv")]
+        fused = project("%x", [s, d], np.concatenate(parts, axis=2).reshape(d, 3 * e))
+        expanded = w.fresh("x")
+        w.emit(f"{expanded} = tensor.expand_shape {fused} [[0], [1, 2, 3]] output_shape "
+               f"[{s}, {h}, 3, {dk}] : {_tensor([s, 3 * e])} into {_tensor([s, h, 3, dk])}")
+        per_head, _ = w.transpose(expanded, [s, h, 3, dk], [1, 0, 2, 3])
 
-    if h == 1:
-        heads_shape = [s, dk]
+        def take(part: int) -> str:
+            name = w.fresh("qkv")
+            w.emit(f"{name} = tensor.extract_slice {per_head}[0, 0, {part}, 0] [{h}, {s}, 1, "
+                   f"{dk}] [1, 1, 1, 1] : {_tensor([h, s, 3, dk])} to {_tensor(heads_shape)}")
+            return name
+
+        q, k, v = take(0), take(1), take(2)
+        if spec.scale == "split":
+            q, k = scaled(q, heads_shape), scaled(k, heads_shape)
     else:
-        heads_shape = [h, s, dk]
+        q = project("%x", [s, d], weights["wq"])
+        k = project("%x", [s, d], weights["wk"])
+        v = project("%x", [s, d], weights["wv"])
+        if spec.scale == "split":
+            q, k = scaled(q, [s, e]), scaled(k, [s, e])
+
+    if h > 1 and not spec.interleaved_qkv:
 
         def split_heads(value: str) -> str:
             expanded = w.fresh("x")
