@@ -32,6 +32,16 @@ func.func @add(%a: tensor<4xf32>, %b: tensor<4xf32>) -> tensor<4xf32> {
 """
 
 
+def _replace_adds(op, name: str, swap: bool) -> None:
+    """Replace every `arith.addf x, y` under `op` by `name x, y` (or `name y, x`)."""
+    for add in walk_ops(op, "arith.addf"):
+        operands = list(add.operands)[::-1] if swap else list(add.operands)
+        with ir.InsertionPoint(add), add.location:
+            new = ir.Operation.create(name, results=[add.result.type], operands=operands)
+        add.result.replace_all_uses_with(new.result)
+        add.erase()
+
+
 class AddBecomesSub(am.Pass):
     """A deliberately wrong rewrite (test only): x + y -> x - y."""
 
@@ -39,12 +49,7 @@ class AddBecomesSub(am.Pass):
     is_rewrite = True
 
     def run(self, op):
-        for add in walk_ops(op, "arith.addf"):
-            with ir.InsertionPoint(add), add.location:
-                sub = ir.Operation.create("arith.subf", results=[add.result.type],
-                                             operands=list(add.operands))
-            add.result.replace_all_uses_with(sub.result)
-            add.erase()
+        _replace_adds(op, "arith.subf", swap=False)
 
 
 class AddCommutes(am.Pass):
@@ -54,12 +59,7 @@ class AddCommutes(am.Pass):
     is_rewrite = True
 
     def run(self, op):
-        for add in walk_ops(op, "arith.addf"):
-            with ir.InsertionPoint(add), add.location:
-                swapped = ir.Operation.create("arith.addf", results=[add.result.type],
-                                                 operands=list(add.operands)[::-1])
-            add.result.replace_all_uses_with(swapped.result)
-            add.erase()
+        _replace_adds(op, "arith.addf", swap=True)
 
 
 def test_wrong_rewrite_is_refused():
