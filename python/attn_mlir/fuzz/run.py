@@ -68,13 +68,18 @@ def _tool_main(tool: str):
     return main
 
 
+def _fork() -> int:
+    """os.fork() with Python's buffers flushed first (a child must not repeat them)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    return os.fork()
+
+
 def run_tool(tool: str, argv: list[str], timeout: float) -> ToolRun:
     """Run attn-opt or attn-run's main in a forked child (the tools' startup cost is paid once)."""
     _tool_main(tool)  # imported here, so that every child inherits it
     out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pid = os.fork()
+    pid = _fork()
     if pid == 0:
         code = 1
         try:
@@ -315,9 +320,7 @@ def _in_workers(args, seeds, report) -> None:
     workers = []
     for job in range(args.jobs):
         read, write = os.pipe()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
+        pid = _fork()
         if pid == 0:
             code = 0
             try:
