@@ -43,3 +43,31 @@ def test_mutations_are_seeded():
     again = [mutate.mutate(text, random.Random(s)) for s in range(20)]
     assert first == again
     assert len({t for t, _ in first}) > 10
+
+
+def test_workers_are_drained_together(tmp_path, monkeypatch):
+    """Worker 1 fills its pipe many times over before worker 0 reports anything: the
+    parent must read both as lines arrive, or worker 1 blocks and worker 0 waits in vain."""
+    import time
+    from types import SimpleNamespace
+
+    from attn_mlir.fuzz import run
+
+    marker = tmp_path / "worker-1-done"
+
+    def fake_cases(args, seeds, indices, report):
+        if indices.start == 1:
+            for index in range(20_000):  # ~1 MB of lines: the pipe holds 64 KiB
+                report(f"{index:05d}-case", "success", "", None)
+            marker.touch()
+            return
+        deadline = time.monotonic() + 30
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        report("00000-case", "success" if marker.exists() else "internal", "", None)
+
+    monkeypatch.setattr(run, "_run_cases", fake_cases)
+    kinds = []
+    run._in_workers(SimpleNamespace(jobs=2, cases=4), None, lambda name, kind, *_: kinds.append(kind))
+    assert len(kinds) == 20_001
+    assert set(kinds) == {"success"}

@@ -8,6 +8,7 @@ import json
 import os
 import random
 import re
+import selectors
 import shutil
 import signal
 import sys
@@ -337,15 +338,29 @@ def _in_workers(args, seeds, report) -> None:
             finally:
                 os._exit(code)
         os.close(write)
-        workers.append((pid, os.fdopen(read)))
-    for pid, source in workers:  # pipes are drained one after another: lines are small
-        for line in source:
-            report(*json.loads(line))
-        source.close()
-        _, status = os.waitpid(pid, 0)
-        if status != 0:
-            report(f"worker {pid}", "internal", f"the fuzz worker exited with status {status}",
-                   None)
+        workers.append((pid, read))
+    # All pipes are drained as lines arrive: a worker whose pipe filled up would block.
+    pending = {read: (pid, b"") for pid, read in workers}
+    with selectors.DefaultSelector() as selector:
+        for read in pending:
+            selector.register(read, selectors.EVENT_READ)
+        while pending:
+            for key, _ in selector.select():
+                pid, buffered = pending[key.fd]
+                chunk = os.read(key.fd, 65536)
+                *lines, buffered = (buffered + chunk).split(b"\n")
+                for line in lines:
+                    report(*json.loads(line))
+                if chunk:
+                    pending[key.fd] = (pid, buffered)
+                    continue
+                selector.unregister(key.fd)
+                os.close(key.fd)
+                del pending[key.fd]
+                _, status = os.waitpid(pid, 0)
+                if status != 0:
+                    report(f"worker {pid}", "internal",
+                           f"the fuzz worker exited with status {status}", None)
 
 
 def main(argv=None) -> int:
