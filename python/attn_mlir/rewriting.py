@@ -1,12 +1,13 @@
-"""Shared driver for the weight-folding rewrites.
+"""Shared driver for the rewrites of attn-optimize (weight folding, fusion, transposes).
 
 `rewrite_functions` runs a rewrite on the `mlir.rewrite` greedy driver
-(`attn_mlir.greedy`), one function at a time with one weight budget, until no
-candidate op fires. A rewrite replaces and erases ops only through the driver's
-`PatternRewriter` (and erases the dead constants it frees at once, so that the
-next budget check counts them out). Skips (legality or budget checks that
-blocked a candidate) are logged once: the fixed point is offered to the rewrite
-one more time, and what it declines then is what stays unrewritten.
+(`attn_mlir.greedy`), one function at a time with one weight budget, offering
+the ops in program order (producers before users), until no candidate op fires.
+A rewrite replaces and erases ops only through the driver's `PatternRewriter`
+(and erases the dead constants it frees at once, so that the next budget check
+counts them out). Skips (legality or budget checks that blocked a candidate) are
+logged once: the fixed point is offered to the rewrite one more time, and what
+it declines then is what stays unrewritten.
 
 `collapse_projection` is the one rewrite that replaces a value by a single
 `x @ W'` (see `projections`): it checks that the whole expression dies, that
@@ -71,7 +72,7 @@ def rewrite_functions(op: ir.Operation, pass_name: str, roots: tuple[str, ...],
                     rewrite_log.skipped(pass_name, outcome.op, outcome.reason,
                                         remark=outcome.remark)
                 return isinstance(outcome, Fired)
-            return greedy.apply(func, [(name, pattern) for name in roots])
+            return greedy.apply(func, [(name, pattern) for name in roots], top_down=True)
 
         total += run(report=False)
         total += run(report=True)  # fires nothing at the fixed point: one offer each
