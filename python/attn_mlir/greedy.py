@@ -9,9 +9,10 @@ at any insertion point (the driver does not revisit them). When it returns False
 it must not have changed the IR.
 
 `apply(root, rewrites)` runs the driver on the ops nested in `root` (bodies
-included) until no rewrite applies. It erases the ops a rewrite leaves dead (a
-replaced chain's producers) and does not fold, CSE constants or simplify regions,
-so only the rewrites change what the IR computes.
+included) until no rewrite applies. It erases dead ops (no uses, no side
+effects: a replaced chain's producers, and any the input already had) and does
+not fold, CSE constants or simplify regions, so only the rewrites change what
+the IR computes.
 """
 
 from __future__ import annotations
