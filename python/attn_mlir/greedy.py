@@ -9,9 +9,10 @@ at any insertion point (the driver does not revisit them). When it returns False
 it must not have changed the IR.
 
 `apply(root, rewrites)` runs the driver on the ops nested in `root` (bodies
-included) until no rewrite applies. It erases the ops a rewrite leaves dead (a
-replaced chain's producers) and does not fold, CSE constants or simplify regions,
-so only the rewrites change what the IR computes.
+included) until no rewrite applies. It erases dead ops (no uses, no side
+effects: a replaced chain's producers, and any the input already had) and does
+not fold, CSE constants or simplify regions, so only the rewrites change what
+the IR computes.
 """
 
 from __future__ import annotations
@@ -24,17 +25,20 @@ from mlir import ir
 Rewrite = Callable[[ir.Operation, rw.PatternRewriter], bool]
 
 
-def _config() -> rw.GreedyRewriteConfig:
+def _config(top_down: bool) -> rw.GreedyRewriteConfig:
     config = rw.GreedyRewriteConfig()
+    config.use_top_down_traversal = top_down
     config.enable_folding = False
     config.enable_constant_cse = False
     config.region_simplification_level = rw.GreedySimplifyRegionLevel.DISABLED
     return config
 
 
-def apply(root: ir.Operation, rewrites: Iterable[tuple[str, Rewrite]]) -> int:
+def apply(root: ir.Operation, rewrites: Iterable[tuple[str, Rewrite]],
+          top_down: bool = False) -> int:
     """Apply `rewrites` ((root op name, rewrite) pairs) under `root` to a fixed point;
-    returns how many rewrites changed the IR."""
+    returns how many rewrites changed the IR. Each round offers the ops last to first
+    (users before producers), or first to last with `top_down`."""
     changes = 0
 
     def pattern(rewrite: Rewrite):
@@ -49,5 +53,5 @@ def apply(root: ir.Operation, rewrites: Iterable[tuple[str, Rewrite]]) -> int:
     patterns = rw.RewritePatternSet()
     for name, rewrite in rewrites:
         patterns.add(name, pattern(rewrite))
-    rw.apply_patterns_and_fold_greedily(root, patterns.freeze(), _config())
+    rw.apply_patterns_and_fold_greedily(root, patterns.freeze(), _config(top_down))
     return changes

@@ -49,3 +49,10 @@ def is_public(func_op: ir.Operation) -> bool:
 
 def is_declaration(func_op: ir.Operation) -> bool:
     return len(func_op.regions[0].blocks) == 0
+
+
+def in_block_order(ops: list[ir.Operation]) -> list[ir.Operation]:
+    """`ops` (all in one block, no repeats) in the order they appear there."""
+    import functools
+    return sorted(ops, key=functools.cmp_to_key(
+        lambda a, b: 0 if a == b else (-1 if a.is_before_in_block(b) else 1)))

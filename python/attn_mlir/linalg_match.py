@@ -44,21 +44,30 @@ def same_op(a: ir.Operation, b: ir.Operation) -> bool:
     return a.operation == b.operation
 
 
-def erase_if_dead(op: ir.Operation | None) -> bool:
+def erase(op: ir.Operation, rewriter=None) -> None:
+    """Erase `op` (no uses left): through `rewriter`, the greedy driver's PatternRewriter,
+    when a rewrite run by the driver erases it, so that the driver forgets it."""
+    if rewriter is not None:
+        rewriter.erase_op(op)
+    else:
+        op.erase()
+
+
+def erase_if_dead(op: ir.Operation | None, rewriter=None) -> bool:
     """Erase `op` when none of its results is used any more."""
     if op is None or any(len(users(r)) for r in op.results):
         return False
-    op.erase()
+    erase(op, rewriter)
     return True
 
 
-def erase_with_init(op: ir.Operation) -> bool:
+def erase_with_init(op: ir.Operation, rewriter=None) -> bool:
     """Erase a dead destination-style op, and then its init if that is dead too."""
     init = producer(op.operands[len(op.operands) - 1]) if len(op.operands) else None
-    if not erase_if_dead(op):
+    if not erase_if_dead(op, rewriter):
         return False
     if init is not None and init.name == "tensor.empty":
-        erase_if_dead(init)
+        erase_if_dead(init, rewriter)
     return True
 
 

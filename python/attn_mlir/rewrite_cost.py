@@ -14,7 +14,7 @@ from __future__ import annotations
 from mlir import ir
 
 from .ir_utils import walk_ops
-from .linalg_match import nbytes, users  # noqa: F401 (users: re-exported for passes)
+from .linalg_match import erase, nbytes, users  # noqa: F401 (users: re-exported for passes)
 from .report import NOT_OPS, linalg_flops
 
 
@@ -119,9 +119,14 @@ def dying_ops(roots: list, extra_candidates: list) -> list[ir.Operation]:
     return dying
 
 
-def erase_dead(ops: list) -> None:
-    """Erase the ops among `ops` that have no users, repeatedly (users first)."""
-    pending = [_op(o) for o in ops]
+def erase_dead(ops: list, rewriter=None) -> None:
+    """Erase the ops among `ops` that have no users, repeatedly (users first), and the
+    dead constants, transposes, fills and empties they read (through `rewriter` when a
+    rewrite run by the greedy driver calls this)."""
+    pending: list[ir.Operation] = []
+    for o in ops:
+        if _op(o) not in pending:
+            pending.append(_op(o))
     changed = True
     while changed:
         changed = False
@@ -130,7 +135,7 @@ def erase_dead(ops: list) -> None:
                 producers = [_op(v.owner) for v in op.operands
                              if isinstance(v.owner, (ir.OpView, ir.Operation))]
                 pending.remove(op)
-                op.erase()
+                erase(op, rewriter)
                 changed = True
                 for p in producers:
                     if p.name in ("arith.constant", "linalg.transpose", "linalg.fill",

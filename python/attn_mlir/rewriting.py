@@ -1,9 +1,13 @@
-"""Shared driver for the weight-folding rewrites.
+"""Shared driver for the rewrites of attn-optimize (weight folding, fusion, transposes).
 
-`rewrite_functions` visits every function, offers each candidate op to a
-rewrite, and starts over after each rewrite that fired (erased ops must not be
-touched again), until a whole walk fires nothing. Skips (legality or budget
-checks that blocked a candidate) are logged once, from that last walk.
+`rewrite_functions` runs a rewrite on the `mlir.rewrite` greedy driver
+(`attn_mlir.greedy`), one function at a time with one weight budget, offering
+the ops in program order (producers before users), until no candidate op fires.
+A rewrite replaces and erases ops only through the driver's `PatternRewriter`
+(and erases the dead constants it frees at once, so that the next budget check
+counts them out). Skips (legality or budget checks that blocked a candidate) are
+logged once: the fixed point is offered to the rewrite one more time, and what
+it declines then is what stays unrewritten.
 
 `collapse_projection` is the one rewrite that replaces a value by a single
 `x @ W'` (see `projections`): it checks that the whole expression dies, that
@@ -18,7 +22,7 @@ from typing import Callable
 import numpy as np
 from mlir import ir
 
-from . import rewrite_log
+from . import greedy, rewrite_log
 from .constants import numpy_dtype
 from .ir_utils import walk_ops
 from .passes import Option
@@ -48,35 +52,35 @@ def function_ops(op: ir.Operation) -> list[ir.Operation]:
     return walk_ops(op, "func.func")
 
 
-def rewrite_functions(op: ir.Operation, pass_name: str, candidates: Callable,
-                      rewrite: Callable, max_weight_growth: float = 1.0,
-                      max_rewrites: int = 10_000) -> int:
-    """`rewrite(candidate, budget)` returns Fired, a Skip, or None (not a candidate)."""
+def rewrite_functions(op: ir.Operation, pass_name: str, roots: tuple[str, ...],
+                      is_candidate: Callable, rewrite: Callable,
+                      max_weight_growth: float = 1.0) -> int:
+    """Run `rewrite(candidate, budget, rewriter)` (Fired, a Skip, or None: not a
+    candidate) on the ops named in `roots` for which `is_candidate(op)` holds."""
     total = 0
     for func in function_ops(op):
         if len(func.regions[0].blocks) == 0:
             continue
         budget = WeightBudget(func, max_weight_growth)
-        for _ in range(max_rewrites):
-            skips: list[Skip] = []
-            fired = False
-            for candidate in candidates(func):
-                outcome = rewrite(candidate, budget)
-                if isinstance(outcome, Fired):
-                    fired = True
-                    total += 1
-                    break
-                if isinstance(outcome, Skip):
-                    skips.append(outcome)
-            if not fired:
-                for skip in skips:
-                    rewrite_log.skipped(pass_name, skip.op, skip.reason, remark=skip.remark)
-                break
+
+        def run(report: bool) -> int:
+            def pattern(candidate, rewriter) -> bool:
+                if not is_candidate(candidate):
+                    return False
+                outcome = rewrite(candidate, budget, rewriter)
+                if report and isinstance(outcome, Skip):
+                    rewrite_log.skipped(pass_name, outcome.op, outcome.reason,
+                                        remark=outcome.remark)
+                return isinstance(outcome, Fired)
+            return greedy.apply(func, [(name, pattern) for name in roots], top_down=True)
+
+        total += run(report=False)
+        total += run(report=True)  # fires nothing at the fixed point: one offer each
     return total
 
 
 def collapse_projection(pass_name: str, root: ir.Operation, p: Projection,
-                        budget: WeightBudget, what: str):
+                        budget: WeightBudget, what: str, rewriter):
     """Replace `root`'s result by one `x @ W'` when legal; Fired or a Skip."""
     try:
         check_dies(p, root)
@@ -103,8 +107,9 @@ def collapse_projection(pass_name: str, root: ir.Operation, p: Projection,
         return Skip(root, f"{what} skipped: {budget.describe(delta)}", remark=True)
     with ir.InsertionPoint(root), root.location:
         new_value = materialize(p, lay, element_type)
-    root.results[0].replace_all_uses_with(new_value)
-    erase_dead(list(reversed(p.ops)) + list(p.sources))
+    rest = [o for o in list(reversed(p.ops)) + list(p.sources) if o.operation != root.operation]
+    rewriter.replace_op(root, [new_value])
+    erase_dead(rest, rewriter)
     rewrite_log.fired(pass_name, new_value.owner, what, flops_saved=old_flops - new_flops,
                       constant_bytes_delta=delta)
     return Fired()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from mlir import ir
 
+from . import static_checks
 from .diagnostics import AttnError, Diagnostic, from_mlir_error, parsing_file
 
 SPLIT_MARKER = re.compile(r"^// -----\s*$", re.MULTILINE)
@@ -160,6 +161,40 @@ def _non_string_iterators(text: str) -> tuple[int, int, str] | None:
     return None
 
 
+# Integers in affine maps and sets: the linalg verifier evaluates each indexing map at
+# the loop bounds in 64-bit arithmetic, and an overflow there (`d0 + 9223372036854775806`)
+# asserts on a cast. Indices of that size are never meant: they are refused at 2**32.
+_AFFINE = re.compile(r"\baffine_(?:map|set)<")
+_AFFINE_INT = re.compile(r"(?<![\w.])\d+")
+AFFINE_INT_LIMIT = 2**32
+
+
+def _huge_affine_constant(text: str) -> tuple[int, int, str] | None:
+    """(line, col, message) of an integer >= 2**32 in an affine map or set."""
+    for m in _AFFINE.finditer(text):
+        if _in_comment(text, m.start()):
+            continue
+        depth, end = 0, m.end()
+        while end < len(text):
+            c = text[end]
+            if c == "(":
+                depth += 1
+            elif c == ")":
+                depth -= 1
+            elif c == ">" and depth <= 0 and text[end - 1] != "-":
+                break
+            elif c == "\n":
+                break
+            end += 1
+        for number in _AFFINE_INT.finditer(text, m.end(), end):
+            if int(number.group()) >= AFFINE_INT_LIMIT:
+                return (*_position(text, number.start()),
+                        f"affine constant {number.group()} is too large (at most "
+                        f"{AFFINE_INT_LIMIT - 1}: MLIR evaluates indexing maps in 64-bit "
+                        f"arithmetic)")
+    return None
+
+
 def _in_comment(text: str, at: int) -> bool:
     line_start = text.rfind("\n", 0, at) + 1
     return "//" in text[line_start:at]
@@ -170,7 +205,7 @@ def precheck(text: str, filename: str, first_line: int = 1) -> None:
     if where := _unterminated_string(text):
         raise AttnError([Diagnostic("error", "expected '\"' in string literal", filename,
                                     where[0] + first_line - 1, where[1])])
-    for check in (_non_integer_array, _non_string_iterators):
+    for check in (_non_integer_array, _non_string_iterators, _huge_affine_constant):
         if where := check(text):
             raise AttnError([Diagnostic("error", where[2], filename, where[0] + first_line - 1,
                                         where[1])])
@@ -200,6 +235,8 @@ def parse_module(text: str, filename: str = "<stdin>", first_line: int = 1,
             raise from_mlir_error(e, {path: filename}) from None
     if filename != path:
         _rename_locations(module, path, filename)
+    if errors := static_checks.check(module):
+        raise AttnError(errors)
     return module
 
 

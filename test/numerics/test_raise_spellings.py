@@ -33,7 +33,8 @@ head_specs = st.builds(
     heads=st.integers(1, 3), scale=st.sampled_from(SCALES), k_transposed=st.booleans(),
     weights_out_in=st.booleans(), out_proj=st.booleans(), rotary=st.booleans(),
     seed=st.integers(0, 2**16), scale_f64=st.booleans(), row_max=st.sampled_from(ROW_MAXES),
-    normalise=st.sampled_from(NORMALISATIONS), mask=st.sampled_from(MASKS))
+    normalise=st.sampled_from(NORMALISATIONS), mask=st.sampled_from(MASKS),
+    interleaved_qkv=st.booleans())
 
 
 def _raised(text):

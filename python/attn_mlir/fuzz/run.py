@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..testing.heads import SCALES, HeadSpec, head_module, head_reference
+from ..testing.heads import (MASKS, NORMALISATIONS, ROW_MAXES, SCALES, HeadSpec, head_module,
+                             head_reference)
 from .mutate import mutate
 
 ROOT = Path(__file__).resolve().parents[3]  # the source tree (examples/, test/)
@@ -151,13 +152,16 @@ def seed_texts() -> list[tuple[str, str]]:
 
 
 def random_head(rng: random.Random) -> HeadSpec:
+    """A head in a random combination of the spellings `HeadSpec` knows."""
     d_k = rng.choice((1, 2, 3, 4, 8))
     heads = rng.choice((1, 1, 2, 3))
     return HeadSpec(seq=rng.choice((1, 2, 3, 5, 8, 16)), d_model=rng.choice((1, 2, 4, 6, 8, 16)),
                     d_k=d_k, heads=heads, scale=rng.choice(SCALES),
                     k_transposed=rng.random() < 0.5, weights_out_in=rng.random() < 0.5,
                     out_proj=rng.random() < 0.5, rotary=rng.random() < 0.5,
-                    seed=rng.randrange(1000))
+                    seed=rng.randrange(1000), scale_f64=rng.random() < 0.5,
+                    row_max=rng.choice(ROW_MAXES), normalise=rng.choice(NORMALISATIONS),
+                    mask=rng.choice(MASKS), interleaved_qkv=rng.random() < 0.25)
 
 
 @dataclass

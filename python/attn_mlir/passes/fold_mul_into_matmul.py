@@ -23,7 +23,6 @@ Legality:
 
 from __future__ import annotations
 
-from ..ir_utils import walk_ops
 from ..projections import NotAProjection, analyze, elementwise_body, projection_or_none
 from ..rewriting import MAX_WEIGHT_GROWTH, Skip, collapse_projection, rewrite_functions
 from . import register_pass
@@ -31,12 +30,11 @@ from . import register_pass
 NAME = "attn-fold-mul-into-matmul"
 
 
-def _candidates(func):
-    return [g for g in walk_ops(func, "linalg.generic")
-            if (body := elementwise_body(g)) is not None and body[0] == "arith.mulf"]
+def _is_candidate(g):
+    return (body := elementwise_body(g)) is not None and body[0] == "arith.mulf"
 
 
-def fold_mul_into_matmul_rewrite(op, budget):
+def fold_mul_into_matmul_rewrite(op, budget, rewriter):
     """One candidate multiply: Fired, Skip, or None when no operand is a projection."""
     _, operands, maps = elementwise_body(op)
     projected = [i for where, i in operands if where == "in"
@@ -48,7 +46,7 @@ def fold_mul_into_matmul_rewrite(op, budget):
     except NotAProjection as e:
         return Skip(op, str(e))
     return collapse_projection(NAME, op, p, budget, "multiply by a per-column constant folded "
-                                                    "into the matmul weights")
+                                                    "into the matmul weights", rewriter)
 
 
 @register_pass(NAME, summary="Fold (x @ W) * c into x @ (W * c) for a token-invariant constant c.",
@@ -57,4 +55,5 @@ def fold_mul_into_matmul(op, max_weight_growth=1.0):
     """(x @ W) * c -> x @ (W * c): W constant, c a constant with one value per column of W
     (same for every token, tiled per head after a head split), the matmul result used only
     by the multiply, the new weights within the budget."""
-    rewrite_functions(op, NAME, _candidates, fold_mul_into_matmul_rewrite, max_weight_growth)
+    rewrite_functions(op, NAME, ("linalg.generic",), _is_candidate,
+                      fold_mul_into_matmul_rewrite, max_weight_growth)

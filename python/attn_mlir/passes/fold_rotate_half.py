@@ -49,7 +49,6 @@ from mlir.dialects import arith, linalg, tensor
 
 from .. import rewrite_log
 from ..constants import is_a
-from ..ir_utils import walk_ops
 from ..attn_ops import create_rotary
 from ..match.rotary import RotateHalf, rotation
 from .attn_lower import lower_rotary
@@ -126,12 +125,10 @@ def match_rotary(rh: RotateHalf) -> Rotary | None:
     return Rotary(add, cos_mul, sin_mul, cos, sin)
 
 
-def _candidates(func):
-    return (walk_ops(func, "tensor.concat") + walk_ops(func, "tensor.insert_slice")
-            + walk_ops(func, "tensor.collapse_shape"))
+ROOTS = ("tensor.concat", "tensor.insert_slice", "tensor.collapse_shape")
 
 
-def fold_rotate_half_rewrite(concat, budget):
+def fold_rotate_half_rewrite(concat, budget, rewriter):
     rh = rotation(concat)
     if rh is None:
         return None
@@ -140,13 +137,13 @@ def fold_rotate_half_rewrite(concat, budget):
     rotary = match_rotary(rh)
     reason = "no cos/sin multiply-add around rotate_half"
     if rotary is not None:
-        outcome, reason = _fold_into_weights(rotary, budget)
+        outcome, reason = _fold_into_weights(rotary, budget, rewriter)
         if outcome is not None:
             return outcome
-    return _fuse(rh, rotary, reason)
+    return _fuse(rh, rotary, reason, rewriter)
 
 
-def _fold_into_weights(rotary: Rotary, budget):
+def _fold_into_weights(rotary: Rotary, budget, rewriter):
     """(a): the rotary expression, or the partial-rotary concat around it, as one matmul."""
     roots = [rotary.add]
     add_users = users(rotary.add.results[0])
@@ -160,7 +157,8 @@ def _fold_into_weights(rotary: Rotary, budget):
             reason = str(e)
             continue
         outcome = collapse_projection(NAME, root, p, budget,
-                                      "rotary embedding folded into the projection weights")
+                                      "rotary embedding folded into the projection weights",
+                                      rewriter)
         if isinstance(outcome, Fired):
             return outcome, ""
         if outcome.remark:  # the budget blocked the fold: say so, then fuse instead
@@ -254,18 +252,18 @@ def _kernel_tables(rotary: Rotary, rank: int) -> tuple[ir.Value, ir.Value] | Non
 
 
 def _fuse_as_kernel(rh: RotateHalf, rotary: Rotary, tables, removed, old_flops: int,
-                    why_not_folded: str):
+                    why_not_folded: str, rewriter):
     """The rotary expression as the attn.rotary kernel's linalg form (one generic over
     the pairs, both halves inserted into a fresh tensor): the form `attn-lower` emits,
     which `attn-raise` recognises again and the cpu lowering runs fastest."""
     root = rotary.add
     with ir.InsertionPoint(root), root.location:
         op = create_rotary(rh.source, *tables, style=rh.style, rotary_dim=2 * rh.half)
-    root.results[0].replace_all_uses_with(op.results[0])
+    rewriter.replace_op(root, [op.results[0]])
     use = next(iter(op.results[0].uses))
     consumer, index = _owner(use.owner), use.operand_number
-    lower_rotary(op)
-    erase_dead(list(reversed(removed)))
+    lower_rotary(op)  # the driver never saw op: it may go without the rewriter
+    erase_dead([o for o in reversed(removed) if o.operation != root.operation], rewriter)
     last_insert = _producer(consumer.operands[index])
     generic = _producer(last_insert.operands[0])
     message = "rotary embedding fused into the rotary kernel's element-wise generic"
@@ -275,7 +273,7 @@ def _fuse_as_kernel(rh: RotateHalf, rotary: Rotary, tables, removed, old_flops: 
     return Fired()
 
 
-def _fuse(rh: RotateHalf, rotary: Rotary | None, why_not_folded: str):
+def _fuse(rh: RotateHalf, rotary: Rotary | None, why_not_folded: str, rewriter):
     t = rh.source
     t_type = ir.RankedTensorType(t.type)
     rank, half, et = t_type.rank, rh.half, t_type.element_type
@@ -286,7 +284,8 @@ def _fuse(rh: RotateHalf, rotary: Rotary | None, why_not_folded: str):
     old_flops = sum(op_flops(o) for o in removed)
     tables = _kernel_tables(rotary, rank) if rotary is not None else None
     if tables is not None:
-        outcome = _fuse_as_kernel(rh, rotary, tables, removed, old_flops, why_not_folded)
+        outcome = _fuse_as_kernel(rh, rotary, tables, removed, old_flops, why_not_folded,
+                                  rewriter)
         if outcome is not None:
             return outcome
     if rh.style != "half":
@@ -349,18 +348,19 @@ def _fuse(rh: RotateHalf, rotary: Rotary | None, why_not_folded: str):
             linalg.YieldOp([result])
         new_flops = op_flops(generic)
         if new_flops > old_flops:
-            generic.operation.erase()
+            rewriter.erase_op(generic.operation)
             views = [_producer(v) for v in inputs if _producer(v) is not None]
             erase_dead(views + [_producer(v.operands[0]) for v in views
-                                if v.name == "tensor.extract_slice"] + [_producer(empty)])
+                                if v.name == "tensor.extract_slice"] + [_producer(empty)],
+                       rewriter)
             return Skip(root, f"fusion would add FLOPs ({new_flops} > {old_flops})")
         groups = [[i] for i in range(rank - 1)] + [[rank - 1, rank]]
         i64 = ir.IntegerType.get_signless(64)
         reassociation = ir.ArrayAttr.get([ir.ArrayAttr.get([ir.IntegerAttr.get(i64, g) for g in grp])
                                           for grp in groups])
         fused = as_value(tensor.collapse_shape(root.results[0].type, generic.result, reassociation))
-    root.results[0].replace_all_uses_with(fused)
-    erase_dead(list(reversed(removed)))
+    rewriter.replace_op(root, [fused])
+    erase_dead([o for o in reversed(removed) if o.operation != root.operation], rewriter)
     message = ("rotary embedding fused into one element-wise generic" if rotary is not None
                else "rotate_half fused into one element-wise generic")
     if why_not_folded:
@@ -378,4 +378,5 @@ def fold_rotate_half(op, max_weight_growth=1.0):
     FLOPs are added and the weights fit the budget; otherwise fused into one element-wise
     generic reading both halves of t (no halves or concatenation materialised, no FLOPs
     added). Only a strict rotate_half matches (see the module docstring)."""
-    rewrite_functions(op, NAME, _candidates, fold_rotate_half_rewrite, max_weight_growth)
+    rewrite_functions(op, NAME, ROOTS, lambda _: True, fold_rotate_half_rewrite,
+                      max_weight_growth)

@@ -57,16 +57,15 @@ from mlir import ir
 
 from .. import rewrite_log
 from ..constants import constant_array, create_constant
-from ..ir_utils import walk_ops
 from ..linalg_match import (MATMUL_OPS, all_parallel, block_arg_index, body_ops, dims_of,
-                            erase_if_dead, erase_with_init, generic_body, is_zero_fill, nbytes,
+                            erase_if_dead, generic_body, is_zero_fill, nbytes,
                             num_inputs, numel, operand_maps, producer, producer_named,
                             scalar_constant, users)
 from ..match.contraction import classify
 from ..projections import (DATA_MOVEMENT, NotAProjection, Projection, broadcast_constant,
                            column_view, one_token_shape)
-from ..rewrite_cost import WeightBudget, enclosing_function
-from ..rewriting import MAX_WEIGHT_GROWTH
+from ..rewrite_cost import WeightBudget
+from ..rewriting import MAX_WEIGHT_GROWTH, Fired, Skip, rewrite_functions
 from . import register_pass
 
 NAME = "attn-fold-score-scale"
@@ -297,14 +296,14 @@ def _bias_entries(projection: Projection, columns: np.ndarray) -> np.ndarray | s
     return inside
 
 
-def _replace_constant(owner: ir.Operation, index: int, array: np.ndarray) -> int:
+def _replace_constant(owner: ir.Operation, index: int, array: np.ndarray, rewriter) -> int:
     """Make `array` operand `index` of `owner`, erasing the old constant if dead; bytes added."""
     value = owner.operands[index]
     with ir.InsertionPoint(owner), owner.location:
         scaled = create_constant(array, value.type)
     old, old_bytes = producer(value), nbytes(value)
     owner.operands[index] = scaled
-    return nbytes(scaled) - (old_bytes if erase_if_dead(old) else 0)
+    return nbytes(scaled) - (old_bytes if erase_if_dead(old, rewriter) else 0)
 
 
 def _scaled(array: np.ndarray, factor: float, entries=Ellipsis, axis: int | None = None):
@@ -355,20 +354,22 @@ def _legal(scale: ir.Operation, scaled: ir.Value, candidates: list[ir.Operation]
     return None
 
 
-def fold_scale(scale: ir.Operation, scaled: ir.Value, factor: float,
-               max_weight_growth: float = 1.0) -> bool:
+def fold_scale_rewrite(scale: ir.Operation, budget: WeightBudget, rewriter):
     """`f(x @ W) * factor == f(x @ (factor * W))` for the nearest legal projection,
-    scaling only the columns of W (and of its bias) that the scaled value reads."""
+    scaling only the columns of W (and of its bias) that the scaled value reads:
+    Fired, a Skip, or None when `scale` is not a scale."""
+    match = scale_of(scale)
+    if match is None:
+        return None
+    scaled, factor = match
     reasons: list[str] = []
     legal = _legal(scale, scaled, query_projections(scaled), reasons)
     if legal is None and not reasons:
-        rewrite_log.skipped(NAME, scale, "no matmul with a constant weight on the query side "
-                                         "of the scaled value")
-        return False
+        return Skip(scale, "no matmul with a constant weight on the query side of the "
+                           "scaled value")
     if legal is None:
-        rewrite_log.skipped(NAME, scale, "cannot move the scale into a projection weight: "
-                                         + "; ".join(dict.fromkeys(reasons)))
-        return False
+        return Skip(scale, "cannot move the scale into a projection weight: "
+                           + "; ".join(dict.fromkeys(reasons)))
     projection, columns, entries, biases = legal
     matmul = projection.ops[0]
     weight = matmul.operands[1]
@@ -376,51 +377,39 @@ def fold_scale(scale: ir.Operation, scaled: ir.Value, factor: float,
     # A scaled copy replaces a constant only if nothing else uses it: others keep the old one.
     growth = sum(nbytes(v) for v in [weight] + [g.operands[i] for g, i in every_bias]
                  if len(users(v)) > 1)
-    budget = WeightBudget(enclosing_function(matmul), max_weight_growth)
     if not budget.allows(growth):
-        rewrite_log.skipped(NAME, scale, budget.describe(growth), remark=True)
-        return False
+        return Skip(scale, budget.describe(growth), remark=True)
     product = classify(matmul)
     column_axis = list(product.rhs_dims).index(product.n[0])  # W as [K, N] or as [N, K]
     added = _replace_constant(matmul, 1, _scaled(constant_array(weight), factor, columns,
-                                                 axis=column_axis))
+                                                 axis=column_axis), rewriter)
     for generic, index in biases:
         added += _replace_constant(generic, index,
-                                   _scaled(constant_array(generic.operands[index]), factor))
+                                   _scaled(constant_array(generic.operands[index]), factor),
+                                   rewriter)
     if projection.bias_input is not None:
         generic, index = projection.bias_input
         added += _replace_constant(generic, index,
                                    _scaled(constant_array(generic.operands[index]), factor,
-                                           entries))
+                                           entries), rewriter)
     saved = numel(scaled)
-    scale.results[0].replace_all_uses_with(scaled)
-    erase_with_init(scale)
+    init = producer(scale.operands[len(scale.operands) - 1])
+    rewriter.replace_op(scale, [scaled])
+    if init is not None and init.name == "tensor.empty":
+        erase_if_dead(init, rewriter)
     where = _describe(columns, projection.weights.shape[1])
     if every_bias:
         where += f" and {len(every_bias)} bias{'es' if len(every_bias) > 1 else ''}"
     rewrite_log.fired(NAME, matmul, f"scale {factor:g} folded into the projection weight{where}",
                       flops_saved=saved, constant_bytes_delta=added)
-    return True
+    return Fired()
 
 
 @register_pass(NAME, summary="Fold a constant scale on attention scores (or on q and k) into "
                              "the query/key projection weight.", options=(MAX_WEIGHT_GROWTH,))
 def fold_score_scale(op: ir.Operation, max_weight_growth: float = 1.0) -> None:
-    # A fold erases the scale, its init and dead constants: the generics are walked
-    # afresh after each fold (no handle outlives the IR it came from), and the scales
-    # that did not fold (still in the IR, unchanged) are not offered again.
-    declined: set[int] = set()
-    while True:
-        for generic in walk_ops(op, "linalg.generic"):
-            if hash(generic) in declined:
-                continue
-            match = scale_of(generic)
-            if match is not None and fold_scale(generic, *match,
-                                                max_weight_growth=max_weight_growth):
-                break
-            declined.add(hash(generic))
-        else:
-            return
+    rewrite_functions(op, NAME, ("linalg.generic",), lambda _: True, fold_scale_rewrite,
+                      max_weight_growth)
 
 
 __all__ = ["fold_score_scale", "scale_of", "check_linear_cone"]

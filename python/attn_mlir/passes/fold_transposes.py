@@ -1,6 +1,7 @@
 """attn-fold-transposes: no transposed copy of a weight or of K is ever materialised.
 
-Two rewrites, applied in this order:
+Two rewrites, run on the greedy driver (see `attn_mlir.rewriting`); a transpose
+comes before its users, so the first applies before the second would:
 
 1. Constant transpose:  `transpose(C, p)  ==  C'` with `C' = numpy.transpose(C, p)`,
    a new `arith.constant`. Legal for any permutation of any constant. The old
@@ -28,11 +29,11 @@ from mlir import ir
 
 from .. import rewrite_log
 from ..constants import constant_array, create_constant
-from ..ir_utils import walk_ops
+from ..ir_utils import in_block_order
 from ..linalg_match import (MATMUL_OPS, dims_of, erase_if_dead, erase_with_init, nbytes,
                             operand_maps, producer, producer_named, set_operand_map, users)
-from ..rewrite_cost import WeightBudget, enclosing_function
-from ..rewriting import MAX_WEIGHT_GROWTH
+from ..rewrite_cost import WeightBudget
+from ..rewriting import MAX_WEIGHT_GROWTH, Fired, Skip, rewrite_functions
 from . import register_pass
 
 NAME = "attn-fold-transposes"
@@ -43,49 +44,53 @@ def swaps_last_two(permutation: list[int]) -> bool:
     return rank >= 2 and permutation == list(range(rank - 2)) + [rank - 1, rank - 2]
 
 
-def constant_transpose_groups(root: ir.Operation) -> list[list[ir.Operation]]:
-    """Transposes of constants, grouped by (constant, permutation): one fold per group."""
-    groups: list[list[ir.Operation]] = []
-    for transpose in walk_ops(root, "linalg.transpose"):
-        const_op = producer_named(transpose.operands[0], "arith.constant")
-        if const_op is None:
-            continue
-        for group in groups:
-            if group[0].operands[0] == transpose.operands[0] and \
-                    list(group[0].opview.permutation) == list(transpose.opview.permutation):
-                group.append(transpose)
-                break
-        else:
-            groups.append([transpose])
-    return groups
+def _constant_transpose_group(transpose: ir.Operation) -> list[ir.Operation] | None:
+    """The transposes of `transpose`'s constant input by its permutation in its block, in
+    block order (one fold for them all); None when its input is not a constant."""
+    source = transpose.operands[0]
+    if producer_named(source, "arith.constant") is None:
+        return None
+    permutation = list(transpose.opview.permutation)
+    group: list[ir.Operation] = []
+    for user in users(source):
+        if user.name == "linalg.transpose" and user.operands[0] == source and \
+                user.parent == transpose.parent and \
+                list(user.opview.permutation) == permutation and user not in group:
+            group.append(user)
+    return in_block_order(group)
 
 
-def fold_constant_transposes(transposes: list[ir.Operation], max_weight_growth: float = 1.0) -> None:
-    """`transpose(C, p) == numpy.transpose(C, p)` as one new constant for the group."""
+def fold_constant_transposes(transpose: ir.Operation, budget: WeightBudget, rewriter):
+    """`transpose(C, p) == numpy.transpose(C, p)` as one new constant for the group of
+    `transpose`, rewritten when its first member is offered: Fired, a Skip or None."""
+    transposes = _constant_transpose_group(transpose)
+    if transposes is None or transposes[0] != transpose:
+        return None
     first = transposes[0]
     source = first.operands[0]
     array = constant_array(source)
     if array is None:
-        return
+        return None
     # C stays alive for its other users: then the folded copy is extra bytes.
     growth = nbytes(first.results[0]) if len(users(source)) > len(transposes) else 0
-    budget = WeightBudget(enclosing_function(first), max_weight_growth)
     if not budget.allows(growth):
-        rewrite_log.skipped(NAME, first, budget.describe(growth), remark=True)
-        return
+        return Skip(first, budget.describe(growth), remark=True)
     permutation = list(first.opview.permutation)
     with ir.InsertionPoint(first), first.location:
         folded = create_constant(np.transpose(array, permutation), first.results[0].type)
     source_bytes = nbytes(source)
     const_op = producer(source)
-    for transpose in transposes:
-        transpose.results[0].replace_all_uses_with(folded)
-        erase_with_init(transpose)
-    freed = source_bytes if erase_if_dead(const_op) else 0
+    for member in transposes:
+        init = producer(member.operands[1])
+        rewriter.replace_op(member, [folded])
+        if init is not None and init.name == "tensor.empty":
+            erase_if_dead(init, rewriter)
+    freed = source_bytes if erase_if_dead(const_op, rewriter) else 0
     rewrite_log.fired(NAME, folded.owner,
                       f"transpose {permutation} of a constant folded into the constant"
                       + ("" if freed else " (the original stays for its other users)"),
                       constant_bytes_delta=nbytes(folded) - freed)
+    return Fired()
 
 
 def _swapped_collapse(collapse: ir.Operation, source: ir.Value) -> ir.Value:
@@ -106,43 +111,54 @@ def _last_two_groups_single(collapse: ir.Operation, rank: int) -> bool:
     return len(groups) >= 2 and groups[-2] == [rank - 2] and groups[-1] == [rank - 1]
 
 
-def fold_operand_transpose(matmul: ir.Operation, index: int) -> None:
-    """`matmul(.., transpose(B), ..)` reads `B` through a map with the last two dims swapped."""
+def fold_operand_transpose(matmul: ir.Operation, index: int, rewriter) -> bool | str | None:
+    """`matmul(.., transpose(B), ..)` reads `B` through a map with the last two dims
+    swapped: True when done, why not (a str) or None when the operand is no transpose."""
     operand = matmul.operands[index]
     dims = dims_of(operand_maps(matmul)[index])
     if dims is None:
-        return
+        return None
     collapse = producer_named(operand, "tensor.collapse_shape")
     transpose = producer_named(collapse.operands[0] if collapse else operand, "linalg.transpose")
     if transpose is None:
-        return
+        return None
     permutation = list(transpose.opview.permutation)
     if not swaps_last_two(permutation):
-        rewrite_log.skipped(NAME, matmul, f"operand {index} is a transpose {permutation}, "
-                                          "not a swap of the last two dims")
-        return
+        return f"operand {index} is a transpose {permutation}, not a swap of the last two dims"
     if collapse is not None and not _last_two_groups_single(collapse, len(permutation)):
-        rewrite_log.skipped(NAME, matmul, f"operand {index} collapses the transposed dims")
-        return
+        return f"operand {index} collapses the transposed dims"
     source = transpose.operands[0]
     new_operand = _swapped_collapse(collapse, source) if collapse is not None else source
     matmul.operands[index] = new_operand
     set_operand_map(matmul, index, dims[:-2] + [dims[-1], dims[-2]])
-    erase_if_dead(collapse)
-    kept = not erase_with_init(transpose)
+    erase_if_dead(collapse, rewriter)
+    kept = not erase_with_init(transpose, rewriter)
     rewrite_log.fired(NAME, matmul,
                       f"{matmul.name} reads operand {index} through a transposed map"
                       + (" (the transpose stays for its other users)" if kept else ""))
+    return True
+
+
+def fold_operand_transposes(matmul: ir.Operation, rewriter):
+    """Both operands of `matmul`: Fired, a Skip or None."""
+    outcomes = [fold_operand_transpose(matmul, index, rewriter) for index in (0, 1)]
+    if True in outcomes:
+        return Fired()
+    reasons = [o for o in outcomes if isinstance(o, str)]
+    return Skip(matmul, "; ".join(reasons)) if reasons else None
+
+
+def fold_transposes_rewrite(op: ir.Operation, budget: WeightBudget, rewriter):
+    if op.name == "linalg.transpose":
+        return fold_constant_transposes(op, budget, rewriter)
+    return fold_operand_transposes(op, rewriter)
 
 
 @register_pass(NAME, summary="Fold constant transposes into constants and transposed matmul "
                              "operands into indexing maps.", options=(MAX_WEIGHT_GROWTH,))
 def fold_transposes(op: ir.Operation, max_weight_growth: float = 1.0) -> None:
-    for group in constant_transpose_groups(op):
-        fold_constant_transposes(group, max_weight_growth)
-    for matmul in [m for name in MATMUL_OPS for m in walk_ops(op, name)]:
-        for index in (0, 1):
-            fold_operand_transpose(matmul, index)
+    rewrite_functions(op, NAME, ("linalg.transpose",) + MATMUL_OPS, lambda _: True,
+                      fold_transposes_rewrite, max_weight_growth)
 
 
 __all__ = ["fold_transposes", "swaps_last_two"]

@@ -30,10 +30,11 @@ from mlir.dialects import linalg, tensor
 
 from .. import rewrite_log
 from ..constants import constant_array, create_constant
-from ..ir_utils import walk_ops
+from ..ir_utils import in_block_order
 from ..linalg_match import (erase_if_dead, nbytes, producer, producer_named, scalar_constant,
-                            static_shape)
+                            static_shape, users)
 from ..projections import plain_matmul
+from ..rewriting import Fired, Skip, rewrite_functions
 from . import register_pass
 
 NAME = "attn-fuse-projections"
@@ -57,41 +58,34 @@ def _fusable(matmul: ir.Operation) -> str | None:
     return None
 
 
-def projection_groups(root: ir.Operation) -> list[list[ir.Operation]]:
-    """Matmuls grouped by their left operand; members that cannot be fused are logged."""
-    by_lhs: list[list[ir.Operation]] = []
-    for matmul in walk_ops(root, "linalg.matmul"):
-        for group in by_lhs:
-            if group[0].operands[0] == matmul.operands[0]:
-                group.append(matmul)
-                break
-        else:
-            by_lhs.append([matmul])
-    groups = []
-    for group in by_lhs:
-        if len(group) < 2:
-            continue
-        members = []
-        for matmul in group:
-            reason = _fusable(matmul)
-            if reason is not None:
-                rewrite_log.skipped(NAME, matmul, f"matmul shares its input but {reason}")
-            elif members and (matmul.parent != members[0].parent
-                              or _fill_value(matmul) != _fill_value(members[0])):
-                rewrite_log.skipped(NAME, matmul, "matmul shares its input but not its block "
-                                                  "or its init value")
-            else:
-                members.append(matmul)
-        if len(members) >= 2:
-            groups.append(members)
-    return groups
+def fuse_projections_rewrite(matmul: ir.Operation, budget, rewriter):
+    """The fusable matmuls that share `matmul`'s left operand, its block and its init value,
+    fused when the first of them is offered: Fired, a Skip or None."""
+    lhs = matmul.operands[0]
+    siblings: list[ir.Operation] = []
+    for user in users(lhs):
+        if user.name == "linalg.matmul" and user.operands[0] == lhs and user not in siblings:
+            siblings.append(user)
+    if len(siblings) < 2:
+        return None
+    reason = _fusable(matmul)
+    if reason is not None:
+        return Skip(matmul, f"matmul shares its input but {reason}")
+    group = in_block_order([m for m in siblings if m.parent == matmul.parent
+                            and _fusable(m) is None and _fill_value(m) == _fill_value(matmul)])
+    if len(group) < 2:
+        return Skip(matmul, "matmul shares its input but not its block or its init value")
+    if group[0] != matmul:
+        return None
+    return fuse_projection_group(group, rewriter)
 
 
-def fuse_projection_group(group: list[ir.Operation]) -> None:
-    """`x @ Wi == (x @ [W1 | ... | Wn])[:, offset_i : offset_i + Ni]`."""
+def fuse_projection_group(group: list[ir.Operation], rewriter):
+    """`x @ Wi == (x @ [W1 | ... | Wn])[:, offset_i : offset_i + Ni]` (the group in block
+    order): Fired, or None when a weight cannot be read."""
     arrays = [constant_array(m.operands[1]) for m in group]
     if any(a is None for a in arrays):
-        return
+        return None
     first, lhs = group[0], group[0].operands[0]
     rows = static_shape(first.results[0])[0]
     widths = [a.shape[1] for a in arrays]
@@ -113,24 +107,23 @@ def fuse_projection_group(group: list[ir.Operation]) -> None:
     for matmul, value in zip(group, slices):
         weight_op, fill_op = producer(matmul.operands[1]), producer(matmul.operands[2])
         weight_bytes = nbytes(matmul.operands[1])
-        matmul.results[0].replace_all_uses_with(value)
-        matmul.erase()
-        freed += weight_bytes if erase_if_dead(weight_op) else 0
+        rewriter.replace_op(matmul, [value])
+        freed += weight_bytes if erase_if_dead(weight_op, rewriter) else 0
         if fill_op is not None:
             empty = producer(fill_op.operands[1])
-            if erase_if_dead(fill_op):
-                erase_if_dead(empty)
+            if erase_if_dead(fill_op, rewriter):
+                erase_if_dead(empty, rewriter)
     rewrite_log.fired(NAME, fused.owner,
                       f"fused {len(group)} projections (widths {', '.join(map(str, widths))}) "
                       f"of one input into one matmul",
                       constant_bytes_delta=nbytes(weights) - freed)
+    return Fired()
 
 
 @register_pass(NAME, summary="Fuse matmuls that share their input and have constant weights "
                              "into one matmul on concatenated weights.")
 def fuse_projections(op: ir.Operation) -> None:
-    for group in projection_groups(op):
-        fuse_projection_group(group)
+    rewrite_functions(op, NAME, ("linalg.matmul",), lambda _: True, fuse_projections_rewrite)
 
 
 __all__ = ["fuse_projections"]

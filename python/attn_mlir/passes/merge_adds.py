@@ -27,7 +27,6 @@ from mlir.dialects import arith
 
 from .. import rewrite_log
 from ..constants import constant_array, create_constant
-from ..ir_utils import walk_ops
 from ..projections import NotAProjection, analyze, elementwise_body, projection_or_none
 from ..rewrite_cost import constant_bytes_of, dying_ops, erase_dead, op_flops, users
 from ..rewriting import MAX_WEIGHT_GROWTH, Fired, Skip, collapse_projection, rewrite_functions
@@ -36,21 +35,20 @@ from . import register_pass
 NAME = "attn-merge-adds"
 
 
-def _candidates(func):
-    return [g for g in walk_ops(func, "linalg.generic")
-            if (body := elementwise_body(g)) is not None
+def _is_candidate(g):
+    return ((body := elementwise_body(g)) is not None
             and body[0] in ("arith.addf", "arith.subf")
-            and all(where == "in" for where, _ in body[1])]
+            and all(where == "in" for where, _ in body[1]))
 
 
-def merge_adds_rewrite(op, budget):
-    outcome = _merge_common_factor(op, budget)
+def merge_adds_rewrite(op, budget, rewriter):
+    outcome = _merge_common_factor(op, budget, rewriter)
     if outcome is not None:
         return outcome
-    return _merge_projections(op, budget)
+    return _merge_projections(op, budget, rewriter)
 
 
-def _merge_projections(op, budget):
+def _merge_projections(op, budget, rewriter):
     sides = [projection_or_none(value) for value in op.operands[:-1]]
     if None in sides:
         return None
@@ -61,7 +59,7 @@ def _merge_projections(op, budget):
     except NotAProjection as e:
         return Skip(op, str(e))
     return collapse_projection(NAME, op, p, budget, "sum of projections of one input merged "
-                                                    "into one matmul")
+                                                    "into one matmul", rewriter)
 
 
 def _product(value):
@@ -91,7 +89,7 @@ def _product(value):
     return None
 
 
-def _merge_common_factor(op, budget):
+def _merge_common_factor(op, budget, rewriter):
     kind = elementwise_body(op)[0]
     a, b = (_product(v) for v in op.operands[:2])
     if a is None or b is None:
@@ -126,8 +124,8 @@ def _merge_common_factor(op, budget):
             new_c = create_constant(merged.astype(ca.dtype), cval_a.type)
             index = [i for i, v in enumerate(mul_a.operands) if v == cval_a and i != ya][0]
             mul_a.operands[index] = new_c
-    op.results[0].replace_all_uses_with(mul_a.results[0])
-    erase_dead([op, mul_b, cval_a.owner, cval_b.owner])
+    rewriter.replace_op(op, [mul_a.results[0]])
+    erase_dead([mul_b, cval_a.owner, cval_b.owner], rewriter)
     rewrite_log.fired(NAME, mul_a, "y*c1 + y*c2 merged into y*(c1+c2)", flops_saved=saved,
                       constant_bytes_delta=delta)
     return Fired()
@@ -139,4 +137,5 @@ def merge_adds(op, max_weight_growth=1.0):
     """y*c1 + y*c2 -> y*(c1+c2) (same y and map, constant factors broadcast alike, products
     used only by the sum) and x@A + x@B -> x@(A+B) (same x and token rows, constant
     weights, no FLOPs added, new constants within the budget)."""
-    rewrite_functions(op, NAME, _candidates, merge_adds_rewrite, max_weight_growth)
+    rewrite_functions(op, NAME, ("linalg.generic",), _is_candidate, merge_adds_rewrite,
+                      max_weight_growth)

@@ -1,0 +1,73 @@
+// What upstream lets through and then mis-runs or aborts on: a located error at parse
+// time, exit 1. Affine constants of 2**32 and more (source.py's precheck): the linalg
+// verifier overflows on them (a wrapped bound passes, an overflowing one asserts).
+// A static expand_shape output_shape that contradicts its type (static_checks.py):
+// it fails only after bufferization. In-bounds spellings of the same ops parse as before.
+
+// RUN: %exit_code %attn_opt %s --split-input-file 2>&1 | FileCheck %s
+
+// A constant index near 2**63: upstream's 64-bit bound wraps and lets it through.
+// CHECK: attn-opt-static-checks.mlir:[[# @LINE + 3]]:65: error: affine constant 9223372036854775807 is too large (at most 4294967295: MLIR evaluates indexing maps in 64-bit arithmetic)
+func.func @huge_constant(%x: tensor<4x1xf32>) -> tensor<4xf32> {
+  %e = tensor.empty() : tensor<4xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0, 9223372036854775807)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%x : tensor<4x1xf32>) outs(%e : tensor<4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<4xf32>
+  return %y : tensor<4xf32>
+}
+
+// -----
+
+// A sum that overflows: upstream's verifier asserts (mlir-opt aborts on it).
+// CHECK: attn-opt-static-checks.mlir:[[# @LINE + 3]]:66: error: affine constant 9223372036854775806 is too large
+func.func @huge_offset(%x: tensor<8xf32>) -> tensor<4xf32> {
+  %e = tensor.empty() : tensor<4xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0 + 9223372036854775806)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%x : tensor<8xf32>) outs(%e : tensor<4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<4xf32>
+  return %y : tensor<4xf32>
+}
+
+// -----
+
+// A static output_shape that contradicts the result type.
+// CHECK: attn-opt-static-checks.mlir:[[# @LINE + 2]]:8: error: 'tensor.expand_shape' output_shape gives 2 at position 2, but the result type has 3
+func.func @expand_mismatch(%x: tensor<1x6xf32>) -> tensor<1x2x3xf32> {
+  %y = tensor.expand_shape %x [[0], [1, 2]] output_shape [1, 2, 2] : tensor<1x6xf32> into tensor<1x2x3xf32>
+  return %y : tensor<1x2x3xf32>
+}
+
+// -----
+
+// Must not fire: a keep-dim reduction (constant 0 on a size-1 dim), a shifted read
+// (d0 + 1), a constant just under 2**32 in an affine.apply, a loop with no iteration,
+// a dynamic output_shape.
+// CHECK-LABEL: func.func @in_bounds
+// CHECK-NOT: error
+// CHECK: exit 1
+func.func @in_bounds(%x: tensor<4x8xf32>, %s: tensor<9xf32>, %z: tensor<0x1xf32>, %d: tensor<?xf32>, %n: index) -> (tensor<4x1xf32>, tensor<8xf32>, tensor<0xf32>, tensor<?x2xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %er = tensor.empty() : tensor<4x1xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%er : tensor<4x1xf32>) -> tensor<4x1xf32>
+  %sum = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, 0)>], iterator_types = ["parallel", "reduction"]} ins(%x : tensor<4x8xf32>) outs(%acc : tensor<4x1xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %r = arith.addf %in, %out : f32
+    linalg.yield %r : f32
+  } -> tensor<4x1xf32>
+  %e8 = tensor.empty() : tensor<8xf32>
+  %shifted = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0 + 1)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%s : tensor<9xf32>) outs(%e8 : tensor<8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<8xf32>
+  %e0 = tensor.empty() : tensor<0xf32>
+  %none = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0, 0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%z : tensor<0x1xf32>) outs(%e0 : tensor<0xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<0xf32>
+  %big = affine.apply affine_map<(d0) -> (d0 + 4294967295)>(%n)
+  %half = arith.divui %big, %n : index
+  %dyn = tensor.expand_shape %d [[0, 1]] output_shape [%half, 2] : tensor<?xf32> into tensor<?x2xf32>
+  return %sum, %shifted, %none, %dyn : tensor<4x1xf32>, tensor<8xf32>, tensor<0xf32>, tensor<?x2xf32>
+}
