@@ -151,6 +151,32 @@ func.func @runtime_query_weight_not_applicable(%x: tensor<2x2xf32>, %wq: tensor<
 
 #id = affine_map<(d0, d1) -> (d0, d1)>
 
+// Must not fire: no token, so q is empty and reads no column of Wq (nothing to scale;
+// the scale stays, on an empty tensor).
+// CHECK-LABEL: func.func @no_token_not_applicable
+// CHECK: arith.constant dense<{{\[}}[1.000000e+00, 2.000000e+00], [3.000000e+00, 4.000000e+00]]>
+// CHECK: arith.mulf %in, %{{.*}} : f32
+func.func @no_token_not_applicable(%x: tensor<0x2xf32>, %kt: tensor<2x2xf32>) -> tensor<0x2xf32> {
+  %c0 = arith.constant 0.0 : f32
+  %half = arith.constant 0.5 : f32
+  %wq = arith.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
+  %e = tensor.empty() : tensor<0x2xf32>
+  %z = linalg.fill ins(%c0 : f32) outs(%e : tensor<0x2xf32>) -> tensor<0x2xf32>
+  %q = linalg.matmul ins(%x, %wq : tensor<0x2xf32>, tensor<2x2xf32>) outs(%z : tensor<0x2xf32>) -> tensor<0x2xf32>
+  %s = linalg.matmul ins(%q, %kt : tensor<0x2xf32>, tensor<2x2xf32>) outs(%z : tensor<0x2xf32>) -> tensor<0x2xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+         ins(%s : tensor<0x2xf32>) outs(%e : tensor<0x2xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.mulf %in, %half : f32
+    linalg.yield %m : f32
+  } -> tensor<0x2xf32>
+  return %r : tensor<0x2xf32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
 // Must not fire: the unscaled scores are returned too.
 // CHECK-LABEL: func.func @scores_other_user_not_applicable
 // CHECK: arith.constant dense<{{\[}}[1.000000e+00, 2.000000e+00], [3.000000e+00, 4.000000e+00]]>

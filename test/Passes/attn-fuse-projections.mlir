@@ -46,6 +46,23 @@ func.func @different_lhs_not_applicable(%x: tensor<3x2xf32>, %y: tensor<3x2xf32>
 
 // -----
 
+// Must not fire: no token, so the results are empty (a slice could not start in them).
+// CHECK-LABEL: func.func @no_token_not_applicable
+// CHECK-COUNT-2: linalg.matmul ins
+// CHECK-NOT: tensor.extract_slice
+func.func @no_token_not_applicable(%x: tensor<0x2xf32>) -> (tensor<0x2xf32>, tensor<0x2xf32>) {
+  %c0 = arith.constant 0.0 : f32
+  %w1 = arith.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
+  %w2 = arith.constant dense<[[5.0, 6.0], [7.0, 8.0]]> : tensor<2x2xf32>
+  %e = tensor.empty() : tensor<0x2xf32>
+  %z = linalg.fill ins(%c0 : f32) outs(%e : tensor<0x2xf32>) -> tensor<0x2xf32>
+  %a = linalg.matmul ins(%x, %w1 : tensor<0x2xf32>, tensor<2x2xf32>) outs(%z : tensor<0x2xf32>) -> tensor<0x2xf32>
+  %b = linalg.matmul ins(%x, %w2 : tensor<0x2xf32>, tensor<2x2xf32>) outs(%z : tensor<0x2xf32>) -> tensor<0x2xf32>
+  return %a, %b : tensor<0x2xf32>, tensor<0x2xf32>
+}
+
+// -----
+
 // Must not fire: one weight is a runtime value (a function argument).
 // CHECK-LABEL: func.func @runtime_weight_not_applicable
 // CHECK-COUNT-2: linalg.matmul ins

@@ -4,12 +4,14 @@
 // A static expand_shape output_shape that contradicts its type (static_checks.py):
 // it fails only after bufferization. In-bounds spellings of the same ops parse as before.
 
+// RUN: %attn_opt %s --split-input-file --verify-diagnostics
 // RUN: %exit_code %attn_opt %s --split-input-file 2>&1 | FileCheck %s
 
 // A constant index near 2**63: upstream's 64-bit bound wraps and lets it through.
-// CHECK: attn-opt-static-checks.mlir:[[# @LINE + 3]]:65: error: affine constant 9223372036854775807 is too large (at most 4294967295: MLIR evaluates indexing maps in 64-bit arithmetic)
+// CHECK: attn-opt-static-checks.mlir:{{[0-9]+}}:65: error: affine constant 9223372036854775807 is too large (at most 4294967295: MLIR evaluates indexing maps in 64-bit arithmetic)
 func.func @huge_constant(%x: tensor<4x1xf32>) -> tensor<4xf32> {
   %e = tensor.empty() : tensor<4xf32>
+  // expected-error@+1 {{affine constant 9223372036854775807 is too large}}
   %y = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0, 9223372036854775807)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%x : tensor<4x1xf32>) outs(%e : tensor<4xf32>) {
   ^bb0(%in: f32, %out: f32):
     linalg.yield %in : f32
@@ -20,9 +22,10 @@ func.func @huge_constant(%x: tensor<4x1xf32>) -> tensor<4xf32> {
 // -----
 
 // A sum that overflows: upstream's verifier asserts (mlir-opt aborts on it).
-// CHECK: attn-opt-static-checks.mlir:[[# @LINE + 3]]:66: error: affine constant 9223372036854775806 is too large
+// CHECK: attn-opt-static-checks.mlir:{{[0-9]+}}:66: error: affine constant 9223372036854775806 is too large
 func.func @huge_offset(%x: tensor<8xf32>) -> tensor<4xf32> {
   %e = tensor.empty() : tensor<4xf32>
+  // expected-error@+1 {{affine constant 9223372036854775806 is too large}}
   %y = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0 + 9223372036854775806)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%x : tensor<8xf32>) outs(%e : tensor<4xf32>) {
   ^bb0(%in: f32, %out: f32):
     linalg.yield %in : f32
@@ -33,8 +36,9 @@ func.func @huge_offset(%x: tensor<8xf32>) -> tensor<4xf32> {
 // -----
 
 // A static output_shape that contradicts the result type.
-// CHECK: attn-opt-static-checks.mlir:[[# @LINE + 2]]:8: error: 'tensor.expand_shape' output_shape gives 2 at position 2, but the result type has 3
+// CHECK: attn-opt-static-checks.mlir:{{[0-9]+}}:8: error: 'tensor.expand_shape' output_shape gives 2 at position 2, but the result type has 3
 func.func @expand_mismatch(%x: tensor<1x6xf32>) -> tensor<1x2x3xf32> {
+  // expected-error@+1 {{'tensor.expand_shape' output_shape gives 2 at position 2, but the result type has 3}}
   %y = tensor.expand_shape %x [[0], [1, 2]] output_shape [1, 2, 2] : tensor<1x6xf32> into tensor<1x2x3xf32>
   return %y : tensor<1x2x3xf32>
 }

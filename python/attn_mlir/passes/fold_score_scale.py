@@ -340,6 +340,9 @@ def _legal(scale: ir.Operation, scaled: ir.Value, candidates: list[ir.Operation]
                 reasons.append(str(e))
             continue
         columns = projection.columns()
+        if columns.size == 0:
+            reasons.append("the scaled value is empty (nothing to fold)")
+            continue
         reason = _shared_columns_reason(projection, columns)
         entries = None
         if reason is None and projection.bias_input is not None:

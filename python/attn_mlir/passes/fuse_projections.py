@@ -51,8 +51,11 @@ def _fusable(matmul: ir.Operation) -> str | None:
         return "it reads an operand through a non-default (transposed) map"
     if producer_named(matmul.operands[1], "arith.constant") is None:
         return "its right operand is not a constant (runtime weights are not concatenated)"
-    if static_shape(matmul.results[0]) is None:
+    shape = static_shape(matmul.results[0])
+    if shape is None:
         return "its result shape is not static"
+    if 0 in shape:
+        return "its result is empty (no slice can start in it)"
     if _fill_value(matmul) is None:
         return "its init is not a fill with a constant"
     return None
