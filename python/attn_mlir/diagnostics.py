@@ -75,6 +75,12 @@ _SEVERITY = {
 }
 
 
+def error_at(op, message: str) -> Diagnostic:
+    """An error located at `op` (file:line:col of its location)."""
+    file, line, col = location_parts(op.location)
+    return Diagnostic("error", message, file, line, col)
+
+
 def _from_info(info, rename: dict[str, str]) -> Diagnostic:
     file, line, col = location_parts(info.location)
     file = rename.get(file, file)

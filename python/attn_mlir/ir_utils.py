@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from mlir import ir
 
 
@@ -53,6 +55,5 @@ def is_declaration(func_op: ir.Operation) -> bool:
 
 def in_block_order(ops: list[ir.Operation]) -> list[ir.Operation]:
     """`ops` (all in one block, no repeats) in the order they appear there."""
-    import functools
     return sorted(ops, key=functools.cmp_to_key(
         lambda a, b: 0 if a == b else (-1 if a.is_before_in_block(b) else 1)))

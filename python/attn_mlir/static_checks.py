@@ -16,12 +16,7 @@ from __future__ import annotations
 from mlir import ir
 
 from .constants import is_a
-from .diagnostics import Diagnostic, location_parts
-
-
-def _error(op: ir.Operation, message: str) -> Diagnostic:
-    file, line, col = location_parts(op.location)
-    return Diagnostic("error", message, file, line, col)
+from .diagnostics import Diagnostic, error_at
 
 
 def _static_shape(value: ir.Value) -> list[int | None] | None:
@@ -46,7 +41,7 @@ def _expand_shape(op: ir.Operation) -> Diagnostic | None:
     dynamic = ir.ShapedType.get_dynamic_size()
     for pos, (given, size) in enumerate(zip(static, result)):
         if given != dynamic and size is not None and given != size:
-            return _error(op, f"'tensor.expand_shape' output_shape gives {given} at position "
+            return error_at(op, f"'tensor.expand_shape' output_shape gives {given} at position "
                               f"{pos}, but the result type has {size}")
     return None
 

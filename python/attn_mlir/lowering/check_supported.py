@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from mlir import ir
 
-from ..diagnostics import AttnError, Diagnostic, location_parts
+from ..diagnostics import AttnError, error_at
 from ..ir_utils import walk_ops
 from ..passes import Option, register_pass
 
@@ -35,11 +35,6 @@ def _element_type(t: ir.Type) -> ir.Type | None:
 
 def _is_float(t: ir.Type) -> bool:
     return isinstance(t, ir.FloatType)
-
-
-def _error(op: ir.Operation, message: str) -> Diagnostic:
-    file, line, col = location_parts(op.location)
-    return Diagnostic("error", message, file, line, col)
 
 
 def _non_float(op: ir.Operation) -> ir.Type | None:
@@ -76,12 +71,12 @@ def check_supported(op, schedule="cpu"):
         name = child.name
         if name in FLOAT_ONLY or name.startswith(FLOAT_ONLY_DIALECTS):
             if (element := _non_float(child)) is not None:
-                found.append(_error(child, f"unsupported element type {element} in '{name}': "
+                found.append(error_at(child, f"unsupported element type {element} in '{name}': "
                                            "softmax and attention need floating-point elements "
                                            "(f16, bf16, f32 or f64)"))
                 continue
         if schedule == "cpu" and name.startswith(TILED) and (t := _zero_size(child)):
-            found.append(_error(child, f"'{name}' has a zero-size dimension ({t}), which the cpu "
+            found.append(error_at(child, f"'{name}' has a zero-size dimension ({t}), which the cpu "
                                        "schedule cannot tile (use schedule=loops, or remove the "
                                        "empty computation)"))
     if found:
