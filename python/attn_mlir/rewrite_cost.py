@@ -47,13 +47,6 @@ def constant_bytes(root) -> int:
                if any(True for _ in op.results[0].uses))
 
 
-def enclosing_function(op) -> ir.Operation | None:
-    op = _op(op)
-    while op is not None and op.name != "func.func":
-        op = op.parent
-    return op
-
-
 # Baselines set by a pipeline (attn-optimize) so that repeated rounds cannot
 # compound growth: function name -> constant bytes at the pipeline's start.
 _BASELINES: dict[str, int] = {}
