@@ -7,6 +7,12 @@ would abort on):
 - A static entry of `tensor.expand_shape`'s `output_shape` must equal the result
   type's dim (`memref.expand_shape` checks this; the tensor op does not, and the
   mismatch surfaces only after bufferization).
+- A `tensor.cast` to a static size must not contradict a size the value is
+  known to have: the verifier compares types only, so a cast of a `?` whose
+  value is 3 to a 0 is accepted, and the lowerings then disagree (one folds it
+  into an invalid `memref.cast`, another reads out of bounds). Sizes are
+  followed through casts, destination-style results (their init), and
+  `tensor.empty` sizes that are constants or `tensor.dim`s of known sizes.
 
 `check(module)` returns located errors; it changes nothing.
 """
@@ -46,14 +52,107 @@ def _expand_shape(op: ir.Operation) -> Diagnostic | None:
     return None
 
 
+_MAX_DEPTH = 64  # long def chains are followed this far, then the size counts as unknown
+
+
+def _constant_index(value: ir.Value) -> int | None:
+    owner = value.owner
+    if not isinstance(owner, ir.OpView) and not isinstance(owner, ir.Operation):
+        return None
+    op = owner.operation
+    if op.name != "arith.constant" or not isinstance(value.type, ir.IndexType):
+        return None
+    try:
+        return ir.IntegerAttr(op.attributes["value"]).value
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
+def _known_shape(value: ir.Value, memo: dict, depth: int = 0) -> list[int | None] | None:
+    """`value`'s sizes as far as its definition tells them (None where unknown)."""
+    shape = _static_shape(value)
+    if shape is None or None not in shape or depth > _MAX_DEPTH:
+        return shape
+    key = value
+    if key in memo:
+        return memo[key]
+    memo[key] = shape  # a cycle (graph regions) ends here
+    owner = value.owner
+    op = owner.operation if isinstance(owner, (ir.OpView, ir.Operation)) else None
+    source: list[int | None] | None = None
+    if op is None:
+        source = None
+    elif op.name == "tensor.cast":
+        source = _known_shape(op.operands[0], memo, depth + 1)
+    elif op.name == "tensor.empty":
+        dynamic = iter(op.operands)
+        source = [size if size is not None else _size_of(next(dynamic, None), memo, depth + 1)
+                  for size in shape]
+    elif "outs" in _segment_names(op):
+        index = ir.OpResult(value).result_number if isinstance(value, ir.OpResult) else None
+        inits = _inits(op)
+        if index is not None and index < len(inits):
+            source = _known_shape(inits[index], memo, depth + 1)
+    if source is not None and len(source) == len(shape):
+        shape = [given if given is not None else found for given, found in zip(shape, source)]
+    memo[key] = shape
+    return shape
+
+
+def _size_of(size: ir.Value | None, memo: dict, depth: int) -> int | None:
+    if size is None:
+        return None
+    if (constant := _constant_index(size)) is not None:
+        return constant
+    owner = size.owner
+    if isinstance(owner, (ir.OpView, ir.Operation)) and owner.operation.name == "tensor.dim":
+        dim = owner.operation
+        index = _constant_index(dim.operands[1])
+        shape = _known_shape(dim.operands[0], memo, depth + 1)
+        if index is not None and shape is not None and 0 <= index < len(shape):
+            return shape[index]
+    return None
+
+
+def _segment_names(op: ir.Operation) -> tuple:
+    """("ins", "outs") for destination-style linalg ops, else ()."""
+    return ("ins", "outs") if op.name.startswith("linalg.") and "operandSegmentSizes" in op.attributes else ()
+
+
+def _inits(op: ir.Operation) -> list[ir.Value]:
+    try:
+        sizes = list(ir.DenseI32ArrayAttr(op.attributes["operandSegmentSizes"]))
+    except (ValueError, TypeError, KeyError):
+        return []
+    if len(sizes) != 2:
+        return []
+    return list(op.operands)[sizes[0]:sizes[0] + sizes[1]]
+
+
+def _cast_contradiction(op: ir.Operation, memo: dict) -> Diagnostic | None:
+    if op.name != "tensor.cast":
+        return None
+    target = _static_shape(op.results[0])
+    known = _known_shape(op.operands[0], memo)
+    if target is None or known is None or len(target) != len(known):
+        return None
+    for pos, (want, have) in enumerate(zip(target, known)):
+        if want is not None and have is not None and want != have:
+            shown = "x".join("?" if d is None else str(d) for d in known)
+            return error_at(op, f"'tensor.cast' to {op.results[0].type} of a value of shape "
+                              f"{shown}: dim {pos} is {have}, not {want}")
+    return None
+
+
 def check(module: ir.Module) -> list[Diagnostic]:
     """Located errors for the ops of `module` that break a fact above."""
     found: list[Diagnostic] = []
+    memo: dict = {}
 
     def visit(op):
         op = op.operation if hasattr(op, "operation") else op
-        for rule in (_expand_shape,):
-            if (diagnostic := rule(op)) is not None:
+        for diagnostic in (_expand_shape(op), _cast_contradiction(op, memo)):
+            if diagnostic is not None:
                 found.append(diagnostic)
         return ir.WalkResult.ADVANCE
 

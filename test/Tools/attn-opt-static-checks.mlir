@@ -2,7 +2,9 @@
 // time, exit 1. Affine constants of 2**32 and more (source.py's precheck): the linalg
 // verifier overflows on them (a wrapped bound passes, an overflowing one asserts).
 // A static expand_shape output_shape that contradicts its type (static_checks.py):
-// it fails only after bufferization. In-bounds spellings of the same ops parse as before.
+// it fails only after bufferization. A tensor.cast to a static size the value is known
+// not to have (static_checks.py): the lowerings disagree on it. In-bounds spellings of
+// the same ops parse as before.
 
 // RUN: %attn_opt %s --split-input-file --verify-diagnostics
 // RUN: %exit_code %attn_opt %s --split-input-file 2>&1 | FileCheck %s
@@ -45,13 +47,43 @@ func.func @expand_mismatch(%x: tensor<1x6xf32>) -> tensor<1x2x3xf32> {
 
 // -----
 
+// A cast to a size the value cannot have: the result's rows are %n = dim(x, 0) = 3
+// (x is a cast of a 3x2 tensor), through tensor.empty and the linalg op's init.
+// CHECK: attn-opt-static-checks.mlir:{{[0-9]+}}:8: error: 'tensor.cast' to tensor<0x3xf32> of a value of shape 3x3: dim 0 is 3, not 0
+func.func @cast_contradiction(%xs: tensor<3x2xf32>) -> tensor<0x3xf32> {
+  %x = tensor.cast %xs : tensor<3x2xf32> to tensor<?x2xf32>
+  %i0 = arith.constant 0 : index
+  %c3 = arith.constant 3 : index
+  %n = tensor.dim %x, %i0 : tensor<?x2xf32>
+  %e = tensor.empty(%n, %c3) : tensor<?x?xf32>
+  %c0 = arith.constant 0.0 : f32
+  %z = linalg.fill ins(%c0 : f32) outs(%e : tensor<?x?xf32>) -> tensor<?x?xf32>
+  // expected-error@+1 {{'tensor.cast' to tensor<0x3xf32> of a value of shape 3x3: dim 0 is 3, not 0}}
+  %r = tensor.cast %z : tensor<?x?xf32> to tensor<0x3xf32>
+  return %r : tensor<0x3xf32>
+}
+
+// -----
+
+// A cast chain that contradicts itself: static 4, dynamic, static 5.
+// CHECK: attn-opt-static-checks.mlir:{{[0-9]+}}:8: error: 'tensor.cast' to tensor<5xf32> of a value of shape 4: dim 0 is 4, not 5
+func.func @cast_chain(%x: tensor<4xf32>) -> tensor<5xf32> {
+  %d = tensor.cast %x : tensor<4xf32> to tensor<?xf32>
+  // expected-error@+1 {{'tensor.cast' to tensor<5xf32> of a value of shape 4: dim 0 is 4, not 5}}
+  %y = tensor.cast %d : tensor<?xf32> to tensor<5xf32>
+  return %y : tensor<5xf32>
+}
+
+// -----
+
 // Must not fire: a keep-dim reduction (constant 0 on a size-1 dim), a shifted read
 // (d0 + 1), a constant just under 2**32 in an affine.apply, a loop with no iteration,
-// a dynamic output_shape.
+// a dynamic output_shape, casts to sizes that agree with what is known (or nothing is
+// known: a dynamic argument, a dim of an unknown size).
 // CHECK-LABEL: func.func @in_bounds
 // CHECK-NOT: error
 // CHECK: exit 1
-func.func @in_bounds(%x: tensor<4x8xf32>, %s: tensor<9xf32>, %z: tensor<0x1xf32>, %d: tensor<?xf32>, %n: index) -> (tensor<4x1xf32>, tensor<8xf32>, tensor<0xf32>, tensor<?x2xf32>) {
+func.func @in_bounds(%x: tensor<4x8xf32>, %s: tensor<9xf32>, %z: tensor<0x1xf32>, %d: tensor<?xf32>, %n: index) -> (tensor<4x1xf32>, tensor<8xf32>, tensor<0xf32>, tensor<?x2xf32>, tensor<4x8xf32>, tensor<7xf32>, tensor<3x2xf32>) {
   %zero = arith.constant 0.0 : f32
   %er = tensor.empty() : tensor<4x1xf32>
   %acc = linalg.fill ins(%zero : f32) outs(%er : tensor<4x1xf32>) -> tensor<4x1xf32>
@@ -73,5 +105,12 @@ func.func @in_bounds(%x: tensor<4x8xf32>, %s: tensor<9xf32>, %z: tensor<0x1xf32>
   %big = affine.apply affine_map<(d0) -> (d0 + 4294967295)>(%n)
   %half = arith.divui %big, %n : index
   %dyn = tensor.expand_shape %d [[0, 1]] output_shape [%half, 2] : tensor<?xf32> into tensor<?x2xf32>
-  return %sum, %shifted, %none, %dyn : tensor<4x1xf32>, tensor<8xf32>, tensor<0xf32>, tensor<?x2xf32>
+  %xd = tensor.cast %x : tensor<4x8xf32> to tensor<?x?xf32>
+  %xs = tensor.cast %xd : tensor<?x?xf32> to tensor<4x8xf32>
+  %d7 = tensor.cast %d : tensor<?xf32> to tensor<7xf32>
+  %i0 = arith.constant 0 : index
+  %m = tensor.dim %d, %i0 : tensor<?xf32>
+  %em = tensor.empty(%m) : tensor<?x2xf32>
+  %m3 = tensor.cast %em : tensor<?x2xf32> to tensor<3x2xf32>
+  return %sum, %shifted, %none, %dyn, %xs, %d7, %m3 : tensor<4x1xf32>, tensor<8xf32>, tensor<0xf32>, tensor<?x2xf32>, tensor<4x8xf32>, tensor<7xf32>, tensor<3x2xf32>
 }
