@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from mlir import ir
 
-from . import static_checks
-from .diagnostics import AttnError, Diagnostic, from_mlir_error, parsing_file
+from . import static_checks, weights
+from .diagnostics import AttnError, Diagnostic, error_at, from_mlir_error, parsing_file
 
 SPLIT_MARKER = re.compile(r"^// -----\s*$", re.MULTILINE)
 
@@ -237,7 +237,19 @@ def parse_module(text: str, filename: str = "<stdin>", first_line: int = 1,
         _rename_locations(module, path, filename)
     if errors := static_checks.check(module):
         raise AttnError(errors)
+    _resolve_weights(module, filename)
     return module
+
+
+def _resolve_weights(module: ir.Module, filename: str) -> None:
+    """Weights files named by the module are found next to its `.mlir` file."""
+    base = os.path.dirname(os.path.abspath(filename)) if os.path.isfile(filename) else os.getcwd()
+    try:
+        weights.resolve_paths(module.operation, base)
+    except weights.WeightsError as e:
+        raise AttnError([error_at(module.operation, str(e))]) from None
+    if problems := weights.check_globals(module.operation):
+        raise AttnError([error_at(op, message) for op, message in problems])
 
 
 def _current_context() -> ir.Context:
