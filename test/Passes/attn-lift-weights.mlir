@@ -60,3 +60,19 @@ module attributes {attn.weights = "../fixtures/weights/tiny.safetensors"} {
     return %b : tensor<4xf32>
   }
 }
+
+// -----
+
+// A weight whose load a rewrite folded away leaves its global unused: it goes too.
+// CHECK-LABEL: module attributes
+// CHECK-SAME: attn.lifted_weights = {uses_b = ["layer.b"]}
+// CHECK-NOT: ml_program.global
+// CHECK: func.func @uses_b(%{{.*}}: tensor<4xf32> {attn.weight = "layer.b"}) -> tensor<4xf32>
+module attributes {attn.weights = "../fixtures/weights/tiny.safetensors"} {
+  ml_program.global private @"layer.w"(#ml_program.extern : tensor<3x4xf32>) : tensor<3x4xf32>
+  ml_program.global private @"layer.b"(#ml_program.extern : tensor<4xf32>) : tensor<4xf32>
+  func.func @uses_b() -> tensor<4xf32> {
+    %b = ml_program.global_load_const @"layer.b" : tensor<4xf32>
+    return %b : tensor<4xf32>
+  }
+}

@@ -4,7 +4,7 @@ A weight held in one of the module's weights files (weights.py) is loaded with
 `ml_program.global_load_const` of an `#ml_program.extern` global. This pass
 turns each such load in a public function into a trailing argument of the
 function (one per weight, in order of first use), erases the external globals
-and records the names in the module attribute
+that are no longer loaded and records the names in the module attribute
 
     attn.lifted_weights = {f = ["layers.0.q_proj.weight", ...]}
 
@@ -54,7 +54,6 @@ def lift_weights(op):
     if ATTRIBUTE in root.attributes:
         old = ir.DictAttr(root.attributes[ATTRIBUTE])
         table = {old[i].name: old[i].attr for i in range(len(old))}
-    lifted = set()
     for func_op in functions(op):
         loads = [(load, name) for load in walk_ops(func_op, LOAD_WEIGHT)
                  if (name := weight_name(load)) is not None]
@@ -65,10 +64,15 @@ def lift_weights(op):
                                                    f"function @{symbol_name(func_op)}: only public "
                                                    "functions bind weights files")])
         table[symbol_name(func_op)] = _lift(func_op, loads)
-        lifted.update(name for _, name in loads)
-    for global_op in [g for g in walk_ops(op, "ml_program.global")
-                      if ir.StringAttr(g.attributes["sym_name"]).value in lifted]:
-        global_op.erase()
+    # Every external global is gone once its loads are: those lifted here, and those
+    # whose loads a rewrite folded away (nothing below the LLVM dialect may remain).
+    still_loaded = {ir.FlatSymbolRefAttr(load.attributes["global"]).value
+                    for load in walk_ops(root, LOAD_WEIGHT)}
+    for global_op in walk_ops(root, "ml_program.global"):
+        name = ir.StringAttr(global_op.attributes["sym_name"]).value
+        if name not in still_loaded and str(global_op.attributes["value"]).startswith(
+                "#ml_program.extern"):
+            global_op.erase()
     if table:
         with root.context:
             root.attributes[ATTRIBUTE] = ir.DictAttr.get(table)
