@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 from mlir import ir
 
-from . import toolchain
+from . import toolchain, weights
 from .constants import inline_weights
 from .context import make_context
 from .diagnostics import AttnError
@@ -269,12 +269,14 @@ def compile_library(module, output, entry: str | None = None, pipeline=None, thr
     with module.context, ir.Location.unknown():
         module = ir.Module.parse(module.operation.get_asm(print_generic_op_form=True,
                                                           enable_debug_info=True))
+        weights.fork_derived(module.operation)
         if pipeline:  # first: its diagnostics name the functions as written
             run_pipeline(module, Pipeline.parse(pipeline) if isinstance(pipeline, str) else pipeline)
         entry_ops = _public_entries(module, entry)
         entries = [_describe(f) for f in entry_ops]
         lowering = f"builtin.module(attn-to-llvm{{threads={threads}}})"
         llvm_dialect = _lower(module, entry_ops, lowering)
+        weights.release_derived(module.operation)
 
     output.parent.mkdir(parents=True, exist_ok=True)
     header = output.with_name(stem + ".h")

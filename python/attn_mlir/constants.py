@@ -227,11 +227,89 @@ def weight_array(op: ir.Operation) -> np.ndarray | None:
         return None
 
 
+def constant_producer(value: ir.Value) -> ir.Operation | None:
+    """The op producing `value` if it is a compile-time constant: an `arith.constant`,
+    or a load of a weight held in a file (weights.py); else None."""
+    owner = value.owner
+    if not isinstance(owner, (ir.OpView, ir.Operation)):
+        return None
+    op = owner.operation
+    return op if op.name == "arith.constant" or weight_name(op) is not None else None
+
+
+# New weights at least this large go beside the module's weights files, not into the IR.
+MIN_FILE_WEIGHT_BYTES = 4096
+
+
+def create_weight(array: np.ndarray, tensor_type: ir.Type | None = None) -> ir.Value:
+    """A constant for weights a rewrite computes, at the current insertion point.
+
+    In a module that keeps its weights in files, a float array of at least
+    `MIN_FILE_WEIGHT_BYTES` becomes a derived weight (`weights.add_derived`),
+    loaded like the file-held ones and bound the same way; anything else is an
+    `arith.constant` (`create_constant`).
+    """
+    root = _root(ir.InsertionPoint.current.block.owner.operation)
+    array = np.asarray(array)
+    if (array.nbytes < MIN_FILE_WEIGHT_BYTES or array.dtype.kind != "f"
+            or not weights.keeps_weights_in_files(root)):
+        return create_constant(array, tensor_type)
+    if tensor_type is None:
+        tensor_type = ir.RankedTensorType.get(list(array.shape), element_type_for(array.dtype))
+    tensor_type = ir.RankedTensorType(tensor_type)
+    array = np.asarray(array, dtype=numpy_dtype(tensor_type.element_type)).reshape(tensor_type.shape)
+    table = ir.SymbolTable(root)
+    name = weights.add_derived(root, array, lambda candidate: candidate in table)
+    with ir.InsertionPoint.at_block_begin(root.regions[0].blocks[0]), ir.Location.unknown():
+        ir.Operation.create("ml_program.global", attributes={
+            "sym_name": ir.StringAttr.get(name), "sym_visibility": ir.StringAttr.get("private"),
+            "type": ir.TypeAttr.get(tensor_type),
+            "value": ir.Attribute.parse(f"#ml_program.extern : {tensor_type}")})
+    load = ir.Operation.create(LOAD_WEIGHT, results=[tensor_type],
+                               attributes={"global": ir.FlatSymbolRefAttr.get(name)})
+    return load.results[0]
+
+
+def drop_unused_weights(module_op: ir.Operation) -> None:
+    """Erase the external globals nothing loads any more, and forget the derived weights
+    (`create_weight`) among them: what later rewrites replaced must not stay in memory."""
+    loaded = {ir.FlatSymbolRefAttr(op.attributes["global"]).value
+              for op in walk_ops(module_op, LOAD_WEIGHT)}
+    for op in walk_ops(module_op, "ml_program.global"):
+        if ir.StringAttr(op.attributes["sym_name"]).value not in loaded and \
+                str(op.attributes["value"]).startswith("#ml_program.extern"):
+            op.erase()
+    weights.keep_only_derived(module_op, loaded)
+
+
+def inline_derived(module_op: ir.Operation) -> int:
+    """Put the module's derived weights (`create_weight`) back into the IR as constants
+    and forget the in-memory store (for output with no file beside it); returns how
+    many loads were replaced."""
+    derived = weights.derived_names(module_op)
+    if not derived:
+        return 0
+    count = _inline_loads(module_op, lambda name: name in derived)
+    names = [n for n in weights.file_names(module_op) if not n.startswith(weights.DERIVED_PREFIX)]
+    with module_op.context:
+        module_op.attributes[weights.ATTRIBUTE] = ir.ArrayAttr.get(
+            [ir.StringAttr.get(n) for n in names])
+    for op in walk_ops(module_op, "ml_program.global"):
+        if ir.StringAttr(op.attributes["sym_name"]).value in derived:
+            op.erase()
+    return count
+
+
 def inline_weights(module_op: ir.Operation) -> int:
     """Replace every load of a weight held in a weights file by a `dense` constant
     holding a copy of it (for consumers that need the bytes in the IR); returns how
     many loads were replaced. A weight no file holds is a located error."""
-    loads = [op for op in walk_ops(module_op, LOAD_WEIGHT) if weight_name(op) is not None]
+    return _inline_loads(module_op, lambda name: True)
+
+
+def _inline_loads(module_op: ir.Operation, chosen) -> int:
+    loads = [op for op in walk_ops(module_op, LOAD_WEIGHT)
+             if weight_name(op) is not None and chosen(weight_name(op))]
     for op in loads:
         array = weight_array(op)
         if array is None:

@@ -347,6 +347,7 @@ def compile(module, entry: str | None = None, pipeline=DEFAULT_PIPELINE,
     with context, ir.Location.unknown():
         module = ir.Module.parse(module.operation.get_asm(print_generic_op_form=True,
                                                           enable_debug_info=True))
+        weights.fork_derived(module.operation)  # the lowering's new weights stay its own
         func_op = find_entry(module, entry)
         name = symbol_name(func_op)
         args, results = signature(func_op)
@@ -354,6 +355,7 @@ def compile(module, entry: str | None = None, pipeline=DEFAULT_PIPELINE,
         run_pipeline(module, pipeline)
         check_lowered(module)
         bound = _lifted_weights(module, name)
+        weights.release_derived(module.operation)  # `bound` holds what the function reads
         engine = _execution_engine(module, opt_level)
         return CompiledFunction(engine, name, args, results, module, bound)
 

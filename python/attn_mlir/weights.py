@@ -17,6 +17,11 @@ built (lowering/lift_weights.py, jit.py). Blobs printed in the module's
 Files: safetensors (the format's header is read here; no extra package), and
 `.npz` archives written with `numpy.savez` (members stored uncompressed are
 mapped; compressed ones are refused with the reason).
+
+Weights the compiler computes from these (constants.create_weight) are
+*derived*: kept in memory under a token that `attn.weights` lists like a file
+(`attn-derived:<id>`), until `write_derived` puts them in a file beside an
+output, or the process ends.
 """
 
 from __future__ import annotations
@@ -25,13 +30,17 @@ import json
 import math
 import os
 import struct
+import uuid
 import zipfile
 from dataclasses import dataclass
 
 import numpy as np
 from mlir import ir
 
+from .ir_utils import walk_ops
+
 ATTRIBUTE = "attn.weights"
+LIFTED = "attn.lifted_weights"  # set by attn-lift-weights: function -> weights it takes
 
 _SAFETENSORS_DTYPES = {
     "F64": np.float64, "F32": np.float32, "F16": np.float16,
@@ -224,20 +233,78 @@ def resolve_paths(module_op: ir.Operation, base_dir: str) -> None:
     if names is None:
         raise WeightsError(f"'{ATTRIBUTE}' must be a string or an array of strings (paths of "
                            "weights files)")
-    absolute = [os.path.normpath(os.path.join(base_dir, n)) for n in names]
-    for path in absolute:
-        open_weights(path)
+    absolute = []
+    for name in names:
+        if name.startswith(DERIVED_PREFIX):
+            if name[len(DERIVED_PREFIX):] not in _DERIVED:
+                raise WeightsError(f"'{name}' names weights a rewrite computed in another "
+                                   "process; write the module with attn-opt -o FILE to keep "
+                                   "them in a file")
+            absolute.append(name)
+            continue
+        absolute.append(os.path.normpath(os.path.join(base_dir, name)))
+        open_weights(absolute[-1])
     with module_op.context:
         module_op.attributes[ATTRIBUTE] = ir.ArrayAttr.get([ir.StringAttr.get(a) for a in absolute])
 
 
 def lookup(module_op: ir.Operation, name: str) -> np.ndarray | None:
-    """The weight `name` from the module's files (the first that holds it), or None."""
+    """The weight `name` from the module's files or derived weights (the first that
+    holds it), or None."""
     for path in file_names(module_op):
+        if path.startswith(DERIVED_PREFIX):
+            store = _DERIVED.get(path[len(DERIVED_PREFIX):], {})
+            if name in store:
+                return store[name]
+            continue
         weights = open_weights(path)
         if name in weights:
             return weights.array(name)
     return None
+
+
+# Weights that rewrites compute (a fused QKV, a weight packed into a kernel's
+# layout) for a module whose weights are in files: held here, in memory, under
+# a token the module lists in `attn.weights` like a file, until `materialize`
+# writes them next to the module's output.
+DERIVED_PREFIX = "attn-derived:"
+_DERIVED: dict[str, dict[str, np.ndarray]] = {}
+
+
+def add_derived(module_op: ir.Operation, array: np.ndarray, taken) -> str:
+    """Keep `array` among the module's derived weights; return its new name (one for
+    which `taken(name)` is false)."""
+    names = file_names(module_op)
+    token = next((n for n in names if n.startswith(DERIVED_PREFIX)), None)
+    if token is None:
+        token = f"{DERIVED_PREFIX}{uuid.uuid4().hex}"
+        _DERIVED[token[len(DERIVED_PREFIX):]] = {}
+        with module_op.context:
+            module_op.attributes[ATTRIBUTE] = ir.ArrayAttr.get(
+                [ir.StringAttr.get(n) for n in names + [token]])
+    store = _DERIVED[token[len(DERIVED_PREFIX):]]
+    count = len(store)
+    while taken(f"attn.derived.{count}") or f"attn.derived.{count}" in store:
+        count += 1
+    name = f"attn.derived.{count}"
+    array = np.ascontiguousarray(array)
+    array.setflags(write=False)
+    store[name] = array
+    return name
+
+
+def derived_names(module_op: ir.Operation) -> dict[str, np.ndarray]:
+    """The module's derived weights, by name."""
+    found = {}
+    for path in file_names(module_op):
+        if path.startswith(DERIVED_PREFIX):
+            found.update(_DERIVED.get(path[len(DERIVED_PREFIX):], {}))
+    return found
+
+
+def keeps_weights_in_files(module_op: ir.Operation) -> bool:
+    """Whether the module names weights files (new weights then go beside them)."""
+    return bool(file_names(module_op))
 
 
 def _is_external(global_op: ir.Operation) -> bool:
@@ -290,3 +357,64 @@ def _tensor_type(array: np.ndarray) -> str | None:
     if element is None:
         return None
     return "tensor<" + "".join(f"{d}x" for d in array.shape) + element + ">"
+
+
+def write_derived(module_op: ir.Operation, path: str) -> int:
+    """Write the module's derived weights to the safetensors file `path` and name that
+    file in `attn.weights` instead of the in-memory store; returns how many were written.
+    Refuses (WeightsError) a path that is one of the module's own weights files."""
+    names = file_names(module_op)
+    if not any(n.startswith(DERIVED_PREFIX) for n in names):
+        return 0
+    path = os.path.abspath(path)
+    for other in names:
+        if not other.startswith(DERIVED_PREFIX) and os.path.exists(other) and \
+                os.path.exists(path) and os.path.samefile(other, path):
+            raise WeightsError(f"the new weights would overwrite the weights file '{other}'")
+    used = {ir.FlatSymbolRefAttr(op.attributes["global"]).value
+            for op in walk_ops(module_op, "ml_program.global_load_const")}
+    if LIFTED in module_op.attributes:  # lowered: the weights are arguments by now
+        table = ir.DictAttr(module_op.attributes[LIFTED])
+        used |= {ir.StringAttr(n).value for i in range(len(table)) for n in ir.ArrayAttr(table[i].attr)}
+    derived = {n: a for n, a in derived_names(module_op).items() if n in used}
+    write_safetensors(path, derived)
+    kept = [n for n in names if not n.startswith(DERIVED_PREFIX)] + [path]
+    with module_op.context:
+        module_op.attributes[ATTRIBUTE] = ir.ArrayAttr.get([ir.StringAttr.get(n) for n in kept])
+    return len(derived)
+
+
+def _tokens(module_op: ir.Operation) -> list[str]:
+    return [n[len(DERIVED_PREFIX):] for n in file_names(module_op) if n.startswith(DERIVED_PREFIX)]
+
+
+def keep_only_derived(module_op: ir.Operation, loaded: set) -> None:
+    """Forget the module's derived weights whose names are not in `loaded`."""
+    for token in _tokens(module_op):
+        store = _DERIVED.get(token, {})
+        for name in [n for n in store if n not in loaded]:
+            del store[name]
+
+
+def fork_derived(module_op: ir.Operation) -> None:
+    """Give a copy of a module a derived store of its own (the same arrays, not copied),
+    so that what the copy's passes add or drop leaves the original's alone."""
+    names = file_names(module_op)
+    if not any(n.startswith(DERIVED_PREFIX) for n in names):
+        return
+    renamed = []
+    for name in names:
+        if name.startswith(DERIVED_PREFIX):
+            token = uuid.uuid4().hex
+            _DERIVED[token] = dict(_DERIVED.get(name[len(DERIVED_PREFIX):], {}))
+            name = DERIVED_PREFIX + token
+        renamed.append(name)
+    with module_op.context:
+        module_op.attributes[ATTRIBUTE] = ir.ArrayAttr.get([ir.StringAttr.get(n) for n in renamed])
+
+
+def release_derived(module_op: ir.Operation) -> None:
+    """Drop the module's derived store (its arrays live on where they are still held)."""
+    for token in _tokens(module_op):
+        _DERIVED.pop(token, None)
+

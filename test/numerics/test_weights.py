@@ -15,8 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mlir import ir
+
 import attn_mlir as am
 from attn_mlir import weights
+from attn_mlir.ir_utils import walk_ops
 from attn_mlir.lowering.lift_weights import lifted_names
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -258,3 +261,67 @@ def test_peak_memory_grows_by_the_weight_bytes_once(tmp_path):
     extra = _peak_growth(tmp_path, k, n) - _peak_growth(tmp_path, 16, 16)
     nbytes = k * n * 4
     assert extra < 1.5 * nbytes, f"{extra / 2**20:.0f} MiB more for a {nbytes >> 20} MiB weight"
+
+
+# --- weights that rewrites compute -------------------------------------------
+
+
+def _large_constants(module) -> list[str]:
+    """Printed types of the IR constants of 1024 elements or more."""
+    found = []
+    for op in walk_ops(module.operation, "arith.constant"):
+        t = op.results[0].type
+        if isinstance(t, ir.RankedTensorType) and np.prod(t.shape) >= 1024:
+            found.append(str(t))
+    return found
+
+
+def test_optimized_weights_stay_out_of_the_ir_and_are_bound():
+    args, expected = _npz_case(EXTERNAL / "llama_decoder_layer_external.npz")
+    with am.make_context():
+        module = am.load(str(LAYER))
+        am.run_pipeline(module, "builtin.module(attn-optimize)")
+        derived = weights.derived_names(module.operation)
+        assert derived, "attn-optimize computed no weight from the file-held ones"
+        assert _large_constants(module) == []
+        loaded = {ir.FlatSymbolRefAttr(op.attributes["global"]).value
+                  for op in walk_ops(module.operation, "ml_program.global_load_const")}
+        assert set(derived) <= loaded  # what later rewrites replaced is forgotten
+        first = am.compile(module, opt_level=0)
+        second = am.compile(module, opt_level=0)  # the lowering's own weights stay its own
+        assert weights.derived_names(module.operation).keys() == derived.keys()
+    for fn in (first, second):
+        np.testing.assert_allclose(fn(*args), expected, rtol=1e-4, atol=1e-5)
+    bound = lifted_names(first.llvm_module.operation, "forward")
+    assert any(name.startswith("attn.derived.") for name in bound)
+
+
+def test_lowering_packs_file_held_weights_once():
+    """The matmuls read `W^T` of torch's Linear weights: packed at compile time into a
+    derived weight the function is bound to, as for weights in the IR."""
+    with am.make_context():
+        fn = am.compile(am.load(str(LAYER)), opt_level=0)
+    bound = lifted_names(fn.llvm_module.operation, "forward")
+    assert any(name.startswith("attn.derived.") for name in bound), bound
+    assert "linalg.transpose" not in str(fn.llvm_module)
+
+
+def test_optimize_output_file_round_trips(tmp_path):
+    out = tmp_path / "opt.mlir"
+    done = subprocess.run([str(Path(sys.executable).parent / "attn-opt"), str(LAYER),
+                           "--attn-optimize", "-o", str(out)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    written = tmp_path / "opt.weights.safetensors"
+    stored = weights.open_weights(str(written))
+    text = out.read_text()
+    assert stored.names() and all(f"@{name}" in text for name in stored.names())
+    args, expected = _npz_case(EXTERNAL / "llama_decoder_layer_external.npz")
+    with am.make_context():
+        fn = am.compile(am.load(str(out)), opt_level=0)
+    np.testing.assert_allclose(fn(*args), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_derived_weights_of_another_process_are_an_error(tmp_path):
+    text = LINEAR.format(weights="attn-derived:0123456789abcdef", m=2, k=3, n=4)
+    with pytest.raises(am.AttnError, match="computed in another process"):
+        am.compile(text)

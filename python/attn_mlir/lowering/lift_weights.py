@@ -20,12 +20,13 @@ from __future__ import annotations
 
 from mlir import ir
 
-from ..constants import LOAD_WEIGHT, weight_name
+from ..constants import LOAD_WEIGHT, drop_unused_weights, weight_name
 from ..diagnostics import AttnError, error_at
 from ..ir_utils import functions, is_public, symbol_name, walk_ops
 from ..passes import register_pass
+from ..weights import LIFTED
 
-ATTRIBUTE = "attn.lifted_weights"
+ATTRIBUTE = LIFTED
 ARG_ATTRIBUTE = "attn.weight"
 
 
@@ -50,6 +51,7 @@ def _root(op: ir.Operation) -> ir.Operation:
                        "JIT binds to the mapped file once.")
 def lift_weights(op):
     root = _root(op)
+    drop_unused_weights(root)
     table = {}
     if ATTRIBUTE in root.attributes:
         old = ir.DictAttr(root.attributes[ATTRIBUTE])
