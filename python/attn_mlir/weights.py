@@ -42,6 +42,13 @@ from .ir_utils import walk_ops
 ATTRIBUTE = "attn.weights"
 LIFTED = "attn.lifted_weights"  # set by attn-lift-weights: function -> weights it takes
 
+# Weights that rewrites compute (a fused QKV, a weight packed into a kernel's
+# layout) for a module whose weights are in files: held here, in memory, under
+# a token the module lists in `attn.weights` like a file, until `write_derived`
+# writes them next to the module's output.
+DERIVED_PREFIX = "attn-derived:"
+_DERIVED: dict[str, dict[str, np.ndarray]] = {}
+
 _SAFETENSORS_DTYPES = {
     "F64": np.float64, "F32": np.float32, "F16": np.float16,
     "I64": np.int64, "I32": np.int32, "I16": np.int16, "I8": np.int8,
@@ -261,14 +268,6 @@ def lookup(module_op: ir.Operation, name: str) -> np.ndarray | None:
         if name in weights:
             return weights.array(name)
     return None
-
-
-# Weights that rewrites compute (a fused QKV, a weight packed into a kernel's
-# layout) for a module whose weights are in files: held here, in memory, under
-# a token the module lists in `attn.weights` like a file, until `materialize`
-# writes them next to the module's output.
-DERIVED_PREFIX = "attn-derived:"
-_DERIVED: dict[str, dict[str, np.ndarray]] = {}
 
 
 def add_derived(module_op: ir.Operation, array: np.ndarray, taken) -> str:
