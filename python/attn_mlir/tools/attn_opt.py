@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import inspect
+import os
 import sys
 
 from mlir import ir
@@ -157,13 +158,17 @@ def derived_weights_path(output: str, index: int) -> str:
 def _place_derived(module: ir.Module, args, index: int) -> None:
     """Weights a rewrite computed for a module with weights files: written beside the
     output file (-o), or put back into the IR when printing to stdout."""
-    if args.output == "-":
-        inline_derived(module.operation)
+    if args.output == "-" or (os.path.exists(args.output) and not os.path.isfile(args.output)):
+        inline_derived(module.operation)  # stdout, /dev/null, a pipe: no folder to write to
         return
+    path = derived_weights_path(args.output, index)
     try:
-        weights.write_derived(module.operation, derived_weights_path(args.output, index))
+        weights.write_derived(module.operation, path)
     except weights.WeightsError as e:
         raise AttnError([error_at(module.operation, str(e))]) from None
+    except OSError as e:
+        raise AttnError([error_at(module.operation, f"cannot write the new weights to "
+                                                    f"'{path}': {e.strerror}")]) from None
 
 
 def process_chunk(chunk, filename: str, pipeline: Pipeline, args, remarks: Remarks,
