@@ -195,6 +195,34 @@ def _huge_affine_constant(text: str) -> tuple[int, int, str] | None:
     return None
 
 
+# Reassociation lists of expand_shape/collapse_shape: the verifiers turn them into
+# affine maps first, and a negative index or INT64_MAX (whose dim count overflows)
+# asserts there. Real indices are small: anything outside [0, 2**31) is refused.
+_REASSOCIATION = re.compile(r"\b(?:tensor|memref)\.(?:expand|collapse)_shape\s+%[^\s\[]+\s*\[|"
+                            r"\breassociation\s*=\s*\[")
+_SIGNED_INT = re.compile(r"(?<![\w.])-?\d+(?![\w.])")
+REASSOCIATION_LIMIT = 2**31
+
+
+def _bad_reassociation(text: str) -> tuple[int, int, str] | None:
+    """(line, col, message) of a reassociation index out of [0, 2**31)."""
+    for m in _REASSOCIATION.finditer(text):
+        if _in_comment(text, m.start()):
+            continue
+        depth, end = 1, m.end()
+        while end < len(text) and depth:
+            depth += {"[": 1, "]": -1}.get(text[end], 0)
+            if text[end] == "\n":
+                break
+            end += 1
+        for number in _SIGNED_INT.finditer(text, m.end(), end):
+            if not 0 <= int(number.group()) < REASSOCIATION_LIMIT:
+                return (*_position(text, number.start()),
+                        f"reassociation index {number.group()} is out of range (0 to "
+                        f"{REASSOCIATION_LIMIT - 1})")
+    return None
+
+
 def _in_comment(text: str, at: int) -> bool:
     line_start = text.rfind("\n", 0, at) + 1
     return "//" in text[line_start:at]
@@ -205,7 +233,8 @@ def precheck(text: str, filename: str, first_line: int = 1) -> None:
     if where := _unterminated_string(text):
         raise AttnError([Diagnostic("error", "expected '\"' in string literal", filename,
                                     where[0] + first_line - 1, where[1])])
-    for check in (_non_integer_array, _non_string_iterators, _huge_affine_constant):
+    for check in (_non_integer_array, _non_string_iterators, _huge_affine_constant,
+                  _bad_reassociation):
         if where := check(text):
             raise AttnError([Diagnostic("error", where[2], filename, where[0] + first_line - 1,
                                         where[1])])
