@@ -65,6 +65,7 @@ import torch.nn as nn
 FUNC_NAME = "forward"
 SEED = 0
 OUT_DIR = os.path.join("test", "fixtures", "hf")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # Attention-only fixtures: hidden 64; Llama, GPT-NeoX, GPT-2, GPT-J, BERT use 4 heads
 # x 16 (scale 0.25, an exact f32 constant in the IR), Mistral, Qwen2 and Phi 8
@@ -701,10 +702,37 @@ def _describe(module: nn.Module) -> str:
     return ", ".join(type(m).__name__ for m in module.children()) or type(module).__name__
 
 
+# Fixtures exported with their large weights in a safetensors file beside them
+# (external/NAME.safetensors; the module loads them by name), through the
+# exporter that `attn_mlir.from_torch(..., external_weights=True)` runs.
+EXTERNAL = {"llama_decoder_layer_external": "llama_decoder_layer"}
+
+
+def _export_external(module, args, weights_path: str):
+    """torch-mlir's import with the exporter's hooks: big weights go to `weights_path`."""
+    from torch_mlir import fx
+
+    sys.path.insert(0, os.path.join(ROOT, "python", "attn_mlir", "torch_export"))
+    import exporter  # noqa: PLC0415 (a file of the package, run without the package)
+
+    exported = torch.export.export(module, tuple(args))
+    exported = exported.run_decompositions(fx.get_decomposition_table())
+    exporter._buffers_in_state_dict(exported)
+    hooks = exporter._external_hooks(exported)
+    mlir_module = fx.export_and_import(exported, output_type="linalg-on-tensors",
+                                       func_name=FUNC_NAME, decomposition_table={}, hooks=hooks)
+    exporter._externalize(mlir_module, hooks, weights_path)
+    return mlir_module
+
+
 def generate(name: str, out_dir: str) -> None:
     from torch_mlir import fx
 
-    make = FIXTURES[name]
+    external = name in EXTERNAL
+    make = FIXTURES[EXTERNAL.get(name, name)]
+    if external:  # a folder of their own: the other fixtures' tests parse text, not files
+        out_dir = os.path.join(out_dir, "external")
+        os.makedirs(out_dir, exist_ok=True)
     torch.manual_seed(SEED)
     module, args = make()
     module = module.eval()
@@ -719,9 +747,13 @@ def generate(name: str, out_dir: str) -> None:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        mlir_module = fx.export_and_import(
-            module, *args, output_type="linalg-on-tensors", func_name=FUNC_NAME
-        )
+        if external:
+            mlir_module = _export_external(module, args,
+                                           os.path.join(out_dir, f"{name}.safetensors"))
+        else:
+            mlir_module = fx.export_and_import(
+                module, *args, output_type="linalg-on-tensors", func_name=FUNC_NAME
+            )
     asm = mlir_module.operation.get_asm(large_elements_limit=None, large_resource_limit=None)
     if "dense_resource" in asm and "dialect_resources" not in asm:
         raise RuntimeError(f"{name}: resource blobs missing from printed module")
@@ -747,15 +779,16 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=OUT_DIR, help=f"output directory (default: {OUT_DIR})")
     p.add_argument("--decode-reference", action="store_true",
                    help="write only llama_decode_kvcache_steps.npz")
-    p.add_argument("names", nargs="*", help=f"subset of: {', '.join(FIXTURES)}")
+    p.add_argument("names", nargs="*",
+                   help=f"subset of: {', '.join(list(FIXTURES) + list(EXTERNAL))}")
     ns = p.parse_args(argv)
     torch.set_num_threads(1)
     os.makedirs(ns.out, exist_ok=True)
     if ns.decode_reference:
         decode_reference(ns.out)
         return 0
-    names = ns.names or list(FIXTURES)
-    unknown = [n for n in names if n not in FIXTURES]
+    names = ns.names or list(FIXTURES) + list(EXTERNAL)
+    unknown = [n for n in names if n not in FIXTURES and n not in EXTERNAL]
     if unknown:
         p.error(f"unknown fixture(s): {', '.join(unknown)}")
     for name in names:

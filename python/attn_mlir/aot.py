@@ -16,7 +16,8 @@ out-parameters (`buffer-results-to-out-params` in `attn-to-llvm`). A version
 script exports only those C functions.
 
 Constants (weights, RoPE tables) are LLVM `constant` globals: the library's
-read-only data. The library needs libc, libm and, when built with more than
+read-only data. Weights the module holds in weights files (weights.py) are
+copied in too (through the IR: a library has no file to bind to). The library needs libc, libm and, when built with more than
 one thread, the OpenMP runtime: `libiomp5.so` is copied next to it and found
 through `RUNPATH=$ORIGIN`, so the two files can be shipped together.
 `threads=1` emits no OpenMP at all. A process must not run two copies of the
@@ -37,7 +38,8 @@ from pathlib import Path
 import numpy as np
 from mlir import ir
 
-from . import toolchain
+from . import toolchain, weights
+from .constants import inline_weights
 from .context import make_context
 from .diagnostics import AttnError
 from .ir_utils import functions, is_declaration, is_public, symbol_name
@@ -235,6 +237,9 @@ def _lower(module: ir.Module, entries_ops: list, lowering: str) -> str:
             f.attributes["sym_visibility"] = ir.StringAttr.get("private")
     for f in entries_ops:
         f.attributes["sym_name"] = ir.StringAttr.get(IMPL_PREFIX + symbol_name(f))
+    # Weights held in files go into the library's read-only data, copied through the IR:
+    # a library has no file to bind to.
+    inline_weights(module.operation)
     run_pipeline(module, "builtin.module(symbol-dce)")
     run_pipeline(module, lowering)
     check_lowered(module)
@@ -264,12 +269,14 @@ def compile_library(module, output, entry: str | None = None, pipeline=None, thr
     with module.context, ir.Location.unknown():
         module = ir.Module.parse(module.operation.get_asm(print_generic_op_form=True,
                                                           enable_debug_info=True))
+        weights.fork_derived(module.operation)
         if pipeline:  # first: its diagnostics name the functions as written
             run_pipeline(module, Pipeline.parse(pipeline) if isinstance(pipeline, str) else pipeline)
         entry_ops = _public_entries(module, entry)
         entries = [_describe(f) for f in entry_ops]
         lowering = f"builtin.module(attn-to-llvm{{threads={threads}}})"
         llvm_dialect = _lower(module, entry_ops, lowering)
+        weights.release_derived(module.operation)
 
     output.parent.mkdir(parents=True, exist_ok=True)
     header = output.with_name(stem + ".h")

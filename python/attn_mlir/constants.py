@@ -17,7 +17,9 @@ import numpy as np
 from mlir import ir
 from mlir.dialects import arith
 
+from . import weights
 from .diagnostics import AttnError, Diagnostic, location_parts
+from .ir_utils import walk_ops
 
 _RESOURCE_REF = re.compile(r'dense_resource<(?:"((?:[^"\\]|\\.)*)"|([^>]+))>')
 _BLOB_SECTION = re.compile(r"\{-#\s*dialect_resources:\s*\{(.*)\}\s*#-\}", re.DOTALL)
@@ -180,24 +182,165 @@ def _scalar_of_attr(attr: ir.Attribute):
     raise ValueError(f"not a scalar attribute: {attr}")
 
 
+LOAD_WEIGHT = "ml_program.global_load_const"
+
+
+def _root(op: ir.Operation) -> ir.Operation:
+    while op.parent is not None:
+        op = op.parent
+    return op
+
+
+def external_global(op: ir.Operation) -> ir.Operation | None:
+    """The `ml_program.global` with an `#ml_program.extern` value that `op` (a
+    `global_load_const`) loads, or None."""
+    if op.name != LOAD_WEIGHT:
+        return None
+    try:
+        symbol = ir.FlatSymbolRefAttr(op.attributes["global"]).value
+        found = ir.SymbolTable(_root(op))[symbol]
+    except (KeyError, ValueError):
+        return None
+    found = found.operation
+    if found.name != "ml_program.global" or "value" not in found.attributes:
+        return None
+    if not str(found.attributes["value"]).startswith("#ml_program.extern"):
+        return None
+    return found
+
+
+def weight_name(op: ir.Operation) -> str | None:
+    """The weights-file name of the weight `op` loads (weights.py), else None."""
+    found = external_global(op)
+    return None if found is None else ir.StringAttr(found.attributes["sym_name"]).value
+
+
+def weight_array(op: ir.Operation) -> np.ndarray | None:
+    """The weight `op` loads, as a read-only view of its mapped file (weights.py), or None
+    if `op` loads none or no file of the module holds it."""
+    name = weight_name(op)
+    if name is None:
+        return None
+    try:
+        return weights.lookup(_root(op), name)
+    except weights.WeightsError:
+        return None
+
+
+def constant_producer(value: ir.Value) -> ir.Operation | None:
+    """The op producing `value` if it is a compile-time constant: an `arith.constant`,
+    or a load of a weight held in a file (weights.py); else None."""
+    owner = value.owner
+    if not isinstance(owner, (ir.OpView, ir.Operation)):
+        return None
+    op = owner.operation
+    return op if op.name == "arith.constant" or weight_name(op) is not None else None
+
+
+# New weights at least this large go beside the module's weights files, not into the IR.
+MIN_FILE_WEIGHT_BYTES = 4096
+
+
+def create_weight(array: np.ndarray, tensor_type: ir.Type | None = None) -> ir.Value:
+    """A constant for weights a rewrite computes, at the current insertion point.
+
+    In a module that keeps its weights in files, a float array of at least
+    `MIN_FILE_WEIGHT_BYTES` becomes a derived weight (`weights.add_derived`),
+    loaded like the file-held ones and bound the same way; anything else is an
+    `arith.constant` (`create_constant`).
+    """
+    root = _root(ir.InsertionPoint.current.block.owner.operation)
+    array = np.asarray(array)
+    if (array.nbytes < MIN_FILE_WEIGHT_BYTES or array.dtype.kind != "f"
+            or not weights.keeps_weights_in_files(root)):
+        return create_constant(array, tensor_type)
+    if tensor_type is None:
+        tensor_type = ir.RankedTensorType.get(list(array.shape), element_type_for(array.dtype))
+    tensor_type = ir.RankedTensorType(tensor_type)
+    array = np.asarray(array, dtype=numpy_dtype(tensor_type.element_type)).reshape(tensor_type.shape)
+    table = ir.SymbolTable(root)
+    name = weights.add_derived(root, array, lambda candidate: candidate in table)
+    with ir.InsertionPoint.at_block_begin(root.regions[0].blocks[0]), ir.Location.unknown():
+        ir.Operation.create("ml_program.global", attributes={
+            "sym_name": ir.StringAttr.get(name), "sym_visibility": ir.StringAttr.get("private"),
+            "type": ir.TypeAttr.get(tensor_type),
+            "value": ir.Attribute.parse(f"#ml_program.extern : {tensor_type}")})
+    load = ir.Operation.create(LOAD_WEIGHT, results=[tensor_type],
+                               attributes={"global": ir.FlatSymbolRefAttr.get(name)})
+    return load.results[0]
+
+
+def drop_unused_weights(module_op: ir.Operation) -> None:
+    """Erase the external globals nothing loads any more, and forget the derived weights
+    (`create_weight`) among them: what later rewrites replaced must not stay in memory."""
+    loaded = {ir.FlatSymbolRefAttr(op.attributes["global"]).value
+              for op in walk_ops(module_op, LOAD_WEIGHT)}
+    for op in walk_ops(module_op, "ml_program.global"):
+        if ir.StringAttr(op.attributes["sym_name"]).value not in loaded and \
+                str(op.attributes["value"]).startswith("#ml_program.extern"):
+            op.erase()
+    weights.keep_only_derived(module_op, loaded)
+
+
+def inline_derived(module_op: ir.Operation) -> int:
+    """Put the module's derived weights (`create_weight`) back into the IR as constants
+    and forget the in-memory store (for output with no file beside it); returns how
+    many loads were replaced."""
+    derived = weights.derived_names(module_op)
+    if not derived:
+        return 0
+    count = _inline_loads(module_op, lambda name: name in derived)
+    names = [n for n in weights.file_names(module_op) if not n.startswith(weights.DERIVED_PREFIX)]
+    with module_op.context:
+        module_op.attributes[weights.ATTRIBUTE] = ir.ArrayAttr.get(
+            [ir.StringAttr.get(n) for n in names])
+    for op in walk_ops(module_op, "ml_program.global"):
+        if ir.StringAttr(op.attributes["sym_name"]).value in derived:
+            op.erase()
+    return count
+
+
+def inline_weights(module_op: ir.Operation) -> int:
+    """Replace every load of a weight held in a weights file by a `dense` constant
+    holding a copy of it (for consumers that need the bytes in the IR); returns how
+    many loads were replaced. A weight no file holds is a located error."""
+    return _inline_loads(module_op, lambda name: True)
+
+
+def _inline_loads(module_op: ir.Operation, chosen) -> int:
+    loads = [op for op in walk_ops(module_op, LOAD_WEIGHT)
+             if weight_name(op) is not None and chosen(weight_name(op))]
+    for op in loads:
+        array = weight_array(op)
+        if array is None:
+            raise _constant_error(op, f"weight '{weight_name(op)}' is in none of the module's "
+                                      "weights files")
+        with ir.InsertionPoint(op), op.location:
+            value = create_constant(np.array(array), op.results[0].type)
+        op.results[0].replace_all_uses_with(value)
+        op.erase()
+    return len(loads)
+
+
 def constant_array(value: ir.Value) -> np.ndarray | None:
     """The value as a numpy array if it is produced by a constant op, else None.
 
     Scalars (`arith.constant 2.0 : f32`) come back as 0-d arrays. A
-    `dense_resource` constant is read from its module's blob section.
+    `dense_resource` constant is read from its module's blob section; a weight
+    loaded from a weights file (`ml_program.global_load_const` of an external
+    global, weights.py) comes back as a read-only view of the mapped file.
     """
     owner = value.owner
     if not isinstance(owner, ir.OpView) and not isinstance(owner, ir.Operation):
         return None  # a block argument
     op = owner.operation if hasattr(owner, "operation") else owner
+    if op.name == LOAD_WEIGHT:
+        return weight_array(op)
     if op.name != "arith.constant":
         return None
     attr = op.attributes["value"]
     if is_a(attr, ir.DenseResourceElementsAttr):
-        module_op = op
-        while module_op.parent is not None:
-            module_op = module_op.parent
-        blob = read_resource_blobs(module_op).get(_resource_name(attr))
+        blob = read_resource_blobs(_root(op)).get(_resource_name(attr))
         if blob is None:
             return None
         return _array_from_blob(blob, ir.RankedTensorType(ir.DenseResourceElementsAttr(attr).type))

@@ -151,8 +151,12 @@ def _export(module, tensors):
                         f"{lines[0][:400] if lines else ''}") from None
 
 
-def export_mlir(module, *example_inputs) -> Path:
-    """The module as linalg-on-tensors MLIR (function @forward), from the cache or torch-mlir."""
+def export_mlir(module, *example_inputs, external_weights: bool = False) -> Path:
+    """The module as linalg-on-tensors MLIR (function @forward), from the cache or torch-mlir.
+
+    With `external_weights`, the large floating-point weights go to a safetensors
+    file next to it (same name, `.safetensors`) that the module loads by name
+    (weights.py), instead of hex blobs in the text."""
     try:
         import torch
     except ImportError:
@@ -163,16 +167,20 @@ def export_mlir(module, *example_inputs) -> Path:
     tensors = _as_torch_inputs(example_inputs)
     exported = _export(module, tensors)
     key = program_key(exported, [(f"arg{i}", x) for i, x in enumerate(tensors)])
-    target = cache_dir() / "torch" / f"{key}.mlir"
-    if target.exists():
+    stem = f"{key}-external" if external_weights else key
+    target = cache_dir() / "torch" / f"{stem}.mlir"
+    weights_file = target.with_suffix(".safetensors")
+    if target.exists() and (weights_file.exists() or not external_weights):
         return target
     python = torch_python()
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="attn-from-torch-") as tmp:
         program = Path(tmp) / "program.pt2"
         torch.export.save(exported, str(program))
-        done = subprocess.run([python, str(EXPORTER), str(program), str(target), FUNC_NAME],
-                              capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        command = [python, str(EXPORTER), str(program), str(target), FUNC_NAME]
+        if external_weights:
+            command.append(str(weights_file))
+        done = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL)
     if done.returncode != 0:
         lines = [line for line in done.stderr.splitlines() if line.strip()]
         detail = lines[-1] if lines else f"exit code {done.returncode}"
@@ -184,14 +192,16 @@ def export_mlir(module, *example_inputs) -> Path:
 
 
 def from_torch(module, *example_inputs, optimize: bool = True, pipeline=None,
-               lowering: str = DEFAULT_PIPELINE) -> TorchFunction:
+               lowering: str = DEFAULT_PIPELINE, external_weights: bool = False) -> TorchFunction:
     """Compile a `torch.nn.Module` for the shapes and dtypes of `example_inputs`.
 
     `optimize` runs `attn-optimize`; `pipeline` (attn-opt syntax or a list) runs
     after it, before the lowering; `lowering` is the JIT's (attn-to-llvm). The
     module is traced as it is: call `.eval()` first for inference.
+    `external_weights` keeps the large weights in a memory-mapped safetensors
+    file that the compiled function reads in place (see `export_mlir`).
     """
-    path = export_mlir(module, *example_inputs)
+    path = export_mlir(module, *example_inputs, external_weights=external_weights)
     with make_context():
         mlir_module = parse_module(path.read_text(encoding="utf-8"), str(path))
         if optimize:

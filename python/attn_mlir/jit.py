@@ -22,11 +22,12 @@ import numpy as np
 from mlir import ir
 from mlir.execution_engine import ExecutionEngine
 
-from . import toolchain
+from . import toolchain, weights
 from .constants import numpy_dtype
 from .context import make_context
 from .diagnostics import AttnError, Diagnostic, location_parts
 from .ir_utils import functions, is_declaration, is_public, symbol_name, walk_ops
+from .lowering.lift_weights import lifted_names
 from .lowering.memory_plan import PREFIX as WORKSPACE_PREFIX
 from .pipeline import run_pipeline
 from .source import parse_module
@@ -177,7 +178,8 @@ class CompiledFunction:
     """
 
     def __init__(self, engine: ExecutionEngine, name: str, args: list[TensorSpec],
-                 results: list[TensorSpec], llvm_module: ir.Module):
+                 results: list[TensorSpec], llvm_module: ir.Module,
+                 weights: list[np.ndarray] = ()):
         self.engine, self.name = engine, name
         self.arg_specs, self.result_specs = args, results
         self.llvm_module = llvm_module
@@ -185,7 +187,15 @@ class CompiledFunction:
         if not address:
             raise AttnError(f"compiled module has no C interface for @{name}")
         self._fn = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(address)
-        self._frame = _CallFrame(args + results)
+        # Weights held in files (lowering/lift_weights.py) are trailing arguments, bound
+        # here once to the mapped memory; the caller's arguments come before them and the
+        # results after.
+        self.weights = list(weights)
+        weight_specs = [TensorSpec(w.shape, w.dtype, str(w.dtype)) for w in self.weights]
+        self._frame = _CallFrame(args + weight_specs + results)
+        for i, w in enumerate(self.weights):
+            self._frame.bind(len(args) + i, w)
+        self._first_result = len(args) + len(self.weights)
         # The workspace and the frame are shared by the calls of this function: one at a time.
         self._lock = threading.Lock()
         self._inputs: tuple = ()        # the argument objects bound last, as the caller passed them
@@ -227,7 +237,7 @@ class CompiledFunction:
                                     "C-contiguous numpy array")
                 spec.check(array, f"out= array {i} of @{self.name}")
         self._outputs = ()
-        first = len(self.arg_specs)
+        first = self._first_result
         for i, array in enumerate(outputs):
             self._frame.bind(first + i, array)
         self._outputs = outputs if out is not None else ()
@@ -337,11 +347,25 @@ def compile(module, entry: str | None = None, pipeline=DEFAULT_PIPELINE,
     with context, ir.Location.unknown():
         module = ir.Module.parse(module.operation.get_asm(print_generic_op_form=True,
                                                           enable_debug_info=True))
+        weights.fork_derived(module.operation)  # the lowering's new weights stay its own
         func_op = find_entry(module, entry)
         name = symbol_name(func_op)
         args, results = signature(func_op)
         _keep_only(module, func_op)
         run_pipeline(module, pipeline)
         check_lowered(module)
+        bound = _lifted_weights(module, name)
+        weights.release_derived(module.operation)  # `bound` holds what the function reads
         engine = _execution_engine(module, opt_level)
-        return CompiledFunction(engine, name, args, results, module)
+        return CompiledFunction(engine, name, args, results, module, bound)
+
+
+def _lifted_weights(module: ir.Module, name: str) -> list[np.ndarray]:
+    """The mapped arrays of the weights `attn-lift-weights` made arguments of @name."""
+    arrays = []
+    for weight in lifted_names(module.operation, name):
+        array = weights.lookup(module.operation, weight)
+        if array is None:  # the file changed between lowering and binding
+            raise AttnError(f"weight '{weight}' of @{name} is no longer in the module's weights files")
+        arrays.append(array)
+    return arrays

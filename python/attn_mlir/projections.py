@@ -43,7 +43,7 @@ import numpy as np
 from mlir import ir
 from mlir.dialects import arith, linalg, tensor
 
-from .constants import constant_array, create_constant, is_a, numpy_dtype
+from .constants import constant_array, create_weight, is_a, numpy_dtype
 from .linalg_match import is_zero_fill, producer
 from .match.contraction import Contraction, classify
 from .match.contraction import Layout as ProductLayout
@@ -503,7 +503,7 @@ def materialize(p: Projection, lay: Layout, element_type: ir.Type) -> ir.Value:
     k, c = lay.weights.shape
     f32 = element_type
     w_type = ir.RankedTensorType.get([k, c], f32)
-    w = create_constant(lay.weights.astype(_np_dtype(f32)), w_type)
+    w = create_weight(lay.weights.astype(_np_dtype(f32)), w_type)
     out_type = ir.RankedTensorType.get([lay.rows, c], f32)
     zero = _zero_filled(out_type)
     result = as_value(linalg.matmul(p.x, w, outs=[zero]))

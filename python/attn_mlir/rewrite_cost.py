@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from mlir import ir
 
+from .constants import LOAD_WEIGHT, weight_name
 from .ir_utils import walk_ops
 from .linalg_match import erase, nbytes, users  # noqa: F401 (users: re-exported for passes)
 from .report import NOT_OPS, linalg_flops
@@ -34,17 +35,20 @@ def function_flops(root) -> int:
 
 
 def constant_bytes_of(op) -> int:
-    """Bytes one `arith.constant` holds (0 for scalars and non-constants)."""
+    """Bytes one `arith.constant`, or load of a weight held in a file, holds (0 for
+    scalars and non-constants)."""
     op = _op(op)
-    if op.name != "arith.constant":
+    if op.name != "arith.constant" and (op.name != LOAD_WEIGHT or weight_name(op) is None):
         return 0
     return nbytes(op.results[0])
 
 
 def constant_bytes(root) -> int:
-    """Bytes of the tensor constants under `root` that still have users."""
-    return sum(constant_bytes_of(op) for op in walk_ops(_op(root), "arith.constant")
-               if any(True for _ in op.results[0].uses))
+    """Bytes of the tensor constants (and weights loaded from files) under `root` that
+    still have users."""
+    return sum(constant_bytes_of(op) for op in walk_ops(_op(root))
+               if op.name in ("arith.constant", LOAD_WEIGHT)
+               and any(True for _ in op.results[0].uses))
 
 
 # Baselines set by a pipeline (attn-optimize) so that repeated rounds cannot
@@ -131,6 +135,6 @@ def erase_dead(ops: list, rewriter=None) -> None:
                 erase(op, rewriter)
                 changed = True
                 for p in producers:
-                    if p.name in ("arith.constant", "linalg.transpose", "linalg.fill",
-                                  "tensor.empty") and p not in pending:
+                    if p.name in ("arith.constant", LOAD_WEIGHT, "linalg.transpose",
+                                  "linalg.fill", "tensor.empty") and p not in pending:
                         pending.append(p)

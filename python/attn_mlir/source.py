@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from mlir import ir
 
-from . import static_checks
-from .diagnostics import AttnError, Diagnostic, from_mlir_error, parsing_file
+from . import static_checks, weights
+from .diagnostics import AttnError, Diagnostic, error_at, from_mlir_error, parsing_file
 
 SPLIT_MARKER = re.compile(r"^// -----\s*$", re.MULTILINE)
 
@@ -195,6 +195,34 @@ def _huge_affine_constant(text: str) -> tuple[int, int, str] | None:
     return None
 
 
+# Reassociation lists of expand_shape/collapse_shape: the verifiers turn them into
+# affine maps first, and a negative index or INT64_MAX (whose dim count overflows)
+# asserts there. Real indices are small: anything outside [0, 2**31) is refused.
+_REASSOCIATION = re.compile(r"\b(?:tensor|memref)\.(?:expand|collapse)_shape\s+%[^\s\[]+\s*\[|"
+                            r"\breassociation\s*=\s*\[")
+_SIGNED_INT = re.compile(r"(?<![\w.])-?\d+(?![\w.])")
+REASSOCIATION_LIMIT = 2**31
+
+
+def _bad_reassociation(text: str) -> tuple[int, int, str] | None:
+    """(line, col, message) of a reassociation index out of [0, 2**31)."""
+    for m in _REASSOCIATION.finditer(text):
+        if _in_comment(text, m.start()):
+            continue
+        depth, end = 1, m.end()
+        while end < len(text) and depth:
+            depth += {"[": 1, "]": -1}.get(text[end], 0)
+            if text[end] == "\n":
+                break
+            end += 1
+        for number in _SIGNED_INT.finditer(text, m.end(), end):
+            if not 0 <= int(number.group()) < REASSOCIATION_LIMIT:
+                return (*_position(text, number.start()),
+                        f"reassociation index {number.group()} is out of range (0 to "
+                        f"{REASSOCIATION_LIMIT - 1})")
+    return None
+
+
 def _in_comment(text: str, at: int) -> bool:
     line_start = text.rfind("\n", 0, at) + 1
     return "//" in text[line_start:at]
@@ -205,7 +233,8 @@ def precheck(text: str, filename: str, first_line: int = 1) -> None:
     if where := _unterminated_string(text):
         raise AttnError([Diagnostic("error", "expected '\"' in string literal", filename,
                                     where[0] + first_line - 1, where[1])])
-    for check in (_non_integer_array, _non_string_iterators, _huge_affine_constant):
+    for check in (_non_integer_array, _non_string_iterators, _huge_affine_constant,
+                  _bad_reassociation):
         if where := check(text):
             raise AttnError([Diagnostic("error", where[2], filename, where[0] + first_line - 1,
                                         where[1])])
@@ -237,7 +266,19 @@ def parse_module(text: str, filename: str = "<stdin>", first_line: int = 1,
         _rename_locations(module, path, filename)
     if errors := static_checks.check(module):
         raise AttnError(errors)
+    _resolve_weights(module, filename)
     return module
+
+
+def _resolve_weights(module: ir.Module, filename: str) -> None:
+    """Weights files named by the module are found next to its `.mlir` file."""
+    base = os.path.dirname(os.path.abspath(filename)) if os.path.isfile(filename) else os.getcwd()
+    try:
+        weights.resolve_paths(module.operation, base)
+    except weights.WeightsError as e:
+        raise AttnError([error_at(module.operation, str(e))]) from None
+    if problems := weights.check_globals(module.operation):
+        raise AttnError([error_at(op, message) for op, message in problems])
 
 
 def _current_context() -> ir.Context:

@@ -96,6 +96,42 @@ func.func @it_generic_form(%a: tensor<4xf32>) -> tensor<5xf32> {
 
 // -----
 
+// Found by the fuzzer: reassociation indices the verifiers turn into affine maps
+// unchecked. A negative index and INT64_MAX abort upstream's mlir-opt.
+func.func @collapse_negative(%t: tensor<3x3x3xf32>) -> tensor<3x9xf32> {
+  // expected-error@+1 {{reassociation index -1 is out of range (0 to 2147483647)}}
+  %c = tensor.collapse_shape %t [[-1], [1, 2]] : tensor<3x3x3xf32> into tensor<3x9xf32>
+  return %c : tensor<3x9xf32>
+}
+
+// -----
+
+func.func @expand_huge(%y: tensor<1x8xf32>) -> tensor<1x1x2x4xf32> {
+  // expected-error@+1 {{reassociation index 9223372036854775807 is out of range}}
+  %h = tensor.expand_shape %y [[0, 1], [9223372036854775807, 3]] output_shape [1, 1, 2, 4] : tensor<1x8xf32> into tensor<1x1x2x4xf32>
+  return %h : tensor<1x1x2x4xf32>
+}
+
+// -----
+
+// The generic form's attribute too.
+func.func @collapse_generic(%t: tensor<3x3x3xf32>) -> tensor<3x9xf32> {
+  // expected-error@+1 {{reassociation index -2 is out of range}}
+  %c = "tensor.collapse_shape"(%t) <{reassociation = [[0 : i64], [1 : i64, -2 : i64]]}> : (tensor<3x3x3xf32>) -> tensor<3x9xf32>
+  return %c : tensor<3x9xf32>
+}
+
+// -----
+
+// In range, the verifier's own errors stand (no abort): a non-contiguous list.
+func.func @collapse_not_contiguous(%t: tensor<3x3x3xf32>) -> tensor<3x9xf32> {
+  // expected-error@+1 {{expected reassociation map #1 to be valid and contiguous}}
+  %c = tensor.collapse_shape %t [[0], [2, 1]] : tensor<3x3x3xf32> into tensor<3x9xf32>
+  return %c : tensor<3x9xf32>
+}
+
+// -----
+
 // A file cut in the middle of its resource blob.
 func.func @c() -> tensor<2xf32> {
   %c = arith.constant dense_resource<w> : tensor<2xf32>

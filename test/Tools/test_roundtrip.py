@@ -6,6 +6,7 @@ are meant not to parse or not to verify. Both examples, lowered by
 `mlir-translate --mlir-to-llvmir`.
 """
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -28,9 +29,19 @@ def _expects_error(text: str) -> bool:
     return any("expected-error" in line and "RUN:" not in line for line in text.splitlines())
 
 
+_WEIGHTS = re.compile(r'attn\.weights = (\[[^\]]*\]|"[^"]*")')
+
+
+def _absolute_weights(text: str, folder: Path) -> str:
+    """Weights files named relative to the file, made absolute (the copy lives elsewhere)."""
+    def absolute(match):
+        return re.sub(r'"([^"]*)"', lambda m: f'"{(folder / m.group(1)).resolve()}"', match.group(0))
+    return _WEIGHTS.sub(absolute, text)
+
+
 def _parsable_text(path: Path) -> str:
     """The file, less the chunks that expect an error."""
-    text = path.read_text()
+    text = _absolute_weights(path.read_text(), path.parent)
     if "--split-input-file" not in text:
         return "" if _expects_error(text) else text
     chunks = [c.text for c in split_input(text, True) if not _expects_error(c.text)]

@@ -175,3 +175,33 @@ def test_non_module_is_rejected():
         pytest.skip("torch is not installed")
     with pytest.raises(am.AttnError, match="takes a torch.nn.Module, got function"):
         am.from_torch(lambda x: x, np.ones(3, np.float32))
+
+
+@needs_torch
+def test_external_weights_are_written_beside_and_read_in_place(cache):
+    import torch
+
+    class Wide(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.proj = torch.nn.Linear(64, 32, bias=True)  # 8 KiB weight: external
+            self.small = torch.nn.Linear(8, 8, bias=False)   # 256 B: stays in the IR
+
+        def forward(self, x):
+            return torch.softmax(self.proj(x), dim=-1)[:, :8] @ self.small.weight
+
+    torch.manual_seed(0)
+    module = Wide().eval()
+    x = torch.randn(4, 64)
+    fn = am.from_torch(module, x, external_weights=True)
+    with torch.no_grad():
+        want = module(x)
+    np.testing.assert_allclose(fn(x).numpy(), want.numpy(), rtol=1e-5, atol=1e-6)
+    text = fn.mlir_path.read_text()
+    assert 'ml_program.global private @proj.weight' in text
+    assert fn.mlir_path.with_suffix(".safetensors").exists()
+    assert len(fn.compiled.weights) == 1
+    from attn_mlir import weights
+
+    stored = weights.open_weights(str(fn.mlir_path.with_suffix(".safetensors")))
+    np.testing.assert_array_equal(stored.array("proj.weight"), module.proj.weight.detach().numpy())

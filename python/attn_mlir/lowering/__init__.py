@@ -8,7 +8,8 @@ lowering aborts on 1-bit loads and stores; every pipeline runs
 `attn-reject-i1-memrefs` before it to report any that are left), apply a
 *schedule* (the replaceable stage that turns linalg into loops: tiled,
 vectorised, multi-threaded `cpu` code by default, plain `loops` on request),
-mark public function arguments read-only, one-shot-bufferize across function
+turn weights held in weights files into arguments the JIT binds once
+(`attn-lift-weights`), mark public function arguments read-only, one-shot-bufferize across function
 boundaries with results turned into caller-owned out-parameters, place the
 entry function's static temporaries in one workspace planned at compile time
 (`attn-plan-memory`), free every other internal buffer, and convert to LLVM with C interfaces on public functions.
@@ -20,8 +21,8 @@ from ..constants import inline_dense_resources
 from ..ir_utils import any_op_named
 from ..passes import Option, Pass, register_pass
 from ..transform_script import apply_transform, named_sequence
-from . import (check_supported, memory_plan, readonly_arguments,  # noqa: F401 (registers the passes)
-               reject_i1_memrefs, schedules, widen_i1)
+from . import (check_supported, lift_weights, memory_plan,  # noqa: F401 (registers the passes)
+               readonly_arguments, reject_i1_memrefs, schedules, widen_i1)
 
 
 @register_pass("attn-inline-dense-resources",
@@ -111,7 +112,7 @@ class AttnToLLVM(Pass):
                 + [make_pass("attn-decompose-softmax"),
                    make_pass("attn-widen-i1")]
                 + schedules.tensor_stage(self.schedule, threads)
-                + [make_pass("attn-readonly-arguments")]
+                + [make_pass("attn-lift-weights"), make_pass("attn-readonly-arguments")]
                 + BUFFERIZE
                 + [make_pass(DEALLOCATE[0]), DEALLOCATE[1]]
                 + schedules.buffer_stage(self.schedule, threads)

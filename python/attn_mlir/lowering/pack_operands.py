@@ -25,7 +25,7 @@ import numpy as np
 from mlir import ir
 from mlir.dialects import linalg, tensor
 
-from ..constants import constant_array, create_constant
+from ..constants import constant_array, constant_producer, create_weight
 from ..ir_utils import walk_ops
 from ..linalg_match import (DEFAULT_MAPS, dims_of, erase_if_dead, operand_maps, permutation,
                             producer, set_operand_map, static_shape)
@@ -72,7 +72,7 @@ def constant_layout(value: ir.Value) -> np.ndarray | None:
     op = producer(value)
     if op is None:
         return None
-    if op.name == "arith.constant":
+    if constant_producer(value) is not None:
         return constant_array(value)
     if op.name in ("tensor.expand_shape", "tensor.collapse_shape"):
         shape = static_shape(value)
@@ -91,7 +91,7 @@ def constant_layout(value: ir.Value) -> np.ndarray | None:
 def erase_chain(value: ir.Value) -> None:
     """Erase the now unused layout ops (and constant) that computed `value`."""
     op = producer(value)
-    while op is not None and op.name != "arith.constant":
+    while op is not None and constant_producer(op.results[0]) is None:
         sources = [producer(v) for v in op.operands]
         if not erase_if_dead(op):
             return
@@ -117,7 +117,7 @@ def pack_constant_operands(root: ir.Operation) -> int:
             for index in (0, 1):
                 source = op.operands[index]
                 owner = producer(source)
-                if owner is None or (owner.name == "arith.constant" and index not in perm_of):
+                if owner is None or (constant_producer(source) is not None and index not in perm_of):
                     continue  # an argument, or a constant already in the plain layout
                 array = constant_layout(source)
                 if array is None:
@@ -127,7 +127,7 @@ def pack_constant_operands(root: ir.Operation) -> int:
                 with ir.InsertionPoint(op), op.location:
                     element = ir.RankedTensorType(source.type).element_type
                     t = ir.RankedTensorType.get(list(array.shape), element)
-                    op.operands[index] = create_constant(np.ascontiguousarray(array), t)
+                    op.operands[index] = create_weight(np.ascontiguousarray(array), t)
                 if index in perm_of:
                     set_operand_map(op, index, DEFAULT_MAPS[name][1][index])
                 erase_chain(source)

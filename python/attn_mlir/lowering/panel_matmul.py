@@ -23,7 +23,7 @@ import numpy as np
 from mlir import ir
 from mlir.dialects import linalg, tensor
 
-from ..constants import create_constant
+from ..constants import create_weight
 from ..ir_utils import walk_ops
 from ..linalg_match import DEFAULT_MAPS, dims_of, operand_maps, producer, static_shape
 from .pack_operands import constant_layout, erase_chain
@@ -64,7 +64,7 @@ def to_panels(op: ir.Operation, nr: int) -> bool:
         if weights is not None:
             # Constant weights: packed here, once, into a new constant.
             panels = np.ascontiguousarray(weights.reshape(k, n // nr, nr).transpose(1, 0, 2))
-            packed = create_constant(panels, ir.RankedTensorType.get([n // nr, k, nr], element))
+            packed = create_weight(panels, ir.RankedTensorType.get([n // nr, k, nr], element))
         else:
             grouped = tensor.expand_shape(ir.RankedTensorType.get([k, n // nr, nr], element),
                                           b_value, [[0], [1, 2]], [], [k, n // nr, nr])

@@ -56,7 +56,7 @@ import numpy as np
 from mlir import ir
 
 from .. import rewrite_log
-from ..constants import constant_array, create_constant
+from ..constants import constant_array, constant_producer, create_weight
 from ..linalg_match import (MATMUL_OPS, all_parallel, block_arg_index, body_ops, dims_of,
                             erase_if_dead, generic_body, is_zero_fill, nbytes,
                             num_inputs, numel, operand_maps, producer, producer_named,
@@ -224,8 +224,7 @@ def check_linear_cone(source: ir.Value, scale: ir.Operation, scaled: ir.Value,
 
 
 def _constant_product(op: ir.Operation) -> bool:
-    return op.name == "linalg.matmul" and \
-        producer_named(op.operands[1], "arith.constant") is not None
+    return op.name == "linalg.matmul" and constant_producer(op.operands[1]) is not None
 
 
 def query_projections(value: ir.Value) -> list[ir.Operation]:
@@ -300,7 +299,7 @@ def _replace_constant(owner: ir.Operation, index: int, array: np.ndarray, rewrit
     """Make `array` operand `index` of `owner`, erasing the old constant if dead; bytes added."""
     value = owner.operands[index]
     with ir.InsertionPoint(owner), owner.location:
-        scaled = create_constant(array, value.type)
+        scaled = create_weight(array, value.type)
     old, old_bytes = producer(value), nbytes(value)
     owner.operands[index] = scaled
     return nbytes(scaled) - (old_bytes if erase_if_dead(old, rewriter) else 0)

@@ -28,7 +28,7 @@ import numpy as np
 from mlir import ir
 
 from .. import rewrite_log
-from ..constants import constant_array, create_constant
+from ..constants import constant_array, constant_producer, create_weight
 from ..ir_utils import in_block_order
 from ..linalg_match import (MATMUL_OPS, dims_of, erase_if_dead, erase_with_init, nbytes,
                             operand_maps, producer, producer_named, set_operand_map, users)
@@ -48,7 +48,7 @@ def _constant_transpose_group(transpose: ir.Operation) -> list[ir.Operation] | N
     """The transposes of `transpose`'s constant input by its permutation in its block, in
     block order (one fold for them all); None when its input is not a constant."""
     source = transpose.operands[0]
-    if producer_named(source, "arith.constant") is None:
+    if constant_producer(source) is None:
         return None
     permutation = list(transpose.opview.permutation)
     group: list[ir.Operation] = []
@@ -77,7 +77,7 @@ def fold_constant_transposes(transpose: ir.Operation, budget: WeightBudget, rewr
         return Skip(first, budget.describe(growth), remark=True)
     permutation = list(first.opview.permutation)
     with ir.InsertionPoint(first), first.location:
-        folded = create_constant(np.transpose(array, permutation), first.results[0].type)
+        folded = create_weight(np.transpose(array, permutation), first.results[0].type)
     source_bytes = nbytes(source)
     const_op = producer(source)
     for member in transposes:

@@ -29,7 +29,7 @@ from mlir import ir
 from mlir.dialects import linalg, tensor
 
 from .. import rewrite_log
-from ..constants import constant_array, create_constant
+from ..constants import constant_array, constant_producer, create_weight
 from ..ir_utils import in_block_order
 from ..linalg_match import (erase_if_dead, nbytes, producer, producer_named, scalar_constant,
                             static_shape, users)
@@ -49,7 +49,7 @@ def _fusable(matmul: ir.Operation) -> str | None:
     """Why `matmul` cannot join a fused projection (None if it can)."""
     if plain_matmul(matmul) is None:
         return "it reads an operand through a non-default (transposed) map"
-    if producer_named(matmul.operands[1], "arith.constant") is None:
+    if constant_producer(matmul.operands[1]) is None:
         return "its right operand is not a constant (runtime weights are not concatenated)"
     shape = static_shape(matmul.results[0])
     if shape is None:
@@ -96,7 +96,7 @@ def fuse_projection_group(group: list[ir.Operation], rewriter):
     element = result_type.element_type
     fill_scalar = producer(first.operands[2]).operands[0]
     with ir.InsertionPoint(first), first.location:
-        weights = create_constant(np.concatenate(arrays, axis=1))
+        weights = create_weight(np.concatenate(arrays, axis=1))
         init = linalg.fill(fill_scalar, outs=[tensor.EmptyOp([rows, sum(widths)], element)])
         fused = linalg.matmul(lhs, weights, outs=[init])
         slices = []

@@ -26,7 +26,7 @@ from mlir import ir
 from mlir.dialects import arith
 
 from .. import rewrite_log
-from ..constants import constant_array, create_constant
+from ..constants import constant_array, create_weight
 from ..projections import NotAProjection, analyze, elementwise_body, projection_or_none
 from ..rewrite_cost import constant_bytes_of, dying_ops, erase_dead, op_flops, users
 from ..rewriting import MAX_WEIGHT_GROWTH, Fired, Skip, collapse_projection, rewrite_functions
@@ -121,7 +121,7 @@ def _merge_common_factor(op, budget, rewriter):
                 if v == cval_a:
                     inner.operands[i] = new_c
         else:
-            new_c = create_constant(merged.astype(ca.dtype), cval_a.type)
+            new_c = create_weight(merged.astype(ca.dtype), cval_a.type)
             index = [i for i, v in enumerate(mul_a.operands) if v == cval_a and i != ya][0]
             mul_a.operands[index] = new_c
     rewriter.replace_op(op, [mul_a.results[0]])

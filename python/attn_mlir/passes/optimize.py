@@ -27,6 +27,7 @@ from mlir import ir, passmanager
 
 from .. import diagnostics, rewrite_log
 from ..check_rewrites import checked
+from ..constants import drop_unused_weights
 from ..ir_utils import walk_ops
 from ..rewrite_cost import clear_baselines, constant_bytes, set_baselines
 from ..rewriting import MAX_WEIGHT_GROWTH
@@ -89,6 +90,10 @@ def _cleanup(op: ir.Operation) -> None:
         pm = passmanager.PassManager("func.func")
         pm.add(CLEANUP)
         pm.run(func)
+    root = op
+    while root.parent is not None:
+        root = root.parent
+    drop_unused_weights(root)  # weights computed in this round that a later rewrite replaced
 
 
 def _drop_repeated_skips(start: int, remarks_start: int) -> None:

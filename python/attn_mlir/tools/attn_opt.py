@@ -11,14 +11,16 @@ from __future__ import annotations
 import argparse
 import contextlib
 import inspect
+import os
 import sys
 
 from mlir import ir
 
-from .. import diagnostics, report, rewrite_log
+from .. import diagnostics, report, rewrite_log, weights
 from ..check_rewrites import Checker, checking
 from ..context import make_context
-from ..diagnostics import AttnError, Remarks, one_line, stage
+from ..constants import inline_derived
+from ..diagnostics import AttnError, Remarks, error_at, one_line, stage
 from ..passes import all_passes, lookup
 from ..pipeline import Pipeline, make_pass
 from ..source import parse_module, read_text, split_input
@@ -147,7 +149,30 @@ def _print(module: ir.Module, args) -> str:
     return text if text.endswith("\n") else text + "\n"
 
 
-def process_chunk(chunk, filename: str, pipeline: Pipeline, args, remarks: Remarks) -> str:
+def derived_weights_path(output: str, index: int) -> str:
+    """Where the weights computed for chunk `index` go, next to the output file."""
+    stem = output[:-len(".mlir")] if output.endswith(".mlir") else output
+    return f"{stem}.weights.safetensors" if index == 0 else f"{stem}.weights.{index}.safetensors"
+
+
+def _place_derived(module: ir.Module, args, index: int) -> None:
+    """Weights a rewrite computed for a module with weights files: written beside the
+    output file (-o), or put back into the IR when printing to stdout."""
+    if args.output == "-" or (os.path.exists(args.output) and not os.path.isfile(args.output)):
+        inline_derived(module.operation)  # stdout, /dev/null, a pipe: no folder to write to
+        return
+    path = derived_weights_path(args.output, index)
+    try:
+        weights.write_derived(module.operation, path)
+    except weights.WeightsError as e:
+        raise AttnError([error_at(module.operation, str(e))]) from None
+    except OSError as e:
+        raise AttnError([error_at(module.operation, f"cannot write the new weights to "
+                                                    f"'{path}': {e.strerror}")]) from None
+
+
+def process_chunk(chunk, filename: str, pipeline: Pipeline, args, remarks: Remarks,
+                  index: int = 0) -> str:
     context = make_context()
     with context, ir.Location.unknown():
         stage("parsing the input")
@@ -164,6 +189,7 @@ def process_chunk(chunk, filename: str, pipeline: Pipeline, args, remarks: Remar
                          verify_each=args.verify_each)
         if before is not None:
             sys.stderr.write(str(report.compare(before, module, rewrite_log.current_log.events)))
+        _place_derived(module, args, index)
         return _print(module, args)
 
 
@@ -174,7 +200,7 @@ def _main(args) -> int:
     filename = "<stdin>" if args.input == "-" else args.input
     text = read_text(args.input)
     outputs, failed, problems = [], False, []
-    for chunk in split_input(text, args.split_input_file):
+    for index, chunk in enumerate(split_input(text, args.split_input_file)):
         checker = Checker(budget_s=args.attn_check_rewrites_budget) \
             if args.attn_check_rewrites else None
         remarks = Remarks()
@@ -182,7 +208,7 @@ def _main(args) -> int:
         produced = []
         try:
             with checking(checker) if checker else contextlib.nullcontext():
-                outputs.append(process_chunk(chunk, filename, pipeline, args, remarks))
+                outputs.append(process_chunk(chunk, filename, pipeline, args, remarks, index))
         except AttnError as e:
             if e.usage:
                 raise
