@@ -13,6 +13,10 @@ would abort on):
   into an invalid `memref.cast`, another reads out of bounds). Sizes are
   followed through casts, destination-style results (their init), and
   `tensor.empty` sizes that are constants or `tensor.dim`s of known sizes.
+- The operands of a linalg op must agree on each loop's size where one of them
+  has size 0: the structured-op verifier skips zero-size dims, so a reduction
+  into a `2x0` tensor over a loop that another operand sizes 1 verifies, and
+  then writes out of bounds.
 
 `check(module)` returns located errors; it changes nothing.
 """
@@ -23,6 +27,7 @@ from mlir import ir
 
 from .constants import is_a
 from .diagnostics import Diagnostic, error_at
+from .match.contraction import operand_maps
 
 
 def _static_shape(value: ir.Value) -> list[int | None] | None:
@@ -144,6 +149,29 @@ def _cast_contradiction(op: ir.Operation, memo: dict) -> Diagnostic | None:
     return None
 
 
+def _zero_size_loop(op: ir.Operation) -> Diagnostic | None:
+    if not op.name.startswith("linalg."):
+        return None
+    maps = operand_maps(op)
+    if len(maps) != len(op.operands):
+        return None
+    sizes: dict[int, tuple[int, int]] = {}  # loop -> (size, operand giving it)
+    for index, (operand, affine_map) in enumerate(zip(op.operands, maps)):
+        shape = _static_shape(operand)
+        if shape is None or len(shape) != len(affine_map.results):
+            continue
+        for pos, expr in enumerate(affine_map.results):
+            if not isinstance(expr, ir.AffineDimExpr) or shape[pos] is None:
+                continue
+            loop, size = expr.position, shape[pos]
+            if loop in sizes and (sizes[loop][0] == 0) != (size == 0):
+                other_size, other = sizes[loop]
+                return error_at(op, f"'{op.name}' operand #{index} has size {size} in dim {pos}, "
+                                  f"where operand #{other} makes loop d{loop} of size {other_size}")
+            sizes.setdefault(loop, (size, index))
+    return None
+
+
 def check(module: ir.Module) -> list[Diagnostic]:
     """Located errors for the ops of `module` that break a fact above."""
     found: list[Diagnostic] = []
@@ -151,7 +179,7 @@ def check(module: ir.Module) -> list[Diagnostic]:
 
     def visit(op):
         op = op.operation if hasattr(op, "operation") else op
-        for diagnostic in (_expand_shape(op), _cast_contradiction(op, memo)):
+        for diagnostic in (_expand_shape(op), _cast_contradiction(op, memo), _zero_size_loop(op)):
             if diagnostic is not None:
                 found.append(diagnostic)
         return ir.WalkResult.ADVANCE

@@ -76,8 +76,28 @@ func.func @cast_chain(%x: tensor<4xf32>) -> tensor<5xf32> {
 
 // -----
 
+// Found by the fuzzer (seed 2029, case 7405): a reduction into 2x0 over a loop the
+// input sizes 1. The structured-op verifier skips zero-size dims; the op then writes
+// out of bounds and the lowerings disagree.
+// CHECK: attn-opt-static-checks.mlir:{{[0-9]+}}:8: error: 'linalg.generic' operand #1 has size 0 in dim 1, where operand #0 makes loop d1 of size 1
+func.func @zero_size_output(%x: tensor<2x1x1xf32>) -> tensor<2x0xf32> {
+  %ninf = arith.constant 0xFF800000 : f32
+  %e = tensor.empty() : tensor<2x0xf32>
+  %z = linalg.fill ins(%ninf : f32) outs(%e : tensor<2x0xf32>) -> tensor<2x0xf32>
+  // expected-error@+1 {{'linalg.generic' operand #1 has size 0 in dim 1, where operand #0 makes loop d1 of size 1}}
+  %m = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x : tensor<2x1x1xf32>) outs(%z : tensor<2x0xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %r = arith.maximumf %a, %acc : f32
+    linalg.yield %r : f32
+  } -> tensor<2x0xf32>
+  return %m : tensor<2x0xf32>
+}
+
+// -----
+
 // Must not fire: a keep-dim reduction (constant 0 on a size-1 dim), a shifted read
-// (d0 + 1), a constant just under 2**32 in an affine.apply, a loop with no iteration,
+// (d0 + 1), a constant just under 2**32 in an affine.apply, a loop with no iteration
+// (every operand agrees it is empty),
 // a dynamic output_shape, casts to sizes that agree with what is known (or nothing is
 // known: a dynamic argument, a dim of an unknown size).
 // CHECK-LABEL: func.func @in_bounds
