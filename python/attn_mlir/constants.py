@@ -19,7 +19,7 @@ from mlir.dialects import arith
 
 from . import weights
 from .diagnostics import AttnError, Diagnostic, location_parts
-from .ir_utils import walk_ops
+from .ir_utils import root_op, walk_ops
 
 _RESOURCE_REF = re.compile(r'dense_resource<(?:"((?:[^"\\]|\\.)*)"|([^>]+))>')
 _BLOB_SECTION = re.compile(r"\{-#\s*dialect_resources:\s*\{(.*)\}\s*#-\}", re.DOTALL)
@@ -185,12 +185,6 @@ def _scalar_of_attr(attr: ir.Attribute):
 LOAD_WEIGHT = "ml_program.global_load_const"
 
 
-def _root(op: ir.Operation) -> ir.Operation:
-    while op.parent is not None:
-        op = op.parent
-    return op
-
-
 def external_global(op: ir.Operation) -> ir.Operation | None:
     """The `ml_program.global` with an `#ml_program.extern` value that `op` (a
     `global_load_const`) loads, or None."""
@@ -198,15 +192,11 @@ def external_global(op: ir.Operation) -> ir.Operation | None:
         return None
     try:
         symbol = ir.FlatSymbolRefAttr(op.attributes["global"]).value
-        found = ir.SymbolTable(_root(op))[symbol]
+        found = ir.SymbolTable(root_op(op))[symbol]
     except (KeyError, ValueError):
         return None
     found = found.operation
-    if found.name != "ml_program.global" or "value" not in found.attributes:
-        return None
-    if not str(found.attributes["value"]).startswith("#ml_program.extern"):
-        return None
-    return found
+    return found if found.name == "ml_program.global" and weights.is_external(found) else None
 
 
 def weight_name(op: ir.Operation) -> str | None:
@@ -222,7 +212,7 @@ def weight_array(op: ir.Operation) -> np.ndarray | None:
     if name is None:
         return None
     try:
-        return weights.lookup(_root(op), name)
+        return weights.lookup(root_op(op), name)
     except weights.WeightsError:
         return None
 
@@ -249,7 +239,7 @@ def create_weight(array: np.ndarray, tensor_type: ir.Type | None = None) -> ir.V
     loaded like the file-held ones and bound the same way; anything else is an
     `arith.constant` (`create_constant`).
     """
-    root = _root(ir.InsertionPoint.current.block.owner.operation)
+    root = root_op(ir.InsertionPoint.current.block.owner.operation)
     array = np.asarray(array)
     if (array.nbytes < MIN_FILE_WEIGHT_BYTES or array.dtype.kind != "f"
             or not weights.keeps_weights_in_files(root)):
@@ -276,8 +266,7 @@ def drop_unused_weights(module_op: ir.Operation) -> None:
     loaded = {ir.FlatSymbolRefAttr(op.attributes["global"]).value
               for op in walk_ops(module_op, LOAD_WEIGHT)}
     for op in walk_ops(module_op, "ml_program.global"):
-        if ir.StringAttr(op.attributes["sym_name"]).value not in loaded and \
-                str(op.attributes["value"]).startswith("#ml_program.extern"):
+        if ir.StringAttr(op.attributes["sym_name"]).value not in loaded and weights.is_external(op):
             op.erase()
     weights.keep_only_derived(module_op, loaded)
 
@@ -340,7 +329,7 @@ def constant_array(value: ir.Value) -> np.ndarray | None:
         return None
     attr = op.attributes["value"]
     if is_a(attr, ir.DenseResourceElementsAttr):
-        blob = read_resource_blobs(_root(op)).get(_resource_name(attr))
+        blob = read_resource_blobs(root_op(op)).get(_resource_name(attr))
         if blob is None:
             return None
         return _array_from_blob(blob, ir.RankedTensorType(ir.DenseResourceElementsAttr(attr).type))

@@ -33,6 +33,13 @@ def any_op_named(root: ir.Operation, name: str) -> bool:
     return bool(hit)
 
 
+def root_op(op: ir.Operation) -> ir.Operation:
+    """The outermost op that holds `op` (its module, for ops in a parsed module)."""
+    while op.parent is not None:
+        op = op.parent
+    return op
+
+
 def functions(module_op: ir.Operation) -> list[ir.Operation]:
     """The `func.func` ops directly in a module."""
     body = module_op.regions[0].blocks[0]

@@ -306,7 +306,8 @@ def keeps_weights_in_files(module_op: ir.Operation) -> bool:
     return bool(file_names(module_op))
 
 
-def _is_external(global_op: ir.Operation) -> bool:
+def is_external(global_op: ir.Operation) -> bool:
+    """Whether an `ml_program.global` has an `#ml_program.extern` value (supplied from a file)."""
     return ("value" in global_op.attributes
             and str(global_op.attributes["value"]).startswith("#ml_program.extern"))
 
@@ -318,7 +319,7 @@ def check_globals(module_op: ir.Operation) -> list[tuple[ir.Operation, str]]:
     files = file_names(module_op)
     for op in module_op.regions[0].blocks[0].operations:
         op = op.operation
-        if op.name != "ml_program.global" or not _is_external(op):
+        if op.name != "ml_program.global" or not is_external(op):
             continue
         name = ir.StringAttr(op.attributes["sym_name"]).value
         if "is_mutable" in op.attributes:

@@ -22,9 +22,9 @@ from mlir import ir
 
 from ..constants import LOAD_WEIGHT, drop_unused_weights, weight_name
 from ..diagnostics import AttnError, error_at
-from ..ir_utils import functions, is_public, symbol_name, walk_ops
+from ..ir_utils import functions, is_public, root_op, symbol_name, walk_ops
 from ..passes import register_pass
-from ..weights import LIFTED
+from ..weights import LIFTED, is_external
 
 ATTRIBUTE = LIFTED
 ARG_ATTRIBUTE = "attn.weight"
@@ -40,17 +40,11 @@ def lifted_names(module_op: ir.Operation, func_name: str) -> list[str]:
     return [ir.StringAttr(a).value for a in ir.ArrayAttr(table[func_name])]
 
 
-def _root(op: ir.Operation) -> ir.Operation:
-    while op.parent is not None:
-        op = op.parent
-    return op
-
-
 @register_pass("attn-lift-weights",
                summary="Turn loads of weights held in weights files into function arguments the "
                        "JIT binds to the mapped file once.")
 def lift_weights(op):
-    root = _root(op)
+    root = root_op(op)
     drop_unused_weights(root)
     table = {}
     if ATTRIBUTE in root.attributes:
@@ -72,8 +66,7 @@ def lift_weights(op):
                     for load in walk_ops(root, LOAD_WEIGHT)}
     for global_op in walk_ops(root, "ml_program.global"):
         name = ir.StringAttr(global_op.attributes["sym_name"]).value
-        if name not in still_loaded and str(global_op.attributes["value"]).startswith(
-                "#ml_program.extern"):
+        if name not in still_loaded and is_external(global_op):
             global_op.erase()
     if table:
         with root.context:

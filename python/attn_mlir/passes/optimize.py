@@ -28,7 +28,7 @@ from mlir import ir, passmanager
 from .. import diagnostics, rewrite_log
 from ..check_rewrites import checked
 from ..constants import drop_unused_weights
-from ..ir_utils import walk_ops
+from ..ir_utils import root_op, walk_ops
 from ..rewrite_cost import clear_baselines, constant_bytes, set_baselines
 from ..rewriting import MAX_WEIGHT_GROWTH
 from . import Option, Pass, lookup, register_pass
@@ -90,10 +90,7 @@ def _cleanup(op: ir.Operation) -> None:
         pm = passmanager.PassManager("func.func")
         pm.add(CLEANUP)
         pm.run(func)
-    root = op
-    while root.parent is not None:
-        root = root.parent
-    drop_unused_weights(root)  # weights computed in this round that a later rewrite replaced
+    drop_unused_weights(root_op(op))  # weights computed in this round that a later rewrite replaced
 
 
 def _drop_repeated_skips(start: int, remarks_start: int) -> None:
