@@ -223,6 +223,26 @@ def _bad_reassociation(text: str) -> tuple[int, int, str] | None:
     return None
 
 
+# tensor.concat's verifier reads the operand type's size at `dim` before checking
+# it: a negative dim asserts (one past the rank gets the verifier's own error).
+_CONCAT_DIM = re.compile(r"\btensor\.concat\s+dim\s*\(\s*(-?(?:0x[0-9a-fA-F]+|\d+))|"
+                         r'"tensor\.concat"[^\n]*?[{,]\s*dim\s*=\s*(-?(?:0x[0-9a-fA-F]+|\d+))')
+
+
+def _negative_concat_dim(text: str) -> tuple[int, int, str] | None:
+    """(line, col, message) of a tensor.concat whose dim is negative (as an i64)."""
+    for m in _CONCAT_DIM.finditer(text):
+        if _in_comment(text, m.start()):
+            continue
+        group = 1 if m.group(1) is not None else 2
+        literal = m.group(group)
+        value = int(literal, 0) if "0x" in literal else int(literal)
+        if value < 0 or value >= 2**63:  # hex beyond INT64_MAX is a negative i64
+            return (*_position(text, m.start(group)),
+                    f"'tensor.concat' op concatenation dim {literal} is negative")
+    return None
+
+
 def _in_comment(text: str, at: int) -> bool:
     line_start = text.rfind("\n", 0, at) + 1
     return "//" in text[line_start:at]
@@ -234,19 +254,22 @@ def precheck(text: str, filename: str, first_line: int = 1) -> None:
         raise AttnError([Diagnostic("error", "expected '\"' in string literal", filename,
                                     where[0] + first_line - 1, where[1])])
     for check in (_non_integer_array, _non_string_iterators, _huge_affine_constant,
-                  _bad_reassociation):
+                  _bad_reassociation, _negative_concat_dim):
         if where := check(text):
             raise AttnError([Diagnostic("error", where[2], filename, where[0] + first_line - 1,
                                         where[1])])
 
 
 def parse_module(text: str, filename: str = "<stdin>", first_line: int = 1,
-                 context: ir.Context | None = None) -> ir.Module:
+                 context: ir.Context | None = None, weights_files=None) -> ir.Module:
     """Parse MLIR text into a module, with locations `filename:line:col`.
 
     Text without a top-level `module` is wrapped in one, as mlir-opt does.
     `first_line` shifts line numbers so a chunk of a split file reports the
-    lines of the whole file.
+    lines of the whole file. `weights_files` (paths, relative to the working
+    folder) replaces the files the module's `attn.weights` names: one module
+    read with other files that hold the same names, such as every layer of a
+    model from one layer's module.
     """
     if context is None:
         context = _current_context()
@@ -266,13 +289,21 @@ def parse_module(text: str, filename: str = "<stdin>", first_line: int = 1,
         _rename_locations(module, path, filename)
     if errors := static_checks.check(module):
         raise AttnError(errors)
-    _resolve_weights(module, filename)
+    _resolve_weights(module, filename, weights_files)
     return module
 
 
-def _resolve_weights(module: ir.Module, filename: str) -> None:
-    """Weights files named by the module are found next to its `.mlir` file."""
+def _resolve_weights(module: ir.Module, filename: str, replacement=None) -> None:
+    """Weights files named by the module are found next to its `.mlir` file;
+    `replacement` files, from the working folder."""
     base = os.path.dirname(os.path.abspath(filename)) if os.path.isfile(filename) else os.getcwd()
+    if replacement is not None:
+        if isinstance(replacement, (str, os.PathLike)):
+            replacement = [replacement]
+        with module.context:
+            module.operation.attributes[weights.ATTRIBUTE] = ir.ArrayAttr.get(
+                [ir.StringAttr.get(os.fspath(p)) for p in replacement])
+        base = os.getcwd()
     try:
         weights.resolve_paths(module.operation, base)
     except weights.WeightsError as e:
@@ -312,10 +343,11 @@ def _rename_locations(module: ir.Module, old: str, new: str) -> None:
     module.operation.walk(visit, ir.WalkOrder.PRE_ORDER)
 
 
-def load(path: str, context: ir.Context | None = None) -> ir.Module:
-    """Read and parse one `.mlir` file (or `-` for stdin)."""
+def load(path: str, context: ir.Context | None = None, weights_files=None) -> ir.Module:
+    """Read and parse one `.mlir` file (or `-` for stdin); `weights_files` as in
+    `parse_module`."""
     name = "<stdin>" if path == "-" else path
-    return parse_module(read_text(path), name, context=context)
+    return parse_module(read_text(path), name, context=context, weights_files=weights_files)
 
 
 __all__ = ["Chunk", "split_input", "read_text", "parse_module", "load", "Diagnostic"]

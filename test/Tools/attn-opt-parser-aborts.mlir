@@ -142,3 +142,31 @@ func.func @c() -> tensor<2xf32> {
   dialect_resources: {
     builtin: {
       w: "0x0400000000000000
+
+// -----
+
+// Found by the fuzzer (seed 2031, case 570): tensor.concat's verifier reads the
+// operand's size at a negative dim before checking it, and asserts.
+func.func @concat_negative(%a: tensor<4x4xf32>) -> tensor<4x8xf32> {
+  // expected-error@+1 {{'tensor.concat' op concatenation dim -1 is negative}}
+  %r = tensor.concat dim(-1) %a, %a : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x8xf32>
+  return %r : tensor<4x8xf32>
+}
+
+// -----
+
+// The generic form, and -1 as a 64-bit hex literal.
+func.func @concat_negative_generic(%a: tensor<4x4xf32>) -> tensor<4x8xf32> {
+  // expected-error@+1 {{'tensor.concat' op concatenation dim 0xFFFFFFFFFFFFFFFF is negative}}
+  %r = "tensor.concat"(%a, %a) <{dim = 0xFFFFFFFFFFFFFFFF : i64}> : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x8xf32>
+  return %r : tensor<4x8xf32>
+}
+
+// -----
+
+// Must not fire: a dim past the rank gets the verifier's own error.
+func.func @concat_past_rank(%a: tensor<4x4xf32>) -> tensor<4x8xf32> {
+  // expected-error@+1 {{'tensor.concat' op concatenation dim must be less than the tensor rank}}
+  %r = tensor.concat dim(2) %a, %a : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x8xf32>
+  return %r : tensor<4x8xf32>
+}
