@@ -12,6 +12,7 @@ normalisation. Each rewrite is one module:
 - `rows`:      a row max is `maximumf` (`select(cmpf ogt a, b), a, b)`), softmax
                normalisation is `divf e, sum` (`e * (1/sum)`, in one body or two
                generics), `cmpf` on an exact `extf` compares in the narrow type;
+- `slices`:    a slice's stride along a dimension of size 1 is 1;
 - `tables`:    cos/sin tables computed in the graph from constants (an iota times
                `inv_freq`) become constants, when they are small (bounded size).
 
@@ -22,14 +23,14 @@ from their index expressions by `match.masks`, whatever the sequence length.
 from __future__ import annotations
 
 from .. import greedy
-from . import rows, scalars, signs, tables
+from . import rows, scalars, signs, slices, tables
 
 
 def normalize(func) -> int:
     """Run every normalization on `func` (the greedy driver, to a fixed point); returns
     the rewrites done. The driver erases what they leave dead."""
     return greedy.apply(func, scalars.REWRITES + signs.REWRITES + rows.REWRITES
-                        + tables.REWRITES)
+                        + slices.REWRITES + tables.REWRITES)
 
 
 __all__ = ["normalize"]
