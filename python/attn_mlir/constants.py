@@ -95,7 +95,9 @@ def dense_attr(array: np.ndarray, tensor_type: ir.Type | None = None) -> ir.Dens
         scalar = array.reshape(-1)[0]
         et = tensor_type.element_type
         if is_a(et, ir.FloatType):
-            elem = ir.FloatAttr.get(et, float(scalar))
+            # FloatAttr.get checks the value at a location: give it one when the
+            # caller is in no `with ir.Location` (a pass's run).
+            elem = ir.FloatAttr.get(et, float(scalar), loc=ir.Location.unknown(et.context))
         else:
             elem = ir.IntegerAttr.get(et, int(scalar))
         return ir.DenseElementsAttr.get_splat(tensor_type, elem)

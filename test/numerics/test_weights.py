@@ -325,3 +325,26 @@ def test_derived_weights_of_another_process_are_an_error(tmp_path):
     text = LINEAR.format(weights="attn-derived:0123456789abcdef", m=2, k=3, n=4)
     with pytest.raises(am.AttnError, match="computed in another process"):
         am.compile(text)
+
+
+def test_all_equal_blob_inlines_outside_a_location_context():
+    """An all-ones dense_resource blob (an RMSNorm weight as torch-mlir prints it)
+    becomes a splat when a pass runs from the Python API, with no `with Location`
+    around it (it once ended in "internal error ... requires a Location")."""
+    text = textwrap.dedent("""
+        func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {
+          %w = arith.constant dense_resource<ones> : tensor<4xf32>
+          %e = tensor.empty() : tensor<4xf32>
+          %y = linalg.mul ins(%x, %w : tensor<4xf32>, tensor<4xf32>) outs(%e : tensor<4xf32>) -> tensor<4xf32>
+          return %y : tensor<4xf32>
+        }
+        {-#
+          dialect_resources: { builtin: { ones: "0x040000000000803F0000803F0000803F0000803F" } }
+        #-}
+        """)
+    with am.make_context():
+        module = am.parse(text)
+        am.run_pipeline(module, "builtin.module(attn-inline-dense-resources)")
+        assert "dense<1.000000e+00> : tensor<4xf32>" in str(module)
+        x = np.arange(4, dtype=np.float32)
+        np.testing.assert_array_equal(am.compile(module)(x), x)
