@@ -64,6 +64,7 @@ def _external_hooks(exported):
         def __init__(self):
             self.weights = {}  # placeholder key -> (state name, tensor)
             self.keys = {}     # state name -> placeholder key
+            self.attrs = {}    # state name -> its placeholder attribute
 
         def resolve_literal(self, gni, literal, info):
             if not isinstance(literal, torch.Tensor) or id(literal) not in names:
@@ -75,21 +76,24 @@ def _external_hooks(exported):
             if name not in self.keys:
                 self.keys[name] = f"{_PLACEHOLDER}{len(self.keys)}"
                 self.weights[self.keys[name]] = (name, literal)
-            shape = "".join(f"{d}x" for d in literal.shape)
-            attr = ir.Attribute.parse(f"dense_resource<{self.keys[name]}> : "
-                                      f"tensor<{shape}{_MLIR_FLOATS[dtype]}>")
-            return torch_d.ValueTensorLiteralOp(attr).result
+                shape = "".join(f"{d}x" for d in literal.shape)
+                # Parsed once per tensor: parsing the same key again would get a
+                # uniquified key (`_1`) that names no tensor.
+                self.attrs[name] = ir.Attribute.parse(
+                    f"dense_resource<{self.keys[name]}> : tensor<{shape}{_MLIR_FLOATS[dtype]}>")
+            return torch_d.ValueTensorLiteralOp(self.attrs[name]).result
 
     return Hooks()
 
 
-def _externalize(module, hooks, weights_path: str) -> None:
-    """Placeholders become loads of external globals; their tensors go to `weights_path`."""
+def _externalize(module, hooks, weights_path: str, output: str) -> None:
+    """Placeholders become loads of external globals; their tensors go to `weights_path`,
+    which the module names relative to `output`'s folder."""
     with module.context:
-        _replace_placeholders(module, hooks, weights_path)
+        _replace_placeholders(module, hooks, weights_path, output)
 
 
-def _replace_placeholders(module, hooks, weights_path: str) -> None:
+def _replace_placeholders(module, hooks, weights_path: str, output: str) -> None:
     from torch_mlir import ir
 
     body = module.body
@@ -119,7 +123,8 @@ def _replace_placeholders(module, hooks, weights_path: str) -> None:
                 "sym_name": ir.StringAttr.get(name), "sym_visibility": ir.StringAttr.get("private"),
                 "type": ir.TypeAttr.get(tensor_type),
                 "value": ir.Attribute.parse(f"#ml_program.extern : {tensor_type}")})
-    module.operation.attributes["attn.weights"] = ir.StringAttr.get(os.path.basename(weights_path))
+    module.operation.attributes["attn.weights"] = ir.StringAttr.get(
+        os.path.relpath(weights_path, os.path.dirname(os.path.abspath(output))))
     _write_safetensors(weights_path, {name: tensor for name, (tensor, _) in sorted(used.items())})
 
 
@@ -164,7 +169,7 @@ def main(argv) -> int:
         module = fx.export_and_import(exported, output_type="linalg-on-tensors",
                                       func_name=func_name, decomposition_table={}, hooks=hooks)
         if weights_path:
-            _externalize(module, hooks, weights_path)
+            _externalize(module, hooks, weights_path, output)
         text = module.operation.get_asm(large_elements_limit=None, large_resource_limit=None)
     except Exception as e:  # torch-mlir reports unsupported ops and lowering failures this way
         print(f"torch-mlir could not import the program: {_one_line(e)}", file=sys.stderr)
