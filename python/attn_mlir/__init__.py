@@ -26,9 +26,10 @@ from .report import compare as rewrite_report
 from .source import load, parse_module
 
 
-def parse(text: str, filename: str = "<string>"):
-    """Parse MLIR text in the current context (a new one from make_context() if none)."""
-    return parse_module(text, filename)
+def parse(text: str, filename: str = "<string>", weights_files=None):
+    """Parse MLIR text in the current context (a new one from make_context() if none);
+    `weights_files` replaces the files the module's `attn.weights` names."""
+    return parse_module(text, filename, weights_files=weights_files)
 
 
 def optimize(module, *, check: bool = False, max_weight_growth: float = 1.0,

@@ -14,8 +14,11 @@ compiled function has its own workspace, so different ones run concurrently).
 from __future__ import annotations
 
 import ctypes
+import hashlib
+import os
 import re
 import threading
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -179,7 +182,8 @@ class CompiledFunction:
 
     def __init__(self, engine: ExecutionEngine, name: str, args: list[TensorSpec],
                  results: list[TensorSpec], llvm_module: ir.Module,
-                 weights: list[np.ndarray] = ()):
+                 weights: list[np.ndarray] = (), lock: threading.Lock | None = None,
+                 weight_names: list[str] = (), derived: frozenset = frozenset()):
         self.engine, self.name = engine, name
         self.arg_specs, self.result_specs = args, results
         self.llvm_module = llvm_module
@@ -191,17 +195,59 @@ class CompiledFunction:
         # here once to the mapped memory; the caller's arguments come before them and the
         # results after.
         self.weights = list(weights)
+        self.weight_names = list(weight_names)  # the bound weights' names, in argument order
+        self._derived = derived  # those the compiler computed (fused, packed), not read from files
         weight_specs = [TensorSpec(w.shape, w.dtype, str(w.dtype)) for w in self.weights]
         self._frame = _CallFrame(args + weight_specs + results)
         for i, w in enumerate(self.weights):
             self._frame.bind(len(args) + i, w)
         self._first_result = len(args) + len(self.weights)
-        # The workspace and the frame are shared by the calls of this function: one at a time.
-        self._lock = threading.Lock()
+        # The workspace and the frame are shared by the calls of this function (and the
+        # workspace by every function that shares its engine): one call at a time.
+        self._lock = lock or threading.Lock()
         self._inputs: tuple = ()        # the argument objects bound last, as the caller passed them
         self._kept: list = []           # the arrays whose memory they point at (converted copies)
         self._outputs: tuple = ()       # the `out=` arrays bound last
         self.workspace_bytes = workspace_bytes(llvm_module)
+
+    def with_weights(self, paths) -> "CompiledFunction":
+        """This function's machine code, bound to the same-named weights of other files
+        (safetensors or `.npz`, relative to the working folder): one compiled decoder
+        layer serves every layer of a model. The weights must match in shape and dtype.
+
+        Only weights read from files can be swapped. A function bound to weights the
+        compiler derived from them (fused projections, weights packed at compile time)
+        was specialised on their values: parse the module with
+        `parse_module(..., weights_files=...)` and compile it again instead, or lift
+        the weights to arguments before any pass reads them (a pipeline that starts
+        with `attn-lift-weights`)."""
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
+        if derived := [n for n in self.weight_names if n in self._derived]:
+            raise AttnError(f"@{self.name} is bound to weights the compiler derived from its "
+                            f"weights files ({', '.join(derived[:3])}{', ...' if len(derived) > 3 else ''}); "
+                            "they cannot be swapped: compile the module against the other files")
+        try:
+            files = [weights.open_weights(os.path.abspath(os.fspath(p))) for p in paths]
+        except weights.WeightsError as e:
+            raise AttnError(str(e)) from None
+        arrays = []
+        for name, old in zip(self.weight_names, self.weights):
+            holder = next((f for f in files if name in f), None)
+            if holder is None:
+                raise AttnError(f"weight '{name}' of @{self.name} is in none of "
+                                f"{', '.join(os.fspath(p) for p in paths)}")
+            array = holder.array(name)
+            if array.shape != old.shape or array.dtype != old.dtype:
+                raise AttnError(f"weight '{name}' of @{self.name} is {array.dtype}"
+                                f"{list(array.shape)} in {holder.path}, the function takes "
+                                f"{old.dtype}{list(old.shape)}")
+            arrays.append(array)
+        function = CompiledFunction(self.engine, self.name, self.arg_specs, self.result_specs,
+                                    self.llvm_module, arrays, self._lock, self.weight_names,
+                                    self._derived)
+        function._shared = getattr(self, "_shared", None)
+        return function
 
     def _bind_inputs(self, arrays: tuple) -> None:
         if len(arrays) != len(self.arg_specs):
@@ -338,6 +384,11 @@ def compile(module, entry: str | None = None, pipeline=DEFAULT_PIPELINE,
     """JIT-compile `module` (an ir.Module or MLIR text) and return its entry function.
 
     The module is copied first: the caller's IR is left as it was.
+
+    Machine code is shared between compiled functions whose lowered modules are
+    the same but for their weights files (`_shared_engine`): every layer of a
+    model parsed from one layer's module with another layer's weights
+    (`parse_module(..., weights_files=...)`) compiles through LLVM once.
     """
     if isinstance(module, str):
         context = make_context()
@@ -351,13 +402,56 @@ def compile(module, entry: str | None = None, pipeline=DEFAULT_PIPELINE,
         func_op = find_entry(module, entry)
         name = symbol_name(func_op)
         args, results = signature(func_op)
+        # Weights an earlier `attn-lift-weights` made arguments are bound here, not passed.
+        args = args[:len(args) - len(lifted_names(module.operation, name))]
         _keep_only(module, func_op)
         run_pipeline(module, pipeline)
         check_lowered(module)
         bound = _lifted_weights(module, name)
+        names = lifted_names(module.operation, name)
+        derived = frozenset(n for n in names if n in weights.derived_names(module.operation))
         weights.release_derived(module.operation)  # `bound` holds what the function reads
-        engine = _execution_engine(module, opt_level)
-        return CompiledFunction(engine, name, args, results, module, bound)
+        shared = _shared_engine(module, opt_level)
+        function = CompiledFunction(shared.engine, name, args, results, module, bound,
+                                    shared.lock, names, derived)
+        function._shared = shared  # keeps the engine in the cache while this function lives
+        return function
+
+
+class _SharedEngine:
+    """An ExecutionEngine and the lock its calls take (its workspace is one global)."""
+
+    __slots__ = ("engine", "lock", "__weakref__")
+
+    def __init__(self, engine: ExecutionEngine):
+        self.engine, self.lock = engine, threading.Lock()
+
+
+# Lowered module text (weights files left out) -> its engine, while a function uses it.
+_ENGINES: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+_ENGINES_LOCK = threading.Lock()
+
+
+def _shared_engine(module: ir.Module, opt_level: int) -> _SharedEngine:
+    """The engine of an earlier compiled module that lowered to the same code, or a
+    new one. Weights are arguments bound per function (`attn-lift-weights`), so two
+    modules that differ only in their weights files run the same machine code."""
+    op = module.operation
+    files = op.attributes[weights.ATTRIBUTE] if weights.ATTRIBUTE in op.attributes else None
+    if files is not None:
+        del op.attributes[weights.ATTRIBUTE]
+    try:
+        text = op.get_asm(print_generic_op_form=True)
+    finally:
+        if files is not None:
+            op.attributes[weights.ATTRIBUTE] = files
+    key = hashlib.sha256(f"{opt_level}\n{text}".encode()).hexdigest()
+    with _ENGINES_LOCK:
+        shared = _ENGINES.get(key)
+        if shared is None:
+            shared = _SharedEngine(_execution_engine(module, opt_level))
+            _ENGINES[key] = shared
+    return shared
 
 
 def _lifted_weights(module: ir.Module, name: str) -> list[np.ndarray]:

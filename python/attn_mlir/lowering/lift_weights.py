@@ -14,6 +14,11 @@ bytes never pass through the IR or LLVM. `attn-to-llvm` runs this after the
 schedule, so every pass before it (folding, packing) still reads the weights
 as constants. A weight loaded in a private function is an error: only public
 functions bind weights.
+
+Run first (`attn-lift-weights,attn-to-llvm`), it leaves no weight for a pass
+to fold or pack: the compiled function reads the files' arrays as they are,
+and `CompiledFunction.with_weights` can bind it to other files holding the
+same names (one compiled layer for every layer of a model).
 """
 
 from __future__ import annotations
@@ -59,7 +64,9 @@ def lift_weights(op):
             raise AttnError([error_at(loads[0][0], f"weight '{loads[0][1]}' is loaded in private "
                                                    f"function @{symbol_name(func_op)}: only public "
                                                    "functions bind weights files")])
-        table[symbol_name(func_op)] = _lift(func_op, loads)
+        # A second run (weights the lowering derived after an early lift) appends.
+        earlier = list(ir.ArrayAttr(table[symbol_name(func_op)])) if symbol_name(func_op) in table else []
+        table[symbol_name(func_op)] = ir.ArrayAttr.get(earlier + list(_lift(func_op, loads)))
     # Every external global is gone once its loads are: those lifted here, and those
     # whose loads a rewrite folded away (nothing below the LLVM dialect may remain).
     still_loaded = {ir.FlatSymbolRefAttr(load.attributes["global"]).value
