@@ -17,6 +17,10 @@ would abort on):
   has size 0: the structured-op verifier skips zero-size dims, so a reduction
   into a `2x0` tensor over a loop that another operand sizes 1 verifies, and
   then writes out of bounds.
+- A slice with static offsets, sizes and strides (`tensor.extract_slice`,
+  `tensor.insert_slice`, `memref.subview`) must stay inside the sliced value's
+  static dims: the verifiers check the result type only, so a stride of -2^31
+  verifies and the compiled code reads far outside the buffer.
 
 `check(module)` returns located errors; it changes nothing.
 """
@@ -172,6 +176,34 @@ def _zero_size_loop(op: ir.Operation) -> Diagnostic | None:
     return None
 
 
+_DYNAMIC = -(2**63)  # ShapedType::kDynamic in static_offsets/sizes/strides
+_SLICED = {"tensor.extract_slice": 0, "tensor.insert_slice": 1, "memref.subview": 0}
+
+
+def _slice_out_of_bounds(op: ir.Operation) -> Diagnostic | None:
+    """A static slice whose first or last element along a dim is outside that dim."""
+    index = _SLICED.get(op.name)
+    if index is None or len(op.operands) <= index:
+        return None
+    try:
+        offsets, sizes, strides = (list(ir.DenseI64ArrayAttr(op.attributes[name]))
+                                   for name in ("static_offsets", "static_sizes", "static_strides"))
+    except (KeyError, ValueError):
+        return None
+    shape = _static_shape(op.operands[index])
+    if shape is None or not len(shape) == len(offsets) == len(sizes) == len(strides):
+        return None
+    for dim, (extent, offset, size, stride) in enumerate(zip(shape, offsets, sizes, strides)):
+        if extent is None or _DYNAMIC in (offset, size, stride) or size == 0:
+            continue
+        last = offset + (size - 1) * stride
+        if not (0 <= offset < extent and 0 <= last < extent):
+            return error_at(op, f"'{op.name}' reaches index {offset if not 0 <= offset < extent else last} "
+                                f"of dim {dim} (offset {offset}, size {size}, stride {stride}), "
+                                f"outside its size {extent}")
+    return None
+
+
 def check(module: ir.Module) -> list[Diagnostic]:
     """Located errors for the ops of `module` that break a fact above."""
     found: list[Diagnostic] = []
@@ -179,7 +211,8 @@ def check(module: ir.Module) -> list[Diagnostic]:
 
     def visit(op):
         op = op.operation if hasattr(op, "operation") else op
-        for diagnostic in (_expand_shape(op), _cast_contradiction(op, memo), _zero_size_loop(op)):
+        for diagnostic in (_expand_shape(op), _cast_contradiction(op, memo), _zero_size_loop(op),
+                           _slice_out_of_bounds(op)):
             if diagnostic is not None:
                 found.append(diagnostic)
         return ir.WalkResult.ADVANCE

@@ -134,3 +134,31 @@ func.func @in_bounds(%x: tensor<4x8xf32>, %s: tensor<9xf32>, %z: tensor<0x1xf32>
   %m3 = tensor.cast %em : tensor<?x2xf32> to tensor<3x2xf32>
   return %sum, %shifted, %none, %dyn, %xs, %d7, %m3 : tensor<4x1xf32>, tensor<8xf32>, tensor<0xf32>, tensor<?x2xf32>, tensor<4x8xf32>, tensor<7xf32>, tensor<3x2xf32>
 }
+
+// -----
+
+// Found by the fuzzer (seed 2031, case 2192): a stride of -2^31 verifies, and the
+// compiled code read far outside the tensor (SIGSEGV).
+func.func @slice_stride_out_of_bounds(%t: tensor<2x2x3x2xf32>) -> tensor<2x2x2xf32> {
+  // expected-error@+1 {{'tensor.extract_slice' reaches index -2147483648 of dim 0 (offset 0, size 2, stride -2147483648), outside its size 2}}
+  %k = tensor.extract_slice %t[0, 0, 1, 0] [2, 2, 1, 2] [-2147483648, 1, 1, 1] : tensor<2x2x3x2xf32> to tensor<2x2x2xf32>
+  return %k : tensor<2x2x2xf32>
+}
+
+// -----
+
+// Upstream checks positive strides itself; a negative one that leaves the dest is ours.
+func.func @insert_slice_out_of_bounds(%v: tensor<2x2xf32>, %t: tensor<4x4xf32>) -> tensor<4x4xf32> {
+  // expected-error@+1 {{'tensor.insert_slice' reaches index -1 of dim 1 (offset 0, size 2, stride -1), outside its size 4}}
+  %r = tensor.insert_slice %v into %t[0, 0] [2, 2] [1, -1] : tensor<2x2xf32> into tensor<4x4xf32>
+  return %r : tensor<4x4xf32>
+}
+
+// -----
+
+// Must not fire: a negative stride that stays inside, a dynamic offset.
+func.func @slices_in_bounds(%t: tensor<4x4xf32>, %i: index) -> (tensor<2x4xf32>, tensor<2x4xf32>) {
+  %a = tensor.extract_slice %t[3, 0] [2, 4] [-3, 1] : tensor<4x4xf32> to tensor<2x4xf32>
+  %c = tensor.extract_slice %t[%i, 0] [2, 4] [1, 1] : tensor<4x4xf32> to tensor<2x4xf32>
+  return %a, %c : tensor<2x4xf32>, tensor<2x4xf32>
+}
