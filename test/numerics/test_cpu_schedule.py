@@ -83,6 +83,45 @@ def test_matmul_with_transposed_operand_is_packed(which, threads):
     np.testing.assert_allclose(fn(a, b), want, rtol=1e-4, atol=1e-4)
 
 
+def _scheduled(text: str, threads: int) -> str:
+    """The IR right after the cpu schedule (before bufferization)."""
+    with am.make_context():
+        module = am.parse(text)
+        am.run_pipeline(module, "builtin.module(attn-inline-dense-resources,attn-normalize,"
+                                f"attn-cpu-schedule{{threads={threads}}})")
+        return str(module)
+
+
+DOT_INIT = """func.func @main(%a: tensor<{m}x{k}xf32>, %b: tensor<{n}x{k}xf32>, %c: tensor<{m}x{n}xf32>) -> tensor<{m}x{n}xf32> {{
+  %r = linalg.matmul indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>] ins(%a, %b : tensor<{m}x{k}xf32>, tensor<{n}x{k}xf32>) outs(%c : tensor<{m}x{n}xf32>) -> tensor<{m}x{n}xf32>
+  return %r : tensor<{m}x{n}xf32>
+}}"""
+
+
+@pytest.mark.parametrize("threads", THREADS)
+@pytest.mark.parametrize("m, n, k", [(1, 64, 128), (1, 256, 192), (1, 1024, 512)])
+def test_one_row_times_transposed_argument_is_dot_products(m, n, k, threads):
+    """`x @ W^T` with W an argument and one row (a decode step): dot products along K,
+    no transpose of W, accumulating into a non-zero init."""
+    text = DOT_INIT.format(m=m, n=n, k=k)
+    scheduled = _scheduled(text, threads)
+    assert "linalg.transpose" not in scheduled and "vector.transpose" not in scheduled
+    assert "vector.reduction <add>" in scheduled
+    fn = am.compile(text, pipeline=cpu(threads))
+    a, b, c = random_inputs(fn)
+    np.testing.assert_allclose(fn(a, b, c), c + a.astype(np.float64) @ b.T, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("m, n, k", [(2, 64, 128), (1, 60, 128), (1, 64, 100)])
+def test_dot_form_not_for_more_rows_or_untiled_sizes(m, n, k):
+    """Two rows, N not a multiple of 8 or K of 64: packed by a transpose as before."""
+    text = DOT_INIT.format(m=m, n=n, k=k)
+    assert "vector.reduction <add>" not in _scheduled(text, 1)
+    fn = am.compile(text, pipeline=cpu(1))
+    a, b, c = random_inputs(fn)
+    np.testing.assert_allclose(fn(a, b, c), c + a.astype(np.float64) @ b.T, rtol=1e-4, atol=1e-4)
+
+
 def _check_workload(w, threads):
     """A benchmark workload under the cpu schedule against its numpy reference."""
     fn = am.compile(w.text, entry="main", pipeline=cpu(threads))

@@ -137,15 +137,16 @@ def pack_constant_operands(root: ir.Operation) -> int:
     return count
 
 
-def pack_transposed_operands(root: ir.Operation) -> int:
-    """Pack the transposed operands of matmul/batch_matmul ops under `root`; returns how many ops."""
+def pack_transposed_operands(root: ir.Operation, keep_transposed=lambda op: False) -> int:
+    """Pack the transposed operands of matmul/batch_matmul ops under `root` (except
+    those `keep_transposed` names); returns how many ops."""
     count = 0
     for name in DEFAULT_MAPS:
         for op in walk_ops(root, name):
             if "indexing_maps" not in op.attributes or not op.results:
                 continue
             perms = _permutations(op)
-            if perms is None:
+            if perms is None or keep_transposed(op):
                 continue
             with ir.InsertionPoint(op), op.location:
                 for index, perm in perms:
