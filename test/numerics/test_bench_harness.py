@@ -105,3 +105,25 @@ def test_decoder_workloads_compile_and_match_reference(kind):
     np.testing.assert_allclose(fn(*inputs), want, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(math(np, softmax, w.params)(*inputs, *w.constants()), want,
                                rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["decoder", "decoder_step"])
+def test_decoder_workloads_with_weights_in_a_file(kind, tmp_path):
+    """The same layer with its weight matrices in a safetensors file (loaded by name,
+    bound once) computes the same reference, optimized and not."""
+    import attn_mlir as am
+    from attn_mlir.bench import decoder as dc
+
+    w = _small(kind)
+    inputs = w.inputs()
+    want = w.reference(inputs)
+    text = dc.mlir(w.params, str(tmp_path / "w.safetensors"))
+    assert "ml_program.global_load_const @wq" in text and "arith.constant dense<\"0x" in text
+    for optimize in (False, True):
+        with am.make_context():
+            module = am.parse(text)
+            if optimize:
+                am.optimize(module)
+            fn = am.compile(module, entry=w.entry, pipeline="builtin.module(attn-to-llvm{threads=1})")
+        assert fn.weight_names  # bound from the file, not in the IR
+        np.testing.assert_allclose(fn(*inputs), want, rtol=1e-4, atol=1e-5)

@@ -57,7 +57,9 @@ def flops(p: dict) -> int:
     return 2 * s * (4 * e * e + 3 * e * i) + 2 * 2 * s * keys * e
 
 
-def mlir(p: dict) -> str:
+def mlir(p: dict, weights_file: str | None = None) -> str:
+    """The layer as MLIR text; with `weights_file`, its weight matrices go to that
+    safetensors file (written here) and the module loads them by name."""
     s, e, h, inter = p["seq"], p["hidden"], p["heads"], p["inter"]
     hd, half = e // h, e // h // 2
     ctx = p.get("context")
@@ -81,9 +83,22 @@ def mlir(p: dict) -> str:
           f"  %eps = arith.constant {EPS:.6e} : f32",
           f"  %n = arith.constant {float(e)!r} : f32",
           f"  %scale = arith.constant {float(1 / np.sqrt(hd))!r} : f32"]
+    external = {}
     for name, arr in zip(("g1", "wq", "wk", "wv", "wo", "g2", "wg", "wu", "wd", "cos", "sin"),
                          (g1, wq, wk, wv, wo, g2, wg, wu, wd, cos, sin)):
-        L.append(f"  %{name} = arith.constant {_hex(arr)} : {tensor_t(*arr.shape)}")
+        if weights_file is not None and name.startswith("w"):
+            external[name] = arr
+            L.append(f"  %{name} = ml_program.global_load_const @{name} : {tensor_t(*arr.shape)}")
+        else:
+            L.append(f"  %{name} = arith.constant {_hex(arr)} : {tensor_t(*arr.shape)}")
+    if external:
+        from ..weights import write_safetensors
+
+        write_safetensors(weights_file, external)
+        func = next(i for i, line in enumerate(L) if line.startswith("func.func"))
+        L[func:func] = [f'module attributes {{attn.weights = "{weights_file}"}} {{'] + [
+            f"  ml_program.global private @{name}(#ml_program.extern : {tensor_t(*a.shape)}) : "
+            f"{tensor_t(*a.shape)}" for name, a in external.items()]
     L += [f"  %ese = tensor.empty() : {se}",
           f"  %zse = linalg.fill ins(%zero : f32) outs(%ese : {se}) -> {se}",
           f"  %esi = tensor.empty() : {tensor_t(s, inter)}",
@@ -194,5 +209,5 @@ def mlir(p: dict) -> str:
           f"  }} -> {si}"]
     L += mm("down", "act", "wd", si, tensor_t(inter, e), "zse", se)
     L += add("out", "hres", "down")
-    L += [f"  return %out : {se}", "}"]
+    L += [f"  return %out : {se}", "}"] + (["}"] if external else [])
     return "\n".join(L) + "\n"
