@@ -291,13 +291,6 @@ def inline_derived(module_op: ir.Operation) -> int:
     return count
 
 
-def inline_weights(module_op: ir.Operation) -> int:
-    """Replace every load of a weight held in a weights file by a `dense` constant
-    holding a copy of it (for consumers that need the bytes in the IR); returns how
-    many loads were replaced. A weight no file holds is a located error."""
-    return _inline_loads(module_op, lambda name: True)
-
-
 def _inline_loads(module_op: ir.Operation, chosen) -> int:
     loads = [op for op in walk_ops(module_op, LOAD_WEIGHT)
              if weight_name(op) is not None and chosen(weight_name(op))]

@@ -98,6 +98,11 @@ class WeightsFile:
     def names(self) -> list[str]:
         return list(self._entries)
 
+    def extent(self, name: str) -> tuple[int, int]:
+        """(offset, bytes) of tensor `name` in the file."""
+        entry = self._entries[name]
+        return entry.offset, math.prod(entry.shape) * entry.dtype.itemsize
+
     def array(self, name: str) -> np.ndarray:
         entry = self._entries[name]
         nbytes = math.prod(entry.shape) * entry.dtype.itemsize
@@ -267,6 +272,21 @@ def lookup(module_op: ir.Operation, name: str) -> np.ndarray | None:
         weights = open_weights(path)
         if name in weights:
             return weights.array(name)
+    return None
+
+
+def source_of(module_op: ir.Operation, name: str) -> tuple[str, int, int] | np.ndarray | None:
+    """Where weight `name` lives, as `lookup` finds it: (file path, offset, bytes) for a
+    file, the array for a derived weight, None if nowhere."""
+    for path in file_names(module_op):
+        if path.startswith(DERIVED_PREFIX):
+            store = _DERIVED.get(path[len(DERIVED_PREFIX):], {})
+            if name in store:
+                return store[name]
+            continue
+        weights = open_weights(path)
+        if name in weights:
+            return (path, *weights.extent(name))
     return None
 
 
