@@ -3,10 +3,10 @@
 Real frontends (torch-mlir's FX importer, for example) emit weights as
 `dense_resource<name>` attributes whose bytes live in the module's
 `{-# dialect_resources #-}` section. MLIR 22's Python bindings cannot read
-those bytes, but the module's printed form carries them as hex. This module
-recovers them from there once per module and turns such constants into plain
-`dense<...>` attributes (`inline_dense_resources`), so every pass, the
-lowering and the JIT see ordinary dense constants.
+those bytes; `resource_blobs.blob_view` reads them in place (without it, the
+module's printed form carries them as hex, read once per module). Such
+constants become plain `dense<...>` attributes (`inline_dense_resources`), so
+every pass, the lowering and the JIT see ordinary dense constants.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from mlir import ir
 from mlir.dialects import arith
 
 from . import weights
+from .resource_blobs import UNAVAILABLE, blob_view
 from .diagnostics import AttnError, Diagnostic, location_parts
 from .ir_utils import root_op, walk_ops
 
@@ -68,7 +69,18 @@ def read_resource_blobs(module_op: ir.Operation) -> dict[str, bytes]:
     return blobs
 
 
-def _array_from_blob(blob: bytes, tensor_type: ir.RankedTensorType) -> np.ndarray:
+def _resource_blob(attr: ir.Attribute, printed: dict) -> bytes | np.ndarray | None:
+    """The blob of a dense_resource attribute: in place, else from the printed module
+    (`printed` caches it: {"module": op} in, the blobs added on first use)."""
+    view = blob_view(attr)
+    if view is not UNAVAILABLE:
+        return view
+    if "blobs" not in printed:
+        printed["blobs"] = read_resource_blobs(printed["module"])
+    return printed["blobs"].get(_resource_name(attr))
+
+
+def _array_from_blob(blob, tensor_type: ir.RankedTensorType, copy: bool = True) -> np.ndarray:
     dtype = numpy_dtype(tensor_type.element_type)
     if dtype is None:
         raise ValueError(f"unsupported element type {tensor_type.element_type}")
@@ -79,7 +91,7 @@ def _array_from_blob(blob: bytes, tensor_type: ir.RankedTensorType) -> np.ndarra
         array = np.broadcast_to(array, (count,))
     if array.size != count:
         raise ValueError(f"blob holds {array.size} elements, type {tensor_type} needs {count}")
-    return np.array(array.reshape(shape))
+    return np.array(array.reshape(shape)) if copy else array.reshape(shape)
 
 
 def dense_attr(array: np.ndarray, tensor_type: ir.Type | None = None) -> ir.DenseElementsAttr:
@@ -130,15 +142,17 @@ def inline_dense_resources(module_op: ir.Operation) -> int:
     module_op.walk(collect, ir.WalkOrder.PRE_ORDER)
     if not constants:
         return 0
-    blobs = read_resource_blobs(module_op)
+    printed = {"module": module_op}
     for op in constants:
         attr = ir.DenseResourceElementsAttr(op.attributes["value"])
         name = _resource_name(attr)
         tensor_type = ir.RankedTensorType(attr.type)
-        if name not in blobs:
+        blob = _resource_blob(attr, printed)
+        if blob is None:
             raise _constant_error(op, f"dense_resource '{name}' has no blob in the module's dialect_resources")
         try:
-            array = _array_from_blob(blobs[name], tensor_type)
+            # A view of the blob: the dense attribute below is MLIR's own copy.
+            array = _array_from_blob(blob, tensor_type, copy=False)
         except ValueError as e:
             raise _constant_error(op, f"dense_resource '{name}': {e}") from None
         op.attributes["value"] = dense_attr(array, tensor_type)
@@ -324,7 +338,7 @@ def constant_array(value: ir.Value) -> np.ndarray | None:
         return None
     attr = op.attributes["value"]
     if is_a(attr, ir.DenseResourceElementsAttr):
-        blob = read_resource_blobs(root_op(op)).get(_resource_name(attr))
+        blob = _resource_blob(attr, {"module": root_op(op)})
         if blob is None:
             return None
         return _array_from_blob(blob, ir.RankedTensorType(ir.DenseResourceElementsAttr(attr).type))
