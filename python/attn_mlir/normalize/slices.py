@@ -4,11 +4,11 @@
     tensor.insert_slice %v into %t[...] [n, 1] [s0, s1] ==>  ... [n, 1] [s0, 1]
 
 A slice of static size 1 along a dimension reads or writes the element at the
-offset whatever the stride, so the stride is 1. Besides being one spelling, this
-keeps a rank-reducing slice lowerable: after bufferization a `memref.subview`
-that drops a unit dimension with a stride other than 1 cannot find the dropped
-dimension in its layout, and MLIR asserts (aborts the process). Legality: the
-size and the stride are static (a dynamic stride is left as it is).
+offset whatever the stride (static or an SSA value), so the stride is 1.
+Besides being one spelling, this keeps a rank-reducing slice lowerable: after
+bufferization a `memref.subview` that drops a unit dimension with a stride
+other than 1 (or a dynamic one) cannot find the dropped dimension in its layout,
+and MLIR asserts (aborts the process). Legality: the size is static 1.
 """
 
 from __future__ import annotations
@@ -16,23 +16,49 @@ from __future__ import annotations
 from mlir import ir
 
 _DYNAMIC = -(2**63)  # ShapedType::kDynamic in static_sizes / static_strides
+# Operand segments before the offsets: (source) for extract, (source, dest) for insert.
+_LEADING = {"tensor.extract_slice": 1, "tensor.insert_slice": 2}
 
 
 def unit_strides(op, rewriter) -> bool:
-    """Make the static strides of `op`'s unit-size dimensions 1; whether it changed any."""
+    """Make the strides of `op`'s unit-size dimensions 1; whether it changed any."""
     if "static_sizes" not in op.attributes or "static_strides" not in op.attributes:
         return False
     sizes = list(ir.DenseI64ArrayAttr(op.attributes["static_sizes"]))
     strides = list(ir.DenseI64ArrayAttr(op.attributes["static_strides"]))
     if len(sizes) != len(strides):
         return False
-    new = [1 if size == 1 and stride not in (1, _DYNAMIC) else stride
-           for size, stride in zip(sizes, strides)]
+    new = [1 if size == 1 else stride for size, stride in zip(sizes, strides)]
     if new == strides:
         return False
-    # The strides are an attribute of the op: set in place (no op is replaced or erased).
+    if _DYNAMIC not in [s for s, n in zip(strides, new) if s != n]:
+        # Static strides only: an attribute of the op, set in place.
+        with op.context:
+            op.attributes["static_strides"] = ir.DenseI64ArrayAttr.get(new)
+        return True
+    # A dynamic stride dropped: the op is rebuilt without that operand.
+    segments = list(ir.DenseI32ArrayAttr(op.attributes["operandSegmentSizes"]))
+    leading = _LEADING[op.name]
+    if len(segments) != leading + 3:
+        return False
+    operands = list(op.operands)
+    first_stride = sum(segments[:leading + 2])
+    kept = []
+    dynamic = iter(operands[first_stride:])
+    for stride, replacement in zip(strides, new):
+        if stride == _DYNAMIC:
+            value = next(dynamic)
+            if replacement == _DYNAMIC:
+                kept.append(value)
+    attributes = {name: op.attributes[name] for name in op.attributes}
     with op.context:
-        op.attributes["static_strides"] = ir.DenseI64ArrayAttr.get(new)
+        attributes["static_strides"] = ir.DenseI64ArrayAttr.get(new)
+        attributes["operandSegmentSizes"] = ir.DenseI32ArrayAttr.get(segments[:-1] + [len(kept)])
+        with ir.InsertionPoint(op), op.location:
+            rebuilt = ir.Operation.create(op.name, results=[r.type for r in op.results],
+                                          operands=operands[:first_stride] + kept,
+                                          attributes=attributes)
+    rewriter.replace_op(op, rebuilt)
     return True
 
 
