@@ -263,16 +263,10 @@ def resolve_paths(module_op: ir.Operation, base_dir: str) -> None:
 def lookup(module_op: ir.Operation, name: str) -> np.ndarray | None:
     """The weight `name` from the module's files or derived weights (the first that
     holds it), or None."""
-    for path in file_names(module_op):
-        if path.startswith(DERIVED_PREFIX):
-            store = _DERIVED.get(path[len(DERIVED_PREFIX):], {})
-            if name in store:
-                return store[name]
-            continue
-        weights = open_weights(path)
-        if name in weights:
-            return weights.array(name)
-    return None
+    source = source_of(module_op, name)
+    if isinstance(source, tuple):
+        return open_weights(source[0]).array(name)
+    return source
 
 
 def source_of(module_op: ir.Operation, name: str) -> tuple[str, int, int] | np.ndarray | None:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from attn_mlir.reference import attention_head
+from attn_mlir.testing.library import call_library
 from attn_mlir.toolchain import llvm_tool
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,30 +54,9 @@ def _needed(lib):
             if "(NEEDED)" in line}
 
 
-# Libraries are called in a child process: a threaded one loads its own copy of
-# libiomp5.so, and two OpenMP runtimes in one process (this one has the JIT's) abort.
-_CALL = """
-import ctypes, sys
-import numpy as np
-lib, entry, data, out = sys.argv[1:5]
-arrays = dict(np.load(data))
-args = [arrays[f"arg{i}"] for i in range(len([k for k in arrays if k.startswith("arg")]))]
-results = [np.full(arrays[k].shape, np.nan, np.float32) for k in sorted(arrays) if k.startswith("shape")]
-getattr(ctypes.CDLL(lib), entry)(*[a.ctypes.data_as(ctypes.c_void_p) for a in args + results])
-np.savez(out, *results)
-"""
-
-
 def _call(tmp_path, lib, entry, args, result_shapes):
-    """Call `entry` of `lib` on float32 `args`; return its float32 results."""
-    arrays = {f"arg{i}": np.ascontiguousarray(a, np.float32) for i, a in enumerate(args)}
-    arrays.update({f"shape{i}": np.zeros(s, np.float32) for i, s in enumerate(result_shapes)})
-    np.savez(tmp_path / "call_in.npz", **arrays)
-    done = subprocess.run([sys.executable, "-c", _CALL, str(lib), entry, str(tmp_path / "call_in.npz"),
-                           str(tmp_path / "call_out.npz")], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    out = np.load(tmp_path / "call_out.npz")
-    return [out[f"arr_{i}"] for i in range(len(result_shapes))]
+    """Call `entry` of `lib` on float32 `args` in a child process (its own OpenMP runtime)."""
+    return call_library(tmp_path, lib, entry, args, result_shapes)
 
 
 @pytest.fixture(scope="module")

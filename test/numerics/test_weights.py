@@ -21,6 +21,7 @@ import attn_mlir as am
 from attn_mlir import weights
 from attn_mlir.ir_utils import walk_ops
 from attn_mlir.lowering.lift_weights import lifted_names
+from attn_mlir.testing.library import call_library
 
 ROOT = Path(__file__).resolve().parents[2]
 EXTERNAL = ROOT / "test" / "fixtures" / "hf" / "external"
@@ -214,10 +215,10 @@ def test_library_embeds_file_weights_without_the_ir(tmp_path):
                           threads=1)
     assert [symbol for symbol, _ in lib.entries[0].weights] == ["attn_weight_0"]
     x = np.arange(6, dtype=np.float32).reshape(2, 3)
-    out = _call_library(tmp_path, lib.library, "linear", [x], [(2, 4)])[0]
+    out = call_library(tmp_path, lib.library, "linear", [x], [(2, 4)])[0]
     np.testing.assert_allclose(out, x @ w)
     (tmp_path / "w.safetensors").unlink()  # the library holds its own copy
-    np.testing.assert_allclose(_call_library(tmp_path, lib.library, "linear", [x], [(2, 4)])[0],
+    np.testing.assert_allclose(call_library(tmp_path, lib.library, "linear", [x], [(2, 4)])[0],
                                x @ w)
 
 
@@ -233,33 +234,8 @@ def test_library_of_the_external_layer_matches_pytorch(tmp_path, pipeline):
         lib = compile_library(module, tmp_path / "liblayer.so", pipeline=pipeline, threads=1)
     bound = len(lib.entries[0].weights)
     assert bound == 5 if pipeline is None else bound >= 1  # fused: fewer, derived weights
-    out = _call_library(tmp_path, lib.library, "forward", args, [expected.shape])[0]
+    out = call_library(tmp_path, lib.library, "forward", args, [expected.shape])[0]
     np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-5)
-
-
-_CALL = """
-import ctypes, sys
-import numpy as np
-lib, entry, data, out = sys.argv[1:5]
-arrays = dict(np.load(data))
-args = [arrays[f"arg{i}"] for i in range(len([k for k in arrays if k.startswith("arg")]))]
-results = [np.full(arrays[k].shape, np.nan, np.float32) for k in sorted(arrays) if k.startswith("shape")]
-getattr(ctypes.CDLL(lib), entry)(*[a.ctypes.data_as(ctypes.c_void_p) for a in args + results])
-np.savez(out, *results)
-"""
-
-
-def _call_library(tmp_path, lib, entry, args, result_shapes):
-    """Call `entry` of `lib` in a child process (a library and the JIT each load an
-    OpenMP runtime); float32 arguments and results."""
-    arrays = {f"arg{i}": np.ascontiguousarray(a, np.float32) for i, a in enumerate(args)}
-    arrays.update({f"shape{i}": np.zeros(s, np.float32) for i, s in enumerate(result_shapes)})
-    np.savez(tmp_path / "call_in.npz", **arrays)
-    done = subprocess.run([sys.executable, "-c", _CALL, str(lib), entry, str(tmp_path / "call_in.npz"),
-                           str(tmp_path / "call_out.npz")], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    out = np.load(tmp_path / "call_out.npz")
-    return [out[f"arr_{i}"] for i in range(len(result_shapes))]
 
 
 # --- memory ----------------------------------------------------------------
