@@ -209,7 +209,8 @@ def main(argv=None) -> int:
     print(f"prefill {args.prompt} tokens: {seconds[0]:.2f} s (PyTorch {torch_prefill:.2f} s)")
     if len(ours_decode):
         print(f"decode: {1 / np.median(ours_decode):.2f} tokens/s "
-              f"(PyTorch {1 / np.median(torch_decode):.2f} tokens/s, measured with the reference)")
+              f"(PyTorch {1 / np.median(torch_decode):.2f} tokens/s, eager attention, "
+              "measured with the reference)")
     print(f"{len(tokens)} tokens {'identical to' if ok else 'DIFFER from'} PyTorch's; "
           f"max |logits - PyTorch| = {worst:.1e}")
     return 0 if ok else 1

@@ -272,7 +272,7 @@ def _bind_weights(module: ir.Module, entries: list) -> tuple[list, dict]:
                 symbols[name] = f"attn_weight_{len(symbols)}"
                 sources[symbols[name]] = source
             array = (source if isinstance(source, np.ndarray)
-                     else weights.lookup(module.operation, name))
+                     else weights.open_weights(source[0]).array(name))  # a view, for its spec
             specs.append((symbols[name], TensorSpec(array.shape, array.dtype, str(array.dtype))))
         bound.append(Entry(e.name, e.args, e.results, specs))
     return bound, sources

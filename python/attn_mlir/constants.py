@@ -11,6 +11,7 @@ every pass, the lowering and the JIT see ordinary dense constants.
 
 from __future__ import annotations
 
+import functools
 import re
 
 import numpy as np
@@ -69,15 +70,19 @@ def read_resource_blobs(module_op: ir.Operation) -> dict[str, bytes]:
     return blobs
 
 
-def _resource_blob(attr: ir.Attribute, printed: dict) -> bytes | np.ndarray | None:
+def _resource_blob(attr: ir.Attribute, printed) -> bytes | np.ndarray | None:
     """The blob of a dense_resource attribute: in place, else from the printed module
-    (`printed` caches it: {"module": op} in, the blobs added on first use)."""
+    (`printed()`: the module's blobs, read once, `_printed_blobs`)."""
     view = blob_view(attr)
     if view is not UNAVAILABLE:
         return view
-    if "blobs" not in printed:
-        printed["blobs"] = read_resource_blobs(printed["module"])
-    return printed["blobs"].get(_resource_name(attr))
+    return printed().get(_resource_name(attr))
+
+
+def _printed_blobs(module_op: ir.Operation):
+    """A callable returning `read_resource_blobs(module_op)`, printing the module at most
+    once and only when called."""
+    return functools.cache(lambda: read_resource_blobs(module_op))
 
 
 def _array_from_blob(blob, tensor_type: ir.RankedTensorType, copy: bool = True) -> np.ndarray:
@@ -142,7 +147,7 @@ def inline_dense_resources(module_op: ir.Operation) -> int:
     module_op.walk(collect, ir.WalkOrder.PRE_ORDER)
     if not constants:
         return 0
-    printed = {"module": module_op}
+    printed = _printed_blobs(module_op)
     for op in constants:
         attr = ir.DenseResourceElementsAttr(op.attributes["value"])
         name = _resource_name(attr)
@@ -338,7 +343,7 @@ def constant_array(value: ir.Value) -> np.ndarray | None:
         return None
     attr = op.attributes["value"]
     if is_a(attr, ir.DenseResourceElementsAttr):
-        blob = _resource_blob(attr, {"module": root_op(op)})
+        blob = _resource_blob(attr, _printed_blobs(root_op(op)))
         if blob is None:
             return None
         return _array_from_blob(blob, ir.RankedTensorType(ir.DenseResourceElementsAttr(attr).type))

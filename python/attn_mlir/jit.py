@@ -7,8 +7,10 @@ out-parameters (`buffer-results-to-out-params`), allocated here as numpy
 arrays, so the compiled code never hands back memory that could leak.
 Temporaries live in one workspace per compiled function, planned at compile
 time (lowering/memory_plan.py): a call allocates nothing, and calls of one
-`CompiledFunction` from several threads are serialised by a lock (each
-compiled function has its own workspace, so different ones run concurrently).
+`CompiledFunction` from several threads are serialised by a lock. Each engine
+has its own workspace, so different ones run concurrently; functions that share
+an engine (modules that differ only in their weights files, `with_weights`)
+share its workspace and its lock.
 """
 
 from __future__ import annotations
@@ -180,14 +182,15 @@ class CompiledFunction:
     change while this function holds them).
     """
 
-    def __init__(self, engine: ExecutionEngine, name: str, args: list[TensorSpec],
+    def __init__(self, shared: "_SharedEngine", name: str, args: list[TensorSpec],
                  results: list[TensorSpec], llvm_module: ir.Module,
-                 weights: list[np.ndarray] = (), lock: threading.Lock | None = None,
-                 weight_names: list[str] = (), derived: frozenset = frozenset()):
-        self.engine, self.name = engine, name
+                 weights: list[np.ndarray] = (), weight_names: list[str] = (),
+                 derived: frozenset = frozenset()):
+        self._shared = shared  # the engine (its workspace) and the lock its calls take
+        self.engine, self.name = shared.engine, name
         self.arg_specs, self.result_specs = args, results
         self.llvm_module = llvm_module
-        address = engine.raw_lookup("_mlir_ciface_" + name)
+        address = self.engine.raw_lookup("_mlir_ciface_" + name)
         if not address:
             raise AttnError(f"compiled module has no C interface for @{name}")
         self._fn = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(address)
@@ -204,7 +207,7 @@ class CompiledFunction:
         self._first_result = len(args) + len(self.weights)
         # The workspace and the frame are shared by the calls of this function (and the
         # workspace by every function that shares its engine): one call at a time.
-        self._lock = lock or threading.Lock()
+        self._lock = shared.lock
         self._inputs: tuple = ()        # the argument objects bound last, as the caller passed them
         self._kept: list = []           # the arrays whose memory they point at (converted copies)
         self._outputs: tuple = ()       # the `out=` arrays bound last
@@ -243,11 +246,8 @@ class CompiledFunction:
                                 f"{list(array.shape)} in {holder.path}, the function takes "
                                 f"{old.dtype}{list(old.shape)}")
             arrays.append(array)
-        function = CompiledFunction(self.engine, self.name, self.arg_specs, self.result_specs,
-                                    self.llvm_module, arrays, self._lock, self.weight_names,
-                                    self._derived)
-        function._shared = getattr(self, "_shared", None)
-        return function
+        return CompiledFunction(self._shared, self.name, self.arg_specs, self.result_specs,
+                                self.llvm_module, arrays, self.weight_names, self._derived)
 
     def _bind_inputs(self, arrays: tuple) -> None:
         if len(arrays) != len(self.arg_specs):
@@ -407,15 +407,12 @@ def compile(module, entry: str | None = None, pipeline=DEFAULT_PIPELINE,
         _keep_only(module, func_op)
         run_pipeline(module, pipeline)
         check_lowered(module)
-        bound = _lifted_weights(module, name)
         names = lifted_names(module.operation, name)
-        derived = frozenset(n for n in names if n in weights.derived_names(module.operation))
+        bound = _lifted_weights(module, name, names)
+        derived = frozenset(names) & frozenset(weights.derived_names(module.operation))
         weights.release_derived(module.operation)  # `bound` holds what the function reads
-        shared = _shared_engine(module, opt_level)
-        function = CompiledFunction(shared.engine, name, args, results, module, bound,
-                                    shared.lock, names, derived)
-        function._shared = shared  # keeps the engine in the cache while this function lives
-        return function
+        return CompiledFunction(_shared_engine(module, opt_level), name, args, results, module,
+                                bound, names, derived)
 
 
 class _SharedEngine:
@@ -435,16 +432,18 @@ _ENGINES_LOCK = threading.Lock()
 def _shared_engine(module: ir.Module, opt_level: int) -> _SharedEngine:
     """The engine of an earlier compiled module that lowered to the same code, or a
     new one. Weights are arguments bound per function (`attn-lift-weights`), so two
-    modules that differ only in their weights files run the same machine code."""
+    modules that differ only in their weights files run the same machine code. A
+    module without weights files gets its own engine (it has nothing to swap, and
+    printing it to compare would print every constant it holds)."""
     op = module.operation
-    files = op.attributes[weights.ATTRIBUTE] if weights.ATTRIBUTE in op.attributes else None
-    if files is not None:
-        del op.attributes[weights.ATTRIBUTE]
+    if weights.ATTRIBUTE not in op.attributes:
+        return _SharedEngine(_execution_engine(module, opt_level))
+    files = op.attributes[weights.ATTRIBUTE]
+    del op.attributes[weights.ATTRIBUTE]
     try:
         text = op.get_asm(print_generic_op_form=True)
     finally:
-        if files is not None:
-            op.attributes[weights.ATTRIBUTE] = files
+        op.attributes[weights.ATTRIBUTE] = files
     key = hashlib.sha256(f"{opt_level}\n{text}".encode()).hexdigest()
     with _ENGINES_LOCK:
         shared = _ENGINES.get(key)
@@ -454,10 +453,11 @@ def _shared_engine(module: ir.Module, opt_level: int) -> _SharedEngine:
     return shared
 
 
-def _lifted_weights(module: ir.Module, name: str) -> list[np.ndarray]:
-    """The mapped arrays of the weights `attn-lift-weights` made arguments of @name."""
+def _lifted_weights(module: ir.Module, name: str, names: list[str]) -> list[np.ndarray]:
+    """The mapped arrays of the weights `names` that `attn-lift-weights` made arguments
+    of @name."""
     arrays = []
-    for weight in lifted_names(module.operation, name):
+    for weight in names:
         array = weights.lookup(module.operation, weight)
         if array is None:  # the file changed between lowering and binding
             raise AttnError(f"weight '{weight}' of @{name} is no longer in the module's weights files")

@@ -44,13 +44,16 @@ def _get_data():
     return function
 
 
+# The attribute's MlirAttribute pointer, from the capsule the bindings hand out.
+_CAPSULE_NAME = ctypes.PYFUNCTYPE(ctypes.c_char_p, ctypes.py_object)(
+    ("PyCapsule_GetName", ctypes.pythonapi))
+_CAPSULE_POINTER = ctypes.PYFUNCTYPE(ctypes.c_void_p, ctypes.py_object, ctypes.c_char_p)(
+    ("PyCapsule_GetPointer", ctypes.pythonapi))
+
+
 def _attribute_pointer(attr: ir.Attribute) -> int:
     capsule = attr._CAPIPtr
-    get_name = ctypes.pythonapi.PyCapsule_GetName
-    get_name.restype, get_name.argtypes = ctypes.c_char_p, [ctypes.py_object]
-    get_pointer = ctypes.pythonapi.PyCapsule_GetPointer
-    get_pointer.restype, get_pointer.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
-    return get_pointer(capsule, get_name(capsule))
+    return _CAPSULE_POINTER(capsule, _CAPSULE_NAME(capsule))
 
 
 def blob_view(attr: ir.Attribute):

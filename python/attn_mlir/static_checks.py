@@ -176,7 +176,6 @@ def _zero_size_loop(op: ir.Operation) -> Diagnostic | None:
     return None
 
 
-_DYNAMIC = -(2**63)  # ShapedType::kDynamic in static_offsets/sizes/strides
 _SLICED = {"tensor.extract_slice": 0, "tensor.insert_slice": 1, "memref.subview": 0}
 
 
@@ -193,8 +192,9 @@ def _slice_out_of_bounds(op: ir.Operation) -> Diagnostic | None:
     shape = _static_shape(op.operands[index])
     if shape is None or not len(shape) == len(offsets) == len(sizes) == len(strides):
         return None
+    dynamic = ir.ShapedType.get_dynamic_size()  # kDynamic, also for offsets and strides
     for dim, (extent, offset, size, stride) in enumerate(zip(shape, offsets, sizes, strides)):
-        if extent is None or _DYNAMIC in (offset, size, stride) or size == 0:
+        if extent is None or dynamic in (offset, size, stride) or size == 0:
             continue
         last = offset + (size - 1) * stride
         if not (0 <= offset < extent and 0 <= last < extent):

@@ -105,8 +105,8 @@ class WeightsFile:
 
     def array(self, name: str) -> np.ndarray:
         entry = self._entries[name]
-        nbytes = math.prod(entry.shape) * entry.dtype.itemsize
-        raw = self._map[entry.offset:entry.offset + nbytes]
+        offset, nbytes = self.extent(name)
+        raw = self._map[offset:offset + nbytes]
         return raw.view(entry.dtype).reshape(entry.shape)
 
 

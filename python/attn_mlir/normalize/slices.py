@@ -15,40 +15,34 @@ from __future__ import annotations
 
 from mlir import ir
 
-_DYNAMIC = -(2**63)  # ShapedType::kDynamic in static_sizes / static_strides
 # Operand segments before the offsets: (source) for extract, (source, dest) for insert.
 _LEADING = {"tensor.extract_slice": 1, "tensor.insert_slice": 2}
 
 
 def unit_strides(op, rewriter) -> bool:
-    """Make the strides of `op`'s unit-size dimensions 1; whether it changed any."""
+    """Rebuild `op` with stride 1 along its unit-size dimensions (a dynamic stride there
+    loses its operand); whether it did."""
     if "static_sizes" not in op.attributes or "static_strides" not in op.attributes:
         return False
     sizes = list(ir.DenseI64ArrayAttr(op.attributes["static_sizes"]))
     strides = list(ir.DenseI64ArrayAttr(op.attributes["static_strides"]))
-    if len(sizes) != len(strides):
+    segments = list(ir.DenseI32ArrayAttr(op.attributes["operandSegmentSizes"]))
+    leading = _LEADING[op.name]
+    if len(sizes) != len(strides) or len(segments) != leading + 3:
         return False
     new = [1 if size == 1 else stride for size, stride in zip(sizes, strides)]
     if new == strides:
         return False
-    if _DYNAMIC not in [s for s, n in zip(strides, new) if s != n]:
-        # Static strides only: an attribute of the op, set in place.
-        with op.context:
-            op.attributes["static_strides"] = ir.DenseI64ArrayAttr.get(new)
-        return True
-    # A dynamic stride dropped: the op is rebuilt without that operand.
-    segments = list(ir.DenseI32ArrayAttr(op.attributes["operandSegmentSizes"]))
-    leading = _LEADING[op.name]
-    if len(segments) != leading + 3:
-        return False
+    dynamic = ir.ShapedType.get_dynamic_stride_or_offset()
     operands = list(op.operands)
     first_stride = sum(segments[:leading + 2])
+    # The dynamic strides' operands, in order; those along unit dims are dropped.
+    values = iter(operands[first_stride:])
     kept = []
-    dynamic = iter(operands[first_stride:])
     for stride, replacement in zip(strides, new):
-        if stride == _DYNAMIC:
-            value = next(dynamic)
-            if replacement == _DYNAMIC:
+        if stride == dynamic:
+            value = next(values)
+            if replacement == dynamic:
                 kept.append(value)
     attributes = {name: op.attributes[name] for name in op.attributes}
     with op.context:
