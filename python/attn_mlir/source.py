@@ -6,6 +6,7 @@ line in that file, also for chunks of a split file.
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
 import tempfile
@@ -67,25 +68,45 @@ def _decode(data: bytes, name: str) -> str:
 
 # The MLIR lexer rejects a newline inside a string literal, but when the string runs to
 # the end of the file the parser then asserts (a truncated `dialect_resources` blob).
-def _unterminated_string(text: str) -> tuple[int, int] | None:
-    """(line, col) where a string literal meets the end of its line, else None."""
-    for number, line in enumerate(text.split("\n"), start=1):
-        i, quote = 0, False
-        while i < len(line):
-            ch = line[i]
-            if quote:
-                if ch == "\\":
-                    i += 1
-                elif ch == '"':
-                    quote = False
-            elif ch == '"':
-                quote = True
-            elif line.startswith("//", i):
-                break
-            i += 1
-        if quote:
-            return number, len(line) + 1
-    return None
+# One regex pass finds every string literal and comment: a literal's body is a run of
+# one character class (fast in `re`, also over the hundreds of MB of a hex weight).
+_LITERAL_OR_COMMENT = re.compile(r'//[^\n]*|"[^"\\\n]*(?:\\.[^"\\\n]*)*(")?')
+# String literals longer than this (dense hex weights, resource blobs) are left out of
+# the text the other checks scan: none of them looks inside a string.
+BIG_LITERAL = 1024
+
+
+@dataclass
+class _Skeleton:
+    """The text with the bodies of big string literals cut out, and where the cuts are."""
+    text: str
+    cuts: list[int]      # offsets in `text` right after each cut (its opening quote)
+    removed: list[int]   # characters removed up to and including each cut
+
+    def original(self, at: int) -> int:
+        """The offset in the full text of offset `at` of the skeleton."""
+        i = bisect.bisect_right(self.cuts, at)
+        return at + (self.removed[i - 1] if i else 0)
+
+
+def _scan_literals(text: str) -> tuple[int, _Skeleton]:
+    """(offset of an unterminated string literal's line end or -1, the skeleton)."""
+    pieces, cuts, removed = [], [], []
+    kept, total = 0, 0
+    for m in _LITERAL_OR_COMMENT.finditer(text):
+        if m.group(0).startswith("//"):
+            continue
+        if m.group(1) is None:
+            line_end = text.find("\n", m.end())
+            return (len(text) if line_end < 0 else line_end), _Skeleton(text, [], [])
+        if m.end() - m.start() - 2 > BIG_LITERAL:
+            pieces.append(text[kept:m.start() + 1])
+            cuts.append(m.start() + 1 - total)
+            total += m.end() - 1 - (m.start() + 1)
+            removed.append(total)
+            kept = m.end() - 1
+    pieces.append(text[kept:])
+    return -1, _Skeleton("".join(pieces) if cuts else text, cuts, removed)
 
 
 # `permutation = [1, 0.5]` or `permutation = /1, 0]`: the dense-array parser reports an
@@ -100,30 +121,30 @@ def _position(text: str, at: int) -> tuple[int, int]:
     return text.count("\n", 0, at) + 1, at - (text.rfind("\n", 0, at) + 1) + 1
 
 
-def _non_integer_array(text: str) -> tuple[int, int, str] | None:
-    """(line, col, message) of a malformed dense i64 array attribute in custom syntax."""
+def _non_integer_array(text: str) -> tuple[int, str] | None:
+    """(offset, message) of a malformed dense i64 array attribute in custom syntax."""
     for m in _INT_ARRAY.finditer(text):
         at = m.end()
         if _in_comment(text, m.start()) or text.startswith("array<", at):
             continue  # the generic form's `array<i64: ...>` has its own, safe parser
         if not text.startswith("[", at):
-            return (*_position(text, at), "expected '['")
+            return at, "expected '['"
         close = text.find("]", at)
         line_end = text.find("\n", at)
         if close < 0 or (0 <= line_end < close):
-            return (*_position(text, at), "expected ']' to close the integer list")
+            return at, "expected ']' to close the integer list"
         if not text[at + 1:close].strip():
             continue  # `[]`
         offset = at + 1
         for element in text[at + 1:close].split(","):
             stripped = element.strip()
-            where = _position(text, offset + (element.index(stripped) if stripped else 0))
+            where = offset + (element.index(stripped) if stripped else 0)
             if not stripped:
-                return (*where, "expected integer value, got an empty element")
+                return where, "expected integer value, got an empty element"
             if not _INT.fullmatch(stripped):
-                return (*where, f"expected integer value, got '{stripped}'")
+                return where, f"expected integer value, got '{stripped}'"
             if not -2**63 <= int(stripped) < 2**63:
-                return (*where, f"integer value too large: {stripped}")
+                return where, f"integer value too large: {stripped}"
             offset += len(element) + 1
     return None
 
@@ -137,26 +158,29 @@ _STRING = re.compile(r'"[^"]*"')
 _OP_NAME = re.compile(r'("?)\b(?:linalg\.generic|vector\.contract)\b')
 
 
-def _non_string_iterators(text: str) -> tuple[int, int, str] | None:
-    """(line, col, message) of a custom-form `iterator_types` element not a string."""
+def _non_string_iterators(text: str) -> tuple[int, str] | None:
+    """(offset, message) of a custom-form `iterator_types` element not a string."""
+    names = [(m.start(), bool(m.group(1))) for m in _OP_NAME.finditer(text)]
+    starts = [start for start, _ in names]
     for m in _ITERATORS.finditer(text):
         if _in_comment(text, m.start()):
             continue
-        names = list(_OP_NAME.finditer(text, 0, m.start()))
-        if names and names[-1].group(1):
+        # The op this attribute belongs to: the last op name before it.
+        last = bisect.bisect_right(starts, m.start()) - 1
+        if last >= 0 and names[last][1]:
             continue  # the generic op form
         at = m.end()
         close = text.find("]", at)
         if close < 0:
-            return (*_position(text, at), "expected ']' to close the iterator types")
+            return at, "expected ']' to close the iterator types"
         if not text[at:close].strip():
             continue
         offset = at
         for element in text[at:close].split(","):
             stripped = element.strip()
             if not _STRING.fullmatch(stripped):
-                where = _position(text, offset + (element.index(stripped) if stripped else 0))
-                return (*where, f"expected an iterator type string, got '{stripped}'")
+                return (offset + (element.index(stripped) if stripped else 0),
+                        f"expected an iterator type string, got '{stripped}'")
             offset += len(element) + 1
     return None
 
@@ -169,8 +193,8 @@ _AFFINE_INT = re.compile(r"(?<![\w.])\d+")
 AFFINE_INT_LIMIT = 2**32
 
 
-def _huge_affine_constant(text: str) -> tuple[int, int, str] | None:
-    """(line, col, message) of an integer >= 2**32 in an affine map or set."""
+def _huge_affine_constant(text: str) -> tuple[int, str] | None:
+    """(offset, message) of an integer >= 2**32 in an affine map or set."""
     for m in _AFFINE.finditer(text):
         if _in_comment(text, m.start()):
             continue
@@ -188,7 +212,7 @@ def _huge_affine_constant(text: str) -> tuple[int, int, str] | None:
             end += 1
         for number in _AFFINE_INT.finditer(text, m.end(), end):
             if int(number.group()) >= AFFINE_INT_LIMIT:
-                return (*_position(text, number.start()),
+                return (number.start(),
                         f"affine constant {number.group()} is too large (at most "
                         f"{AFFINE_INT_LIMIT - 1}: MLIR evaluates indexing maps in 64-bit "
                         f"arithmetic)")
@@ -204,8 +228,8 @@ _SIGNED_INT = re.compile(r"(?<![\w.])-?\d+(?![\w.])")
 REASSOCIATION_LIMIT = 2**31
 
 
-def _bad_reassociation(text: str) -> tuple[int, int, str] | None:
-    """(line, col, message) of a reassociation index out of [0, 2**31)."""
+def _bad_reassociation(text: str) -> tuple[int, str] | None:
+    """(offset, message) of a reassociation index out of [0, 2**31)."""
     for m in _REASSOCIATION.finditer(text):
         if _in_comment(text, m.start()):
             continue
@@ -217,7 +241,7 @@ def _bad_reassociation(text: str) -> tuple[int, int, str] | None:
             end += 1
         for number in _SIGNED_INT.finditer(text, m.end(), end):
             if not 0 <= int(number.group()) < REASSOCIATION_LIMIT:
-                return (*_position(text, number.start()),
+                return (number.start(),
                         f"reassociation index {number.group()} is out of range (0 to "
                         f"{REASSOCIATION_LIMIT - 1})")
     return None
@@ -229,8 +253,8 @@ _CONCAT_DIM = re.compile(r"\btensor\.concat\s+dim\s*\(\s*(-?(?:0x[0-9a-fA-F]+|\d
                          r'"tensor\.concat"[^\n]*?[{,]\s*dim\s*=\s*(-?(?:0x[0-9a-fA-F]+|\d+))')
 
 
-def _negative_concat_dim(text: str) -> tuple[int, int, str] | None:
-    """(line, col, message) of a tensor.concat whose dim is negative (as an i64)."""
+def _negative_concat_dim(text: str) -> tuple[int, str] | None:
+    """(offset, message) of a tensor.concat whose dim is negative (as an i64)."""
     for m in _CONCAT_DIM.finditer(text):
         if _in_comment(text, m.start()):
             continue
@@ -238,8 +262,7 @@ def _negative_concat_dim(text: str) -> tuple[int, int, str] | None:
         literal = m.group(group)
         value = int(literal, 0) if "0x" in literal else int(literal)
         if value < 0 or value >= 2**63:  # hex beyond INT64_MAX is a negative i64
-            return (*_position(text, m.start(group)),
-                    f"'tensor.concat' op concatenation dim {literal} is negative")
+            return m.start(group), f"'tensor.concat' op concatenation dim {literal} is negative"
     return None
 
 
@@ -249,15 +272,19 @@ def _in_comment(text: str, at: int) -> bool:
 
 
 def precheck(text: str, filename: str, first_line: int = 1) -> None:
-    """Inputs on which MLIR's parser would abort the process: located errors instead."""
-    if where := _unterminated_string(text):
+    """Inputs on which MLIR's parser would abort the process: located errors instead.
+    The checks read the text with its big string literals cut out (a 400 MB module of
+    hex weights is checked in about a second)."""
+    unterminated, skeleton = _scan_literals(text)
+    if unterminated >= 0:
+        line, col = _position(text, unterminated)
         raise AttnError([Diagnostic("error", "expected '\"' in string literal", filename,
-                                    where[0] + first_line - 1, where[1])])
+                                    line + first_line - 1, col)])
     for check in (_non_integer_array, _non_string_iterators, _huge_affine_constant,
                   _bad_reassociation, _negative_concat_dim):
-        if where := check(text):
-            raise AttnError([Diagnostic("error", where[2], filename, where[0] + first_line - 1,
-                                        where[1])])
+        if found := check(skeleton.text):
+            line, col = _position(text, skeleton.original(found[0]))
+            raise AttnError([Diagnostic("error", found[1], filename, line + first_line - 1, col)])
 
 
 def parse_module(text: str, filename: str = "<stdin>", first_line: int = 1,
