@@ -31,6 +31,7 @@ in one Python process abort with "OMP: Error #15".
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -215,11 +216,25 @@ def _run(command: list, what: str) -> None:
         raise AttnError(f"{what} failed: {tail}")
 
 
+@functools.lru_cache(maxsize=None)
+def host_triple() -> str:
+    """The host's target triple, as the pinned LLVM names it (`llvm-config --host-target`)."""
+    try:
+        done = subprocess.run([str(toolchain.llvm_tool("llvm-config")), "--host-target"],
+                              capture_output=True, text=True)
+    except FileNotFoundError:
+        raise AttnError("llvm-config not found: cannot name the host's target triple") from None
+    if done.returncode != 0 or not done.stdout.strip():
+        raise AttnError("llvm-config --host-target failed: cannot name the host's target triple")
+    return done.stdout.strip()
+
+
 def _target_flags(target_triple: str | None, target_cpu: str | None) -> list[str]:
-    flags = [f"-mtriple={target_triple}"] if target_triple else []
-    # Without a triple the host is the target: its CPU and features, as the JIT uses.
+    # Without a triple the host is the target: its triple, CPU and features, as the JIT
+    # uses. The triple is always given: the lowered module names none, and without one
+    # `opt` knows no C library, so it expands every memcpy into a byte-by-byte loop.
     cpu = target_cpu or (None if target_triple else "native")
-    return flags + ([f"-mcpu={cpu}"] if cpu else [])
+    return [f"-mtriple={target_triple or host_triple()}"] + ([f"-mcpu={cpu}"] if cpu else [])
 
 
 def emit_object(llvm_dialect: str, object_path: Path, work: Path, target_triple: str | None = None,
