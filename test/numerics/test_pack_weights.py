@@ -119,3 +119,55 @@ def test_computed_operands_are_not_evaluated():
     w2 = W.astype(np.float64) ** 2
     np.testing.assert_allclose(fn(x, y), x.astype(np.float64) @ w2.T + x.astype(np.float64) @ y.T,
                                rtol=1e-4, atol=1e-3)
+
+
+def one_row(k, n, w_layout="kn", m=1, constant=True):
+    """x @ W with W a constant stored [k, n] ("kn") or torch's [n, k] read as W^T ("nk")."""
+    w = np.random.default_rng(3).standard_normal((k, n)).astype(np.float32)
+    stored = w if w_layout == "kn" else np.ascontiguousarray(w.T)
+    shape = f"{stored.shape[0]}x{stored.shape[1]}"
+    w_arg = "" if constant else f", %w: tensor<{shape}xf32>"
+    w_def = f'  %w = arith.constant {dense(stored)}\n' if constant else ""
+    maps = "" if w_layout == "kn" else (
+        "indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, "
+        "affine_map<(m, n, k) -> (m, n)>] ")
+    text = f"""func.func @main(%x: tensor<{m}x{k}xf32>{w_arg}) -> tensor<{m}x{n}xf32> {{
+  %zero = arith.constant 0.0 : f32
+{w_def}  %e = tensor.empty() : tensor<{m}x{n}xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<{m}x{n}xf32>) -> tensor<{m}x{n}xf32>
+  %r = linalg.matmul {maps}ins(%x, %w : tensor<{m}x{k}xf32>, tensor<{shape}xf32>) outs(%z : tensor<{m}x{n}xf32>) -> tensor<{m}x{n}xf32>
+  return %r : tensor<{m}x{n}xf32>
+}}"""
+    return text, w
+
+
+def row_packed(text):
+    """Whether the matmul reads a constant through the transposed map, and is a dot form."""
+    from attn_mlir.lowering.cpu_schedule import DOT_K, DOT_ROWS, dot_form
+    from attn_mlir.lowering.pack_operands import pack_row_operands
+
+    with make_context():
+        module = parse_module(text, "<case>")
+        pack_constant_operands(module.operation)
+        count = pack_row_operands(module.operation,
+                                  lambda k, n: k % DOT_K == 0 and n % DOT_ROWS == 0)
+        [op] = walk_ops(module.operation, "linalg.matmul")
+        return count, dot_form(op)
+
+
+@pytest.mark.parametrize("threads", (1, 2))
+@pytest.mark.parametrize("w_layout", ("kn", "nk"))
+def test_one_row_weights_take_the_dot_form(w_layout, threads):
+    text, w = one_row(256, 72, w_layout)
+    assert row_packed(text) == (1, True)
+    fn = am.compile(text, pipeline=f"builtin.module(attn-to-llvm{{threads={threads}}})")
+    x = np.random.default_rng(4).standard_normal((1, 256)).astype(np.float32)
+    np.testing.assert_allclose(fn(x), x.astype(np.float64) @ w, rtol=1e-4, atol=1e-4)
+
+
+def test_one_row_weights_not_repacked():
+    """K not a multiple of 64, N not of 8, two rows, W an argument: left as they were."""
+    assert row_packed(one_row(96, 72)[0]) == (0, False)
+    assert row_packed(one_row(128, 12)[0]) == (0, False)
+    assert row_packed(one_row(128, 16, m=2)[0]) == (0, False)
+    assert row_packed(one_row(128, 16, constant=False)[0]) == (0, False)

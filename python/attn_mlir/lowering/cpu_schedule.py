@@ -11,7 +11,11 @@ built from its shape (tile sizes: lowering/cpu_tiles.py):
   operand read through a transposed map is first packed into the plain
   layout by one transpose, or at compile time when it is a constant weight
   (lowering/pack_operands.py), except a one-row `x @ W^T` with W an argument,
-  which is computed as dot products along K (`dot_form`); a top-level matmul then reads B as
+  which is computed as dot products along K (`dot_form`, also for one query per
+  head against cached keys, and for constant weights of one-row products, which
+  are packed into that (N, K) layout); a B that is a concat (a KV cache and the
+  new key) is read part by part in place (lowering/split_concat_operands.py);
+  a top-level matmul then reads B as
   contiguous K x NR panels (lowering/panel_matmul.py: packed per call, or at
   compile time for constant weights), its register tiles walking down A's
   rows under one panel;
@@ -59,7 +63,7 @@ from .unit_dims import drop_unit_dims
 from .unused_results import drop_unused_results
 from .approximate_erf_tanh import approximate_erf_tanh
 from .approximate_exp import approximate_exp
-from .pack_operands import pack_constant_operands, pack_transposed_operands
+from .pack_operands import pack_constant_operands, pack_row_operands, pack_transposed_operands
 from .panel_matmul import PANEL, pack_panels
 from .split_concat_operands import split_concat_operands
 
@@ -553,6 +557,8 @@ def schedule(root: ir.Operation, threads: int) -> None:
     split_concat_operands(root, _in_loop)  # a KV cache read in place (split_concat_operands.py)
     _concat_to_copies(root)
     pack_constant_operands(root)
+    # Constant weights of one-row products in the dot form's layout.
+    pack_row_operands(root, lambda k, n: k % DOT_K == 0 and n % DOT_ROWS == 0)
     pack_transposed_operands(root, dot_form)
     pack_panels(root, cpu_tiles.panel_width(), _in_loop)
     _generalize(root)

@@ -12,7 +12,10 @@ Constant operands (weights) are packed at compile time instead: an operand
 computed from an `arith.constant` by layout ops alone (`linalg.transpose`,
 a permuting `linalg.generic`, `tensor.expand_shape`/`collapse_shape`), as
 `x @ W^T` from torch-mlir is, becomes one new constant already in the layout
-the kernel reads, so a call does no packing and no transpose for it.
+the kernel reads, so a call does no packing and no transpose for it. The weights
+of a one-row product (a decode step) go the other way, into the (N, K) layout of
+the dot form, which streams each row of W in order (Llama decode step, 205 MB of
+weights, 2 threads: 9.3 ms against 12.9 ms reading rows of the (K, N) layout).
 
 Legality: static shapes; every map a permutation of plain loop dims; the
 result map unchanged. Constant packing only evaluates ops that move
@@ -158,4 +161,34 @@ def pack_transposed_operands(root: ir.Operation, keep_transposed=lambda op: Fals
                     op.operands[index] = packed.results[0]
             del op.attributes["indexing_maps"]
             count += 1
+    return count
+
+
+def pack_row_operands(root: ir.Operation, rows_ok) -> int:
+    """Constant B's of one-row `linalg.matmul`s (decode steps) that `rows_ok(k, n)`
+    accepts become constants in the (N, K) layout, read through the transposed map:
+    each output is then a dot product of A's row with one contiguous row of W, and
+    the weights stream from memory in order. Returns how many were packed."""
+    count = 0
+    for op in walk_ops(root, "linalg.matmul"):
+        if not op.results or len(op.operands) != 3:
+            continue
+        dims = [dims_of(m) for m in operand_maps(op)]
+        if dims != DEFAULT_MAPS["linalg.matmul"][1]:
+            continue
+        a, b = static_shape(op.operands[0]), static_shape(op.operands[1])
+        element = ir.RankedTensorType(op.operands[1].type).element_type
+        if a is None or b is None or a[0] != 1 or not isinstance(element, ir.F32Type) \
+                or not rows_ok(*b):
+            continue
+        source = op.operands[1]
+        array = constant_layout(source)
+        if array is None:
+            continue
+        with ir.InsertionPoint(op), op.location:
+            t = ir.RankedTensorType.get([b[1], b[0]], element)
+            op.operands[1] = create_weight(np.ascontiguousarray(array.T), t)
+        set_operand_map(op, 1, [1, 2])
+        erase_chain(source)
+        count += 1
     return count
