@@ -40,6 +40,11 @@ def is_a(obj, cls) -> bool:
     """Whether an attribute or type can be viewed as `cls` (the bindings' cast check)."""
     if isinstance(obj, cls):
         return True
+    # The bindings return attributes and types as their concrete classes: only a
+    # plain `ir.Attribute` / `ir.Type` needs the cast (a failed cast prints `obj`
+    # into its error message: every byte of a weight, ~15 ms for 16 MB of hex).
+    if type(obj) not in (ir.Attribute, ir.Type):
+        return False
     try:
         cls(obj)
         return True
@@ -279,6 +284,42 @@ def create_weight(array: np.ndarray, tensor_type: ir.Type | None = None) -> ir.V
     load = ir.Operation.create(LOAD_WEIGHT, results=[tensor_type],
                                attributes={"global": ir.FlatSymbolRefAttr.get(name)})
     return load.results[0]
+
+
+def externalize_constants(func_op: ir.Operation, min_bytes: int) -> int:
+    """Move the float weights of `func_op` held as `arith.constant`s of at least
+    `min_bytes` into the module's derived weights (loaded like file-held ones), for a
+    compiler that binds weights as arguments (the JIT): the machine code then holds
+    no copy of them, and what packing derives from them replaces them in memory.
+    Returns how many were moved."""
+    root = root_op(func_op)
+    found = []
+    for op in walk_ops(func_op, "arith.constant"):
+        attr = op.attributes["value"]
+        if not is_a(attr, ir.DenseFPElementsAttr) or ir.DenseElementsAttr(attr).is_splat:
+            continue
+        t = ir.RankedTensorType(ir.DenseElementsAttr(attr).type)
+        element = numpy_dtype(t.element_type)
+        if element is None or int(np.prod(t.shape)) * np.dtype(element).itemsize < min_bytes:
+            continue
+        found.append((op, t))
+    if not found:
+        return 0
+    table = ir.SymbolTable(root)
+    for op, t in found:
+        array = array_of_attr(op.attributes["value"])
+        name = weights.add_derived(root, array, lambda candidate: candidate in table)
+        with ir.InsertionPoint.at_block_begin(root.regions[0].blocks[0]), ir.Location.unknown():
+            ir.Operation.create("ml_program.global", attributes={
+                "sym_name": ir.StringAttr.get(name), "sym_visibility": ir.StringAttr.get("private"),
+                "type": ir.TypeAttr.get(t),
+                "value": ir.Attribute.parse(f"#ml_program.extern : {t}")})
+        with ir.InsertionPoint(op), op.location:
+            load = ir.Operation.create(LOAD_WEIGHT, results=[t],
+                                       attributes={"global": ir.FlatSymbolRefAttr.get(name)})
+        op.results[0].replace_all_uses_with(load.results[0])
+        op.erase()
+    return len(found)
 
 
 def drop_unused_weights(module_op: ir.Operation) -> None:

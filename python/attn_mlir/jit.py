@@ -28,7 +28,7 @@ from mlir import ir
 from mlir.execution_engine import ExecutionEngine
 
 from . import toolchain, weights
-from .constants import numpy_dtype
+from .constants import externalize_constants, numpy_dtype
 from .context import make_context
 from .diagnostics import AttnError, Diagnostic, location_parts
 from .ir_utils import functions, is_declaration, is_public, symbol_name, walk_ops
@@ -38,6 +38,8 @@ from .pipeline import run_pipeline
 from .source import parse_module
 
 DEFAULT_PIPELINE = "builtin.module(attn-to-llvm)"
+# Constant weights of at least this size are bound as arguments (constants.externalize_constants).
+EXTERNAL_MIN_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -383,21 +385,40 @@ def compile(module, entry: str | None = None, pipeline=DEFAULT_PIPELINE,
             opt_level: int = 3) -> CompiledFunction:
     """JIT-compile `module` (an ir.Module or MLIR text) and return its entry function.
 
-    The module is copied first: the caller's IR is left as it was.
+    A module is copied first: the caller's IR is left as it was (text is parsed
+    into a module of the compiled function's own).
 
     Machine code is shared between compiled functions whose lowered modules are
     the same but for their weights files (`_shared_engine`): every layer of a
     model parsed from one layer's module with another layer's weights
     (`parse_module(..., weights_files=...)`) compiles through LLVM once.
     """
-    if isinstance(module, str):
+    compiled = _compile(module, entry, pipeline, opt_level)
+    # What the compilation freed (the parsed constants of text compiled here) goes
+    # back to the system instead of staying in malloc's free lists.
+    _trim_heap()
+    return compiled
+
+
+def _trim_heap() -> None:
+    try:
+        libc = ctypes.CDLL(None)
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc
+
+
+def _compile(module, entry, pipeline, opt_level) -> "CompiledFunction":
+    owned = isinstance(module, str)
+    if owned:
         context = make_context()
         with context:
             module = parse_module(module, "<string>")
     context = module.context
     with context, ir.Location.unknown():
-        module = ir.Module.parse(module.operation.get_asm(print_generic_op_form=True,
-                                                          enable_debug_info=True))
+        if not owned:  # (text parsed here is nobody else's: no copy of its weights)
+            module = ir.Module.parse(module.operation.get_asm(print_generic_op_form=True,
+                                                              enable_debug_info=True))
         weights.fork_derived(module.operation)  # the lowering's new weights stay its own
         func_op = find_entry(module, entry)
         name = symbol_name(func_op)
@@ -405,14 +426,23 @@ def compile(module, entry: str | None = None, pipeline=DEFAULT_PIPELINE,
         # Weights an earlier `attn-lift-weights` made arguments are bound here, not passed.
         args = args[:len(args) - len(lifted_names(module.operation, name))]
         _keep_only(module, func_op)
+        if "attn-to-llvm" in str(pipeline):
+            # Big constant weights are bound like file-held ones (attn-lift-weights).
+            externalize_constants(func_op, EXTERNAL_MIN_BYTES)
         run_pipeline(module, pipeline)
         check_lowered(module)
         names = lifted_names(module.operation, name)
         bound = _lifted_weights(module, name, names)
         derived = frozenset(names) & frozenset(weights.derived_names(module.operation))
         weights.release_derived(module.operation)  # `bound` holds what the function reads
-        return CompiledFunction(_shared_engine(module, opt_level), name, args, results, module,
-                                bound, names, derived)
+        if owned:
+            # The lowered module in a context of its own: the one the text was parsed
+            # in (every constant it held) is freed with this frame.
+            module = ir.Module.parse(module.operation.get_asm(print_generic_op_form=True,
+                                                              enable_debug_info=True),
+                                     context=make_context())
+    return CompiledFunction(_shared_engine(module, opt_level), name, args, results, module,
+                            bound, names, derived)
 
 
 class _SharedEngine:

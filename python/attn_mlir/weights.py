@@ -284,6 +284,21 @@ def source_of(module_op: ir.Operation, name: str) -> tuple[str, int, int] | np.n
     return None
 
 
+ALIGNMENT = 64  # bytes: a cache line, one AVX-512 register
+
+
+def aligned(array: np.ndarray) -> np.ndarray:
+    """`array` contiguous and starting on a 64-byte boundary (a copy unless it is)."""
+    array = np.asarray(array)
+    if array.flags.c_contiguous and array.ctypes.data % ALIGNMENT == 0:
+        return array
+    raw = np.empty(array.nbytes + ALIGNMENT, np.uint8)
+    start = -raw.ctypes.data % ALIGNMENT
+    out = raw[start:start + array.nbytes].view(array.dtype).reshape(array.shape)
+    out[...] = array
+    return out
+
+
 def add_derived(module_op: ir.Operation, array: np.ndarray, taken) -> str:
     """Keep `array` among the module's derived weights; return its new name (one for
     which `taken(name)` is false)."""
@@ -300,7 +315,7 @@ def add_derived(module_op: ir.Operation, array: np.ndarray, taken) -> str:
     while taken(f"attn.derived.{count}") or f"attn.derived.{count}" in store:
         count += 1
     name = f"attn.derived.{count}"
-    array = np.ascontiguousarray(array)
+    array = aligned(array)
     array.setflags(write=False)
     store[name] = array
     return name
