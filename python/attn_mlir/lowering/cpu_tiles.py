@@ -23,8 +23,10 @@ LANES = 16            # f32 lanes of one AVX-512 register
 VECTOR_TILE = 64      # innermost tile of elementwise/reduction generics (4 registers)
 CACHE_K = 256         # K block: a 256 x 32 panel of B (32 KiB) stays in L1 across a register tile
 # Below these sizes a parallel region (waking threads, a barrier, and on a busy
-# machine waiting for a descheduled thread) costs more than it saves.
-MIN_PARALLEL_WORK = 1 << 20        # elements of an elementwise/reduction generic
+# machine waiting for a descheduled thread) costs more than it saves. 16 Ki elements:
+# a 512x64 head's per-call packs and K transpose, serial below it, left the other
+# thread waiting (head512 1.11 -> 1.03 ms with 2 threads, no change on the others).
+MIN_PARALLEL_WORK = 1 << 14        # elements of an elementwise/reduction generic
 MIN_PARALLEL_FLOPS = 8 << 20       # flops of a contraction
 
 
