@@ -274,6 +274,12 @@ def create_weight(array: np.ndarray, tensor_type: ir.Type | None = None) -> ir.V
         tensor_type = ir.RankedTensorType.get(list(array.shape), element_type_for(array.dtype))
     tensor_type = ir.RankedTensorType(tensor_type)
     array = np.asarray(array, dtype=numpy_dtype(tensor_type.element_type)).reshape(tensor_type.shape)
+    return _derived_load(root, array, tensor_type)
+
+
+def _derived_load(root: ir.Operation, array: np.ndarray, tensor_type: ir.RankedTensorType) -> ir.Value:
+    """Keep `array` among `root`'s derived weights, declare its external global and load
+    it at the current insertion point."""
     table = ir.SymbolTable(root)
     name = weights.add_derived(root, array, lambda candidate: candidate in table)
     with ir.InsertionPoint.at_block_begin(root.regions[0].blocks[0]), ir.Location.unknown():
@@ -303,21 +309,10 @@ def externalize_constants(func_op: ir.Operation, min_bytes: int) -> int:
         if element is None or int(np.prod(t.shape)) * np.dtype(element).itemsize < min_bytes:
             continue
         found.append((op, t))
-    if not found:
-        return 0
-    table = ir.SymbolTable(root)
     for op, t in found:
-        array = array_of_attr(op.attributes["value"])
-        name = weights.add_derived(root, array, lambda candidate: candidate in table)
-        with ir.InsertionPoint.at_block_begin(root.regions[0].blocks[0]), ir.Location.unknown():
-            ir.Operation.create("ml_program.global", attributes={
-                "sym_name": ir.StringAttr.get(name), "sym_visibility": ir.StringAttr.get("private"),
-                "type": ir.TypeAttr.get(t),
-                "value": ir.Attribute.parse(f"#ml_program.extern : {t}")})
         with ir.InsertionPoint(op), op.location:
-            load = ir.Operation.create(LOAD_WEIGHT, results=[t],
-                                       attributes={"global": ir.FlatSymbolRefAttr.get(name)})
-        op.results[0].replace_all_uses_with(load.results[0])
+            load = _derived_load(root, array_of_attr(op.attributes["value"]), t)
+        op.results[0].replace_all_uses_with(load)
         op.erase()
     return len(found)
 
