@@ -25,6 +25,7 @@ from mlir import ir
 from mlir.dialects import linalg, tensor
 
 from ..ir_utils import walk_ops
+from ..rewrite_log import fired
 from ..linalg_match import (DEFAULT_MAPS, dims_of, erase_if_dead, make_map, operand_maps,
                             permutation, producer, static_shape, users)
 
@@ -108,6 +109,8 @@ def split(op: ir.Operation) -> bool:
                 result = build(a_part, part, outs=[result], indexing_maps=None if plain else maps)
                 offset += size
     b_value = op.operands[1]
+    fired("attn-cpu-schedule", op, f"{op.name}: B, a concat of {len(parts)}, read part by part "
+                                   f"along {'N' if loop == n_dim else 'K'}")
     op.results[0].replace_all_uses_with(result)
     op.erase()
     transpose = producer(b_value)
