@@ -603,6 +603,50 @@ def llama_decode_kvcache_layer():
     return module, (h, torch.tensor([DECODE_POSITION]), k, v)
 
 
+class LayerDynamicCacheStep(nn.Module):
+    """One token through a LlamaDecoderLayer whose past keys/values sit in HF's own
+    ``DynamicCache``: forward(hidden [1, 1, H], position [1] i64, k_past [1, Hkv, P, D],
+    v_past) -> (hidden_out, keys [1, Hkv, P + 1, D], values). The cache appends the
+    new key/value with ``torch.cat`` (a ``tensor.concat`` after export), as in
+    ``generate`` with the default cache; no mask (every cached token is visible)."""
+
+    def __init__(self, layer: nn.Module, rotary: nn.Module):
+        super().__init__()
+        self.layer = layer
+        self.rotary = rotary
+
+    def forward(self, hidden, position, k_past, v_past):
+        from transformers import DynamicCache
+
+        cache = DynamicCache()
+        cache.update(k_past, v_past, 0)
+        position_ids = position[None]
+        out = self.layer(hidden, attention_mask=None, position_ids=position_ids,
+                         past_key_values=cache, use_cache=True,
+                         position_embeddings=self.rotary(hidden, position_ids))
+        return out, cache.layers[0].keys, cache.layers[0].values
+
+
+DYNAMIC_PAST = 16
+
+
+def llama_decode_dynamic_cache():
+    """LlamaDecoderLayer decode step after 16 cached tokens in a DynamicCache (4 heads,
+    no grouped-query sharing)."""
+    from transformers.models.llama.modeling_llama import LlamaDecoderLayer, LlamaRotaryEmbedding
+
+    config = llama_config("eager", small=True, num_key_value_heads=L_HEADS)
+    layer, rotary = LlamaDecoderLayer(config, 0).eval(), LlamaRotaryEmbedding(config)
+    reinit(layer, SEED)
+    gen = torch.Generator().manual_seed(SEED + 3)
+    shape = (1, L_HEADS, DYNAMIC_PAST, L_HIDDEN // L_HEADS)
+    k, v = (torch.randn(shape, generator=gen) for _ in range(2))
+    h = torch.randn(1, 1, L_HIDDEN, generator=gen)
+    module = LayerDynamicCacheStep(layer, rotary)
+    module.seeded = True
+    return module, (h, torch.tensor([DYNAMIC_PAST]), k, v)
+
+
 def decode_reference(out_dir: str) -> None:
     """``llama_decode_kvcache_steps.npz``: DECODE_STEPS greedy steps of the
     ``llama_decode_kvcache`` model from token 1 at position 0 and zero
@@ -673,6 +717,7 @@ FIXTURES = {
     "gptj_attn_eager": gptj_attn,
     "llama_decode_kvcache": llama_decode_kvcache,
     "llama_decode_kvcache_layer": llama_decode_kvcache_layer,
+    "llama_decode_dynamic_cache": llama_decode_dynamic_cache,
 }
 
 

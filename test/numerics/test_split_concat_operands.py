@@ -144,3 +144,40 @@ def test_not_split():
                      (5, 48), f", %b1: tensor<48x?xf32>, %b2: {t(48, 12)}", 32).replace(
                          "ins(%a, %b :", "ins(%a, %bs :")
     assert split(dynamic) == (0, 1, 0)
+
+
+def test_hf_dynamic_cache_decode_step_reads_the_cache_in_place():
+    """transformers' LlamaDecoderLayer with its DynamicCache, exported by torch-mlir: the
+    keys' and values' concats sit under the collapse that flattens the 4-D matmuls;
+    both products are split, and the step (output and the grown cache) matches PyTorch."""
+    from pathlib import Path
+
+    from attn_mlir.rewrite_log import current_log
+
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "hf"
+    data = np.load(fixtures / "llama_decode_dynamic_cache.npz")
+    args = [data[f"arg{i}"] for i in range(4)]
+    current_log.clear()
+    fn = am.compile((fixtures / "llama_decode_dynamic_cache.mlir").read_text())
+    split_events = [e.message for e in current_log.events if e.fired and "part by part" in e.message]
+    assert sorted(m[-1] for m in split_events) == ["K", "N"], split_events
+    for got, want in zip(fn(*args), [data[f"result{i}"] for i in range(3)]):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+def test_not_split_through_a_collapse_of_the_concat_dim():
+    """A concat along a dim that the collapse merges away (the heads) is left alone."""
+    text = f"""func.func @main(%q: {t(4, 1, 8)}, %k1: {t(1, 2, 8, 5)}, %k2: {t(1, 2, 8, 5)}) -> {t(4, 1, 5)} {{
+  %zero = arith.constant 0.0 : f32
+  %k = tensor.concat dim(1) %k1, %k2 : ({t(1, 2, 8, 5)}, {t(1, 2, 8, 5)}) -> {t(1, 4, 8, 5)}
+  %kc = tensor.collapse_shape %k [[0, 1], [2], [3]] : {t(1, 4, 8, 5)} into {t(4, 8, 5)}
+  %e = tensor.empty() : {t(4, 1, 5)}
+  %z = linalg.fill ins(%zero : f32) outs(%e : {t(4, 1, 5)}) -> {t(4, 1, 5)}
+  %s = linalg.batch_matmul ins(%q, %kc : {t(4, 1, 8)}, {t(4, 8, 5)}) outs(%z : {t(4, 1, 5)}) -> {t(4, 1, 5)}
+  return %s : {t(4, 1, 5)}
+}}"""
+    assert split(text) == (0, 1, 0)
+    fn = am.compile(text)
+    q, k1, k2 = _random(fn, 5)
+    k = np.concatenate([k1, k2], axis=1).reshape(4, 8, 5).astype(np.float64)
+    np.testing.assert_allclose(fn(q, k1, k2), q @ k, rtol=1e-4, atol=1e-5)

@@ -4,7 +4,9 @@ A decode step with a growing KV cache (HF's `DynamicCache`: `torch.cat`) attends
 `concat(cache, new)`: bufferized as written, each call copies the whole cache into
 a fresh buffer (serially: a memcpy), and `K^T` then transposes the copy. Here the
 B operand of a `linalg.matmul` / `linalg.batch_matmul` that is a `tensor.concat` (or
-a `linalg.transpose` of one) is read part by part, in place:
+a `linalg.transpose` of one, either perhaps under the `tensor.collapse_shape` that
+merges batch and head dims when torch-mlir flattens a 4-D matmul) is read part by
+part, in place:
 
 * concatenated along N (the keys of `q K^T`): `C = concat_N(A x B_1, A x B_2)`, each
   product reading its part through the transpose's map (a one-row A then gets the
@@ -21,29 +23,44 @@ stays when something else uses it (the cache a step returns).
 
 from __future__ import annotations
 
+import math
+
 from mlir import ir
 from mlir.dialects import linalg, tensor
 
 from ..ir_utils import walk_ops
 from ..rewrite_log import fired
 from ..linalg_match import (DEFAULT_MAPS, dims_of, erase_if_dead, make_map, operand_maps,
-                            permutation, producer, static_shape, users)
+                            permutation, producer, same_op, static_shape, users)
 
 
 def _concat_source(value: ir.Value):
-    """(concat op, its dims as loop dims of the contraction's B map order) for B =
-    concat or transpose(concat); the second item is the permutation from B's dims
-    to the concat's dims (None for no transpose)."""
+    """(concat op, permutation from B's dims to the concat's dims or None, merged leading
+    dims) for B = concat, transpose(concat), or either under a `tensor.collapse_shape`
+    that merges the leading (batch and head) dims, as torch-mlir flattens a 4-D matmul:
+    the third item is how many dims that merge removes (0: no collapse)."""
     op = producer(value)
+    lead = 0
+    if op is not None and op.name == "tensor.collapse_shape" and len(users(op.results[0])) == 1:
+        groups = [[ir.IntegerAttr(i).value for i in ir.ArrayAttr(g)]
+                  for g in ir.ArrayAttr(op.attributes["reassociation"])]
+        rank = sum(len(g) for g in groups)
+        if rank < 3 or groups != [list(range(rank - 2)), [rank - 2], [rank - 1]]:
+            return None, None, 0
+        lead = rank - 3
+        op = producer(op.operands[0])
     if op is None:
-        return None, None
+        return None, None, 0
     if op.name == "tensor.concat":
-        return op, None
+        return op, None, lead
     if op.name == "linalg.transpose" and len(users(op.results[0])) == 1:
         source = producer(op.operands[0])
+        perm = permutation(op)
+        if lead and perm[:lead + 1] != list(range(lead + 1)):
+            return None, None, 0  # the transpose moves a merged dim
         if source is not None and source.name == "tensor.concat":
-            return source, permutation(op)
-    return None, None
+            return source, perm, lead
+    return None, None, 0
 
 
 def _empty_like_init(init: ir.Value, shape: list[int], offsets: list[int]) -> ir.Value:
@@ -66,7 +83,7 @@ def split(op: ir.Operation) -> bool:
         return False
     if sorted(dims[1]) != sorted(defaults[1]):
         return False
-    concat, perm = _concat_source(op.operands[1])
+    concat, perm, lead = _concat_source(op.operands[1])
     if concat is None:
         return False
     parts = list(concat.operands)
@@ -75,6 +92,13 @@ def split(op: ir.Operation) -> bool:
     if a is None or c is None or any(s is None for s in shapes) or len(parts) < 2:
         return False
     axis = ir.IntegerAttr(concat.attributes["dim"]).value
+    if lead:
+        # Each part gets the collapse the concat had: the same contraction, part by part.
+        if axis <= lead:
+            return False  # concatenated along a merged (batch or head) dim
+        axis -= lead
+        shapes = [[math.prod(s[:lead + 1])] + s[lead + 1:] for s in shapes]
+        perm = None if perm is None else [0] + [d - lead for d in perm[lead + 1:]]
     # The concat's dim j is B's dim perm.index(j) (B = transpose(X): B dim i = X dim perm[i]).
     b_dims = dims[1]
     x_dims = b_dims if perm is None else [b_dims[perm.index(j)] for j in range(len(perm))]
@@ -89,6 +113,10 @@ def split(op: ir.Operation) -> bool:
     build = linalg.matmul if op.name == "linalg.matmul" else linalg.batch_matmul
     init = op.operands[2]
     with ir.InsertionPoint(op), op.location:
+        if lead:
+            groups = [list(range(lead + 1)), [lead + 1], [lead + 2]]
+            parts = [tensor.collapse_shape(ir.RankedTensorType.get(shape, element), part, groups)
+                     for part, shape in zip(parts, shapes)]
         if loop == n_dim:
             results, offset = [], 0
             for part, shape in zip(parts, shapes):
@@ -113,11 +141,14 @@ def split(op: ir.Operation) -> bool:
                                    f"along {'N' if loop == n_dim else 'K'}")
     op.results[0].replace_all_uses_with(result)
     op.erase()
-    transpose = producer(b_value)
-    if transpose is not None and transpose.name == "linalg.transpose":
-        init_op = producer(transpose.operands[1])
-        erase_if_dead(transpose)
+    chain = producer(b_value)  # collapse_shape?, transpose?, then the concat
+    while chain is not None and not same_op(chain, concat):
+        source, init_op = producer(chain.operands[0]), None
+        if chain.name == "linalg.transpose":
+            init_op = producer(chain.operands[1])
+        erase_if_dead(chain)
         erase_if_dead(init_op)
+        chain = source
     erase_if_dead(concat)
     return True
 
