@@ -52,7 +52,7 @@ def markdown(results: dict) -> str:
         best = row.get("best_peer")
         first = f"{ours['first_call_s'] * 1e3:.3f}" if "first_call_s" in ours else "-"
         gf = f"{ours['gflops']:.1f}" if "gflops" in ours else "-"
-        if row.get("kind") == "decode" and ours.get("gbps"):
+        if row.get("kind") in ("decode", "decoder_step") and ours.get("gbps"):
             gf += f" ({ours['gbps']:.1f} GB/s)"
         pct = f"{100 * ours['gflops'] / m['peak_gflops']:.0f}%" if "gflops" in ours else "-"
         comp = f"{ours['compile_s']:.2f}" if "compile_s" in ours else "-"
