@@ -20,7 +20,7 @@ RAISED_LOOPS = "builtin.module(attn-to-llvm{max-score-bytes=0 schedule=loops})"
 # Whole layers/models: checked under both schedules (the fused attention kernel is the
 # same; the cpu schedule also has to compile RMSNorm, SwiGLU and the embedding).
 WHOLE_LAYERS = {"llama_decoder_layer", "llama_model_2layer", "llama_model_2layer_eager",
-                "llama_decode_kvcache", "llama_decode_kvcache_layer"}
+                "llama_decode_kvcache", "llama_decode_kvcache_layer", "llama_decode_dynamic_cache"}
 
 # Per fixture: attention ops raised, and the causal / window attribute each must carry
 # (None: the mask is an operand or there is none). A fixture missing here is reported
@@ -44,6 +44,8 @@ EXPECTED = {
     "llama_model_2layer_eager": [dict(causal=True, mask=True)] * 2,
     # decode steps with a fixed-capacity KV cache: the cache-validity mask is an operand
     "llama_decode_kvcache": [ARG] * 2, "llama_decode_kvcache_layer": [ARG],
+    # decode step with HF's DynamicCache (torch.cat appends): every cached key visible
+    "llama_decode_dynamic_cache": [NONE],
     # sliding window 4 built from iotas: causal + window attributes (needs attn.sdpa's window)
     "mistral_attn_eager": [dict(causal=True, mask=False, window=4)],
     "mistral_attn_sdpa": [dict(causal=True, mask=False, window=4)],
