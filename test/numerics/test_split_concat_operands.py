@@ -181,3 +181,16 @@ def test_not_split_through_a_collapse_of_the_concat_dim():
     q, k1, k2 = _random(fn, 5)
     k = np.concatenate([k1, k2], axis=1).reshape(4, 8, 5).astype(np.float64)
     np.testing.assert_allclose(fn(q, k1, k2), q @ k, rtol=1e-4, atol=1e-5)
+
+
+def test_split_keeps_each_operand_element_type():
+    """f16 operands accumulated in f32: the slices of A stay f16, the IR verifies."""
+    text = """func.func @main(%p: tensor<2x1x24xf16>, %v1: tensor<2x16x8xf16>, %v2: tensor<2x8x8xf16>) -> tensor<2x1x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %v = tensor.concat dim(1) %v1, %v2 : (tensor<2x16x8xf16>, tensor<2x8x8xf16>) -> tensor<2x24x8xf16>
+  %e = tensor.empty() : tensor<2x1x8xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<2x1x8xf32>) -> tensor<2x1x8xf32>
+  %o = linalg.batch_matmul ins(%p, %v : tensor<2x1x24xf16>, tensor<2x24x8xf16>) outs(%z : tensor<2x1x8xf32>) -> tensor<2x1x8xf32>
+  return %o : tensor<2x1x8xf32>
+}"""
+    assert split(text) == (1, 0, 0)

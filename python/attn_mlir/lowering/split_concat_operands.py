@@ -106,7 +106,7 @@ def split(op: ir.Operation) -> bool:
     n_dim, k_dim = defaults[2][-1], defaults[0][-1]
     if loop not in (n_dim, k_dim):
         return False
-    element = ir.RankedTensorType(op.results[0].type).element_type
+    a_element = ir.RankedTensorType(op.operands[0].type).element_type
     maps = operand_maps(op)  # (the builders take AffineMaps)
     maps[1] = make_map(num_dims, x_dims)
     plain = x_dims == defaults[1]
@@ -115,8 +115,9 @@ def split(op: ir.Operation) -> bool:
     with ir.InsertionPoint(op), op.location:
         if lead:
             groups = [list(range(lead + 1)), [lead + 1], [lead + 2]]
-            parts = [tensor.collapse_shape(ir.RankedTensorType.get(shape, element), part, groups)
-                     for part, shape in zip(parts, shapes)]
+            parts = [tensor.collapse_shape(
+                ir.RankedTensorType.get(shape, ir.RankedTensorType(part.type).element_type),
+                part, groups) for part, shape in zip(parts, shapes)]
         if loop == n_dim:
             results, offset = [], 0
             for part, shape in zip(parts, shapes):
@@ -132,7 +133,7 @@ def split(op: ir.Operation) -> bool:
                 size = shape[axis]
                 a_shape = a[:-1] + [size]
                 a_part = tensor.extract_slice(
-                    ir.RankedTensorType.get(a_shape, element), op.operands[0], [], [], [],
+                    ir.RankedTensorType.get(a_shape, a_element), op.operands[0], [], [], [],
                     [0] * (len(a) - 1) + [offset], a_shape, [1] * len(a))
                 result = build(a_part, part, outs=[result], indexing_maps=None if plain else maps)
                 offset += size
