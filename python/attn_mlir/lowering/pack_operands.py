@@ -178,8 +178,9 @@ def pack_row_operands(root: ir.Operation, rows_ok) -> int:
             continue
         a, b = static_shape(op.operands[0]), static_shape(op.operands[1])
         element = ir.RankedTensorType(op.operands[1].type).element_type
+        a_element = ir.RankedTensorType(op.operands[0].type).element_type
         if a is None or b is None or a[0] != 1 or not isinstance(element, ir.F32Type) \
-                or not rows_ok(*b):
+                or not isinstance(a_element, ir.F32Type) or not rows_ok(*b):
             continue
         source = op.operands[1]
         array = constant_layout(source)
