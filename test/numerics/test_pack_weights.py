@@ -148,9 +148,9 @@ def row_packed(text):
 
     with make_context():
         module = parse_module(text, "<case>")
-        pack_constant_operands(module.operation)
         count = pack_row_operands(module.operation,
                                   lambda k, n: k % DOT_K == 0 and n % DOT_ROWS == 0)
+        pack_constant_operands(module.operation, dot_form)
         [op] = walk_ops(module.operation, "linalg.matmul")
         return count, dot_form(op)
 

@@ -227,11 +227,10 @@ def dot_script(op: ir.Operation, a, b, threads: int, parallel: bool) -> str:
     lines.append(f"    %dr, {loops} = transform.structured.tile_using_for {current} tile_sizes "
                  f"{ints(lead + [0, DOT_ROWS, DOT_K])} : ({ANY}) -> ({', '.join([ANY] * (len(lead) + 3))})")
     lines.append(f"    transform.structured.vectorize %dr vector_sizes {ints(lead + [m, DOT_ROWS, DOT_K])} : {ANY}")
-    outer = "%dl0"
-    lines.append(f"    transform.apply_patterns to {outer} {{")
+    lines.append(f"    transform.apply_patterns to %dl0 {{")
     lines.append(f"      transform.apply_patterns.vector.cast_away_vector_leading_one_dim")
     lines.append(f"    }} : {ANY}")
-    lines.append(f"    transform.apply_patterns to {outer} {{")
+    lines.append(f"    transform.apply_patterns to %dl0 {{")
     lines.append(f"      transform.apply_patterns.vector.lower_contraction lowering_strategy = \"dot\"")
     lines.append(f"    }} : {ANY}")
     return "\n".join(lines)
@@ -556,9 +555,9 @@ def schedule(root: ir.Operation, threads: int) -> None:
     drop_unused_results(root)  # softmax's unused argmax (lowering/unused_results.py)
     split_concat_operands(root, _in_loop)  # a KV cache read in place (split_concat_operands.py)
     _concat_to_copies(root)
-    pack_constant_operands(root)
-    # Constant weights of one-row products in the dot form's layout.
+    # Constant weights of one-row products in the dot form's layout, the others plain.
     pack_row_operands(root, lambda k, n: k % DOT_K == 0 and n % DOT_ROWS == 0)
+    pack_constant_operands(root, dot_form)
     pack_transposed_operands(root, dot_form)
     pack_panels(root, cpu_tiles.panel_width(), _in_loop)
     _generalize(root)

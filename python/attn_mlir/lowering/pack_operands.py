@@ -104,14 +104,15 @@ def erase_chain(value: ir.Value) -> None:
     erase_if_dead(op)
 
 
-def pack_constant_operands(root: ir.Operation) -> int:
+def pack_constant_operands(root: ir.Operation, keep=lambda op: False) -> int:
     """Turn the constant operands of matmul/batch_matmul ops under `root` that
     layout ops compute, or that are read through permuted maps, into constants
-    in the plain layout; returns how many operands were packed."""
+    in the plain layout (except in ops `keep` names); returns how many operands
+    were packed."""
     count = 0
     for name in DEFAULT_MAPS:
         for op in walk_ops(root, name):
-            if not op.results:
+            if not op.results or keep(op):
                 continue
             perms = _permutations(op)
             if perms is None:
@@ -165,30 +166,40 @@ def pack_transposed_operands(root: ir.Operation, keep_transposed=lambda op: Fals
 
 
 def pack_row_operands(root: ir.Operation, rows_ok) -> int:
-    """Constant B's of one-row `linalg.matmul`s (decode steps) that `rows_ok(k, n)`
-    accepts become constants in the (N, K) layout, read through the transposed map:
-    each output is then a dot product of A's row with one contiguous row of W, and
-    the weights stream from memory in order. Returns how many were packed."""
+    """One-row `linalg.matmul`s (decode steps) whose B is a constant weight, in any
+    layout the layout ops give, with `rows_ok(k, n)`: B becomes one constant in the
+    (N, K) layout, read through the transposed map, packed once (torch's `x @ W^T`
+    reads W as it is). Each output is then a dot product of A's row with one
+    contiguous row of W, and the weights stream from memory in order. Runs before
+    `pack_constant_operands`, which leaves these products alone. Returns how many
+    products read their weights in that layout."""
     count = 0
     for op in walk_ops(root, "linalg.matmul"):
         if not op.results or len(op.operands) != 3:
             continue
         dims = [dims_of(m) for m in operand_maps(op)]
-        if dims != DEFAULT_MAPS["linalg.matmul"][1]:
+        if dims[0] != [0, 2] or dims[2] != [0, 1] or dims[1] not in ([2, 1], [1, 2]):
             continue
+        transposed = dims[1] == [1, 2]  # B read as (n, k)
         a, b = static_shape(op.operands[0]), static_shape(op.operands[1])
         element = ir.RankedTensorType(op.operands[1].type).element_type
         a_element = ir.RankedTensorType(op.operands[0].type).element_type
         if a is None or b is None or a[0] != 1 or not isinstance(element, ir.F32Type) \
-                or not isinstance(a_element, ir.F32Type) or not rows_ok(*b):
+                or not isinstance(a_element, ir.F32Type):
             continue
+        k, n = (b[1], b[0]) if transposed else b
         source = op.operands[1]
+        if not rows_ok(k, n):
+            continue
+        if transposed and constant_producer(source) is not None:
+            count += 1  # already a constant in the (N, K) layout
+            continue
         array = constant_layout(source)
         if array is None:
             continue
         with ir.InsertionPoint(op), op.location:
-            t = ir.RankedTensorType.get([b[1], b[0]], element)
-            op.operands[1] = create_weight(np.ascontiguousarray(array.T), t)
+            t = ir.RankedTensorType.get([n, k], element)
+            op.operands[1] = create_weight(np.ascontiguousarray(array if transposed else array.T), t)
         set_operand_map(op, 1, [1, 2])
         erase_chain(source)
         count += 1
