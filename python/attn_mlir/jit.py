@@ -34,7 +34,7 @@ from .diagnostics import AttnError, Diagnostic, location_parts
 from .ir_utils import functions, is_declaration, is_public, symbol_name, walk_ops
 from .lowering.lift_weights import lifted_names
 from .lowering.memory_plan import PREFIX as WORKSPACE_PREFIX
-from .pipeline import run_pipeline
+from .pipeline import as_pipeline, run_pipeline
 from .source import parse_module
 
 DEFAULT_PIPELINE = "builtin.module(attn-to-llvm)"
@@ -426,8 +426,9 @@ def _compile(module, entry, pipeline, opt_level) -> "CompiledFunction":
         # Weights an earlier `attn-lift-weights` made arguments are bound here, not passed.
         args = args[:len(args) - len(lifted_names(module.operation, name))]
         _keep_only(module, func_op)
-        if "attn-to-llvm" in str(pipeline):
-            # Big constant weights are bound like file-held ones (attn-lift-weights).
+        pipeline = as_pipeline(pipeline)
+        if pipeline.runs("attn-lift-weights"):  # (attn-to-llvm runs it)
+            # Big constant weights are bound like file-held ones.
             externalize_constants(func_op, EXTERNAL_MIN_BYTES)
         run_pipeline(module, pipeline)
         check_lowered(module)

@@ -259,6 +259,11 @@ class Pipeline:
     def __str__(self) -> str:
         return "builtin.module(" + ",".join(str(i) for i in self.flat()) + ")"
 
+    def runs(self, name: str) -> bool:
+        """Whether the pass `name` is among this pipeline's passes (project pipelines
+        such as attn-to-llvm expanded)."""
+        return any(_pass_name(str(item)) == name for item in self.flat())
+
     def flat(self) -> list:
         out = []
         for item in self.items:
@@ -309,6 +314,17 @@ class Pipeline:
 # that is run before them to report such accesses as errors instead.
 ABORTS_ON_I1 = frozenset({"finalize-memref-to-llvm", "convert-to-llvm", "convert-vector-to-llvm"})
 I1_GUARD = "attn-reject-i1-memrefs"
+
+
+def as_pipeline(pipeline) -> "Pipeline":
+    """A Pipeline from what `run_pipeline` takes: text, a Pipeline, a pass or a list."""
+    if isinstance(pipeline, str):
+        return Pipeline.parse(pipeline)
+    if isinstance(pipeline, registry.Pass):
+        return Pipeline.of([pipeline])
+    if isinstance(pipeline, (list, tuple)):
+        return Pipeline.of(pipeline)
+    return pipeline
 
 
 def _pass_name(text: str) -> str:
@@ -488,12 +504,7 @@ def run_pipeline(module: ir.Module | ir.Operation, pipeline, *, print_ir_before_
                  print_ir_after_all=False, timing=False, print_generic=False,
                  verify_each=True) -> None:
     """Run `pipeline` (text, Pipeline, or list of passes/texts) on `module` in place."""
-    if isinstance(pipeline, str):
-        pipeline = Pipeline.parse(pipeline)
-    elif isinstance(pipeline, registry.Pass):
-        pipeline = Pipeline.of([pipeline])
-    elif isinstance(pipeline, (list, tuple)):
-        pipeline = Pipeline.of(pipeline)
+    pipeline = as_pipeline(pipeline)
     op = module.operation if isinstance(module, ir.Module) else module
     pm = pipeline.build(op.context)
     pm.enable_verifier(verify_each)

@@ -111,3 +111,16 @@ def test_compiled_function_holds_its_weights_once():
     assert done.returncode == 0, done.stderr
     weights = 4096 * 4096 * 4
     assert int(done.stdout) < 1.25 * weights, int(done.stdout) / weights
+
+
+def test_any_pipeline_that_lifts_weights_binds_constants():
+    """attn-to-llvm, or its passes listed one by one: attn-lift-weights is what binds."""
+    from attn_mlir.pipeline import Pipeline, make_pass
+
+    text, w = linear(4, 1024, 512)
+    listed = Pipeline(make_pass("attn-to-llvm", {"schedule": "loops"}).expand())
+    assert not any(str(p) == "attn-to-llvm" for p in listed.items)
+    for pipeline in ("builtin.module(attn-to-llvm{schedule=loops})", listed):
+        fn = am.compile(text, pipeline=pipeline)
+        assert len(fn.weights) == 1
+        _check(fn, w)
