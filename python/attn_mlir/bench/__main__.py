@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .peers import settle
 from .report import write_reports
 from .workloads import DEFAULT_WORKLOADS, expand
 
@@ -48,25 +49,6 @@ NOT_F32 = ("ov-default-plain",)
 RTOL, ATOL = 2e-3, 2e-4
 LOOSE_RTOL, LOOSE_ATOL = 5e-2, 5e-2  # reduced-precision peers: a sanity check only
 OTHER_CPU_FLAG = 0.05  # flag a round when others used more than this share of the machine
-SETTLE_MAX_S = 2.0  # longest wait for the machine to go quiet between two peers' rounds
-
-
-def settle(max_s: float = SETTLE_MAX_S) -> None:
-    """Wait until the machine is quiet before the next peer's round: after a round a
-    worker's threads go on spinning for a while (OpenMP's KMP_BLOCKTIME, 200 ms by
-    default, and onnxruntime's and OpenVINO's pools), and would otherwise take CPU from
-    the peer measured next. Quiet: at most 10% of the machine busy over 50 ms."""
-    from .peers import _machine_busy
-
-    cpus = os.cpu_count() or 1
-    deadline = time.monotonic() + max_s
-    while time.monotonic() < deadline:
-        before = _machine_busy()
-        time.sleep(0.05)
-        if _machine_busy() - before <= 0.1 * 0.05 * 100 * cpus:  # jiffies (USER_HZ 100)
-            return
-
-
 def _has(module: str, python: str | None = None) -> bool:
     if python is None:
         try:

@@ -297,6 +297,21 @@ def _machine_busy():
     return sum(fields) - fields[3] - fields[4]
 
 
+def settle(max_s: float = 2.0) -> None:
+    """Wait (at most `max_s`) until the machine is quiet before the next peer's round:
+    after a round a worker's threads go on spinning for a while (OpenMP's
+    KMP_BLOCKTIME, 200 ms by default, and onnxruntime's and OpenVINO's pools), and
+    would otherwise take CPU from the peer measured next. Quiet: at most 10% of the
+    machine busy over 50 ms."""
+    quiet = 0.1 * 0.05 * os.sysconf("SC_CLK_TCK") * (os.cpu_count() or 1)  # jiffies
+    deadline = time.monotonic() + max_s
+    while time.monotonic() < deadline:
+        before = _machine_busy()
+        time.sleep(0.05)
+        if _machine_busy() - before <= quiet:
+            return
+
+
 def _own_cpu():
     t = os.times()
     return t.user + t.system
