@@ -10,7 +10,7 @@ from attn_mlir.context import make_context
 from attn_mlir.ir_utils import walk_ops
 from attn_mlir.lowering import cpu_tiles
 from attn_mlir.lowering.cpu_schedule import _in_loop
-from attn_mlir.lowering.panel_matmul import MIN_ROWS, PANEL, pack_panels
+from attn_mlir.lowering.panel_matmul import MIN_ROWS, NARROW_BYTES, PANEL, pack_panels
 from attn_mlir.source import parse_module
 
 NR = cpu_tiles.panel_width()
@@ -42,7 +42,7 @@ def panels(text):
 
 
 @pytest.mark.parametrize("threads", (1, 2))
-@pytest.mark.parametrize("m, n, k", [(MIN_ROWS, NR, 7), (131, 4 * NR, 300), (200, 10 * NR, 33)])
+@pytest.mark.parametrize("m, n, k", [(MIN_ROWS, 3 * NR, 7), (131, 4 * NR, 300), (200, 10 * NR, 33)])
 def test_panels_keep_results(m, n, k, threads):
     assert panels(matmul(m, n, k)) == (1, 1)
     fn = am.compile(matmul(m, n, k), pipeline=f"builtin.module(attn-to-llvm{{threads={threads}}})")
@@ -62,6 +62,14 @@ def test_constant_b_is_packed_at_compile_time():
 
 
 def test_panels_not_applicable():
-    """N not a multiple of NR, or too few rows to pay for packing B: left alone."""
-    assert panels(matmul(MIN_ROWS, NR + 1, 16)) == (0, 0)
-    assert panels(matmul(MIN_ROWS - 1, NR, 16)) == (0, 0)
+    """N not a multiple of NR, too few rows to pay for packing B, or an argument B
+    narrow enough to be read in place: left alone."""
+    assert panels(matmul(MIN_ROWS, 3 * NR + 1, 16)) == (0, 0)
+    assert panels(matmul(MIN_ROWS - 1, 3 * NR, 16)) == (0, 0)
+    narrow = NARROW_BYTES // 4
+    assert narrow % NR == 0
+    assert panels(matmul(MIN_ROWS, narrow, 16)) == (0, 0)
+    assert panels(matmul(MIN_ROWS, narrow + NR, 16)) == (1, 1)
+    # A narrow constant B costs nothing to pack: it is packed at compile time.
+    b = np.ones((16, narrow), np.float32)
+    assert panels(matmul(MIN_ROWS, narrow, 16, b_constant=b)) == (1, 0)
