@@ -70,6 +70,8 @@ def test_panels_not_applicable():
     assert narrow % NR == 0
     assert panels(matmul(MIN_ROWS, narrow, 16)) == (0, 0)
     assert panels(matmul(MIN_ROWS, narrow + NR, 16)) == (1, 1)
+    # One panel is B itself (and its unit panel dim would be folded away).
+    assert panels(matmul(MIN_ROWS, NR, 16, b_constant=np.ones((16, NR), np.float32))) == (0, 0)
     # A narrow constant B costs nothing to pack: it is packed at compile time.
     b = np.ones((16, narrow), np.float32)
     assert panels(matmul(MIN_ROWS, narrow, 16, b_constant=b)) == (1, 0)

@@ -13,7 +13,7 @@ packed per call by one `linalg.transpose`, O(K*N) against O(M*N*K).
 
 Identity: the same products summed over k in the same order, each C element
 computed once. Legality: a top-level `linalg.matmul` with default maps and
-static shapes, N a multiple of NR, M at least `MIN_ROWS` (B is reused by
+static shapes, N a multiple of NR and wider than one panel, M at least `MIN_ROWS` (B is reused by
 enough rows to pay for its packing), and, for a B packed per call, rows wider
 than `NARROW_BYTES`: a narrow B (one head's 512 x 64 projection weight) is
 read row after row at a short stride that the prefetcher follows, so its
@@ -58,8 +58,8 @@ def to_panels(op: ir.Operation, nr: int) -> bool:
         return False
     m, k = a
     n = b[1]
-    if n % nr or m < MIN_ROWS or len(op.results) != 1:
-        return False
+    if n % nr or n == nr or m < MIN_ROWS or len(op.results) != 1:
+        return False  # (one panel is B itself: its unit panel dim would only be folded away)
     element = ir.RankedTensorType(op.operands[0].type).element_type
     if not isinstance(element, ir.F32Type):
         return False
