@@ -1,4 +1,6 @@
 // RUN: %attn_opt %s --split-input-file --attn-plan-memory | FileCheck %s
+// RUN: %attn_opt %s --split-input-file --attn-plan-memory=threads=2 | FileCheck %s --check-prefix=THREADS
+// RUN: %attn_opt %s --split-input-file --attn-plan-memory=threads=1 | FileCheck %s --check-prefix=ONE
 
 // Three temporaries: %a and %b are live together, %c starts after %a's last
 // use and takes %a's bytes. The workspace holds the two live at once.
@@ -119,5 +121,65 @@ func.func @chain(%x: memref<32x32xf32>, %out: memref<32x32xf32>) {
   %b = memref.alloc() : memref<32x32xf32>
   linalg.add ins(%x, %x : memref<32x32xf32>, memref<32x32xf32>) outs(%b : memref<32x32xf32>)
   linalg.add ins(%again, %b : memref<32x32xf32>, memref<32x32xf32>) outs(%out : memref<32x32xf32>)
+  return
+}
+
+// -----
+
+// Buffers of one iteration of a parallel loop (a thread tile's scratch: one in
+// the loop's body, one in a loop inside it, the init of that loop's carried
+// value) get slots of one buffer made before the loop, which the workspace then
+// holds: one slot per iteration when the thread count is unknown (4 x 2
+// iterations), one per thread of the OpenMP team with threads=2 (picked by
+// omp_get_thread_num), a single one with threads=1 (the loop then runs in
+// order). A buffer made in the inner loop and yielded to its next step stays an
+// alloc: a slot would be overwritten while the next step still reads it.
+// CHECK: memref.global "private" @__attn_workspace_tiles : memref<66048xi8>
+// CHECK-LABEL: func.func @tiles
+// CHECK: scf.forall (%[[I:.*]], %[[J:.*]]) in (4, 2)
+// CHECK: %[[LIN:.*]] = arith.addi %{{.*}}, %[[J]] : index
+// CHECK: %[[OFF:.*]] = arith.muli %[[LIN]], %{{.*}} : index
+// CHECK: memref.view %{{.*}}[%[[OFF]]][] : memref<32768xi8> to memref<32x32xf32>
+// CHECK: memref.view %{{.*}} : memref<512xi8> to memref<8xf32>
+// CHECK: scf.for
+// CHECK: memref.view %{{.*}} : memref<32768xi8> to memref<32x32xf32>
+// CHECK: %[[CARRIED:.*]] = memref.alloc() : memref<8xf32>
+// CHECK: scf.yield %[[CARRIED]]
+// THREADS: memref.global "private" @__attn_workspace_tiles : memref<16512xi8>
+// THREADS: llvm.func @omp_get_thread_num() -> i32
+// THREADS-LABEL: func.func @tiles
+// THREADS: scf.forall
+// THREADS-NEXT: %[[TID:.*]] = llvm.call @omp_get_thread_num() : () -> i32
+// THREADS-NEXT: %[[SLOT:.*]] = arith.index_cast %[[TID]] : i32 to index
+// THREADS: %[[OFF:.*]] = arith.muli %[[SLOT]], %{{.*}} : index
+// THREADS: memref.view %{{.*}}[%[[OFF]]][] : memref<8192xi8> to memref<32x32xf32>
+// THREADS: %[[CARRIED:.*]] = memref.alloc() : memref<8xf32>
+// THREADS: scf.yield %[[CARRIED]]
+// ONE: memref.global "private" @__attn_workspace_tiles : memref<8256xi8>
+// ONE-NOT: omp_get_thread_num
+// ONE: memref.view %{{.*}} : memref<4096xi8> to memref<32x32xf32>
+// ONE: memref.alloc() : memref<8xf32>
+func.func @tiles(%x: memref<128x64xf32>, %out: memref<128x64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %zero = arith.constant 0.0 : f32
+  scf.forall (%i, %j) in (4, 2) {
+    %r = affine.apply affine_map<(d0) -> (d0 * 32)>(%i)
+    %c = affine.apply affine_map<(d0) -> (d0 * 32)>(%j)
+    %tile = memref.subview %x[%r, %c] [32, 32] [1, 1] : memref<128x64xf32> to memref<32x32xf32, strided<[64, 1], offset: ?>>
+    %a = memref.alloc() : memref<32x32xf32>
+    linalg.add ins(%tile, %tile : memref<32x32xf32, strided<[64, 1], offset: ?>>, memref<32x32xf32, strided<[64, 1], offset: ?>>) outs(%a : memref<32x32xf32>)
+    %init = memref.alloc() : memref<8xf32>
+    %last = scf.for %k = %c0 to %c4 step %c1 iter_args(%acc = %init) -> (memref<8xf32>) {
+      %b = memref.alloc() : memref<32x32xf32>
+      linalg.add ins(%a, %a : memref<32x32xf32>, memref<32x32xf32>) outs(%b : memref<32x32xf32>)
+      %next = memref.alloc() : memref<8xf32>
+      linalg.fill ins(%zero : f32) outs(%next : memref<8xf32>)
+      scf.yield %next : memref<8xf32>
+    }
+    %o = memref.subview %out[%r, %c] [32, 32] [1, 1] : memref<128x64xf32> to memref<32x32xf32, strided<[64, 1], offset: ?>>
+    memref.copy %a, %o : memref<32x32xf32> to memref<32x32xf32, strided<[64, 1], offset: ?>>
+  }
   return
 }

@@ -114,6 +114,6 @@ class AttnToLLVM(Pass):
                 + schedules.tensor_stage(self.schedule, threads)
                 + [make_pass("attn-lift-weights"), make_pass("attn-readonly-arguments")]
                 + BUFFERIZE
-                + [make_pass(DEALLOCATE[0]), DEALLOCATE[1]]
+                + [make_pass(DEALLOCATE[0], {"threads": threads}), DEALLOCATE[1]]
                 + schedules.buffer_stage(self.schedule, threads)
                 + schedules.to_llvm(self.schedule, threads, TO_LLVM))

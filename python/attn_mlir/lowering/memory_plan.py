@@ -19,6 +19,12 @@ to the last op of the block that uses it or anything that may alias it (the
 memref results of every op that takes it, and of the block-level op around
 every nested use, are taken as aliases, transitively: never too short).
 
+A temporary of one iteration of a top-level `scf.forall` (a thread tile's
+scratch: a fused product's tile, a row block's intermediate) is first given
+its own slice of one buffer sized for all iterations (`privatize_forall_allocs`),
+so iterations that run at the same time never share bytes, and that buffer
+is planned like any other; a call then mallocs nothing per tile either.
+
 Legality (else the alloc is left as it is): the function has one block, is
 public and is not called in the module (a workspace is one per function, so
 calls must not overlap: callers serialise them, see jit.py); the alloc is in
@@ -31,10 +37,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mlir import ir
-from mlir.dialects import arith, memref
+from mlir.dialects import arith, llvm, memref
 
 from ..ir_utils import functions, is_declaration, is_public, symbol_name, walk_ops
-from ..passes import register_pass
+from ..diagnostics import AttnError
+from ..passes import Option, register_pass
 
 ALIGNMENT = 64          # bytes: one cache line, a full AVX-512 register
 PREFIX = "__attn_workspace_"
@@ -143,11 +150,122 @@ def _called(module_op: ir.Operation) -> set[str]:
     return names
 
 
-def plan_function(func_op: ir.Operation, module_op: ir.Operation) -> int:
+MAX_PRIVATE_BYTES = 1 << 30   # one alloc's slots together; larger ones stay mallocs
+TERMINATORS = ("scf.yield", "scf.condition", "scf.forall.in_parallel", "func.return")
+PARALLEL = ("scf.forall", "scf.parallel")
+THREAD_NUM = "omp_get_thread_num"
+
+
+def _static_bounds(forall: ir.Operation) -> list[int] | None:
+    """Trip counts of a normalised, bufferized `scf.forall` (bounds 0..n, step 1)."""
+    try:
+        lower, upper, step = (list(ir.DenseI64ArrayAttr(forall.attributes[name]))
+                              for name in ("staticLowerBound", "staticUpperBound", "staticStep"))
+    except (KeyError, ValueError):
+        return None
+    if len(forall.operands) != 0 or any(lower) or any(s != 1 for s in step) or any(u <= 0 for u in upper):
+        return None  # dynamic bounds or shared outputs (not yet bufferized)
+    return upper
+
+
+def _iteration_local(alloc: ir.Operation, forall: ir.Operation) -> bool:
+    """Whether a buffer allocated in `forall`'s body is dead when the op that allocated
+    it runs again in the same thread: it is under no other parallel loop, and neither
+    it nor an alias leaves its region through a terminator (a loop-carried buffer)."""
+    parent = alloc.parent
+    while parent != forall:
+        if parent.name in PARALLEL:
+            return False
+        parent = parent.parent
+    pending, seen = [alloc.results[0]], {alloc.results[0]}
+    while pending:
+        value = pending.pop()
+        for use in value.uses:
+            user = use.owner
+            user = user.operation if hasattr(user, "operation") else user
+            if user.name in TERMINATORS:
+                return False
+            for r in user.results:
+                if _is_memref(r.type) and r not in seen:
+                    seen.add(r)
+                    pending.append(r)
+    return True
+
+
+def _thread_num(module_op: ir.Operation) -> str:
+    """Declare `omp_get_thread_num` (libiomp5) in the module once, as an LLVM
+    function (a func.func declaration would get a C-interface wrapper); its name."""
+    for op in module_op.regions[0].blocks[0].operations:
+        if op.operation.name == "llvm.func" and symbol_name(op.operation) == THREAD_NUM:
+            return THREAD_NUM
+    declaration = ir.Operation.parse(f"llvm.func @{THREAD_NUM}() -> i32")
+    ir.InsertionPoint.at_block_begin(module_op.regions[0].blocks[0]).insert(declaration)
+    return THREAD_NUM
+
+
+def privatize_forall_allocs(func_op: ir.Operation, module_op: ir.Operation, threads: int = 0) -> int:
+    """Give each static alloc in the body of a top-level `scf.forall` (a buffer of
+    one iteration, or of one step of a loop inside it) a slot of its own in one
+    buffer allocated before the loop, and return how many were replaced.
+
+    Slots: one per thread when `threads` > 1 (the loop runs on an OpenMP team of
+    that many threads, `omp_get_thread_num` picks the slot: a thread's slot stays
+    in its cache from one iteration to the next), one when `threads` is 1 (the loop
+    runs in order), one per iteration when `threads` is 0 (unknown). Identity:
+    iterations that may run at the same time never share a slot, and a slot is
+    reused only after the buffer that held it is dead (`_iteration_local`)."""
+    count = 0
+    index = ir.IndexType.get()
+    i8 = ir.IntegerType.get_signless(8)
+    for forall in [op.operation for op in func_op.regions[0].blocks[0].operations]:
+        if forall.name != "scf.forall":
+            continue
+        bounds = _static_bounds(forall)
+        body = forall.regions[0].blocks[0]
+        if bounds is None or len(body.arguments) != len(bounds):
+            continue
+        allocs = [op for op in walk_ops(forall, "memref.alloc")
+                  if _plannable(op) is not None and _iteration_local(op, forall)]
+        if not allocs:
+            continue
+        slots = threads if threads > 0 else 1
+        for b in bounds if threads == 0 else []:
+            slots *= b
+        first = body.operations[0]
+        with ir.InsertionPoint(first), forall.location:
+            if threads > 1:
+                tid = llvm.call(ir.IntegerType.get_signless(32), [], [], ir.DenseI32ArrayAttr.get([]),
+                                callee=ir.FlatSymbolRefAttr.get(_thread_num(module_op)))
+                slot = arith.index_cast(index, tid)
+            elif threads == 1:
+                slot = arith.constant(index, 0)
+            else:
+                slot = body.arguments[0]
+                for iv, bound in zip(list(body.arguments)[1:], bounds[1:]):
+                    slot = arith.addi(arith.muli(slot, arith.constant(index, bound)), iv)
+        for op in allocs:
+            t = _plannable(op)
+            size = _round_up(max(_byte_size(t), 1), ALIGNMENT)
+            if size * slots > MAX_PRIVATE_BYTES:
+                continue
+            with ir.InsertionPoint(forall), op.location:
+                whole = memref.alloc(ir.MemRefType.get([size * slots], i8), [], [],
+                                     alignment=ALIGNMENT)
+            with ir.InsertionPoint(op), op.location:
+                offset = arith.muli(slot, arith.constant(index, size))
+                view = memref.view(t, whole, offset, [])
+            op.results[0].replace_all_uses_with(view)
+            op.erase()
+            count += 1
+    return count
+
+
+def plan_function(func_op: ir.Operation, module_op: ir.Operation, threads: int = 0) -> int:
     """Move the function's plannable allocs into its workspace; returns its size in bytes."""
     blocks = func_op.regions[0].blocks
     if len(blocks) != 1:
         return 0
+    privatize_forall_allocs(func_op, module_op, threads)
     ops = [op.operation for op in blocks[0].operations]
     block_ops = {op: i for i, op in enumerate(ops)}
     chosen, buffers = [], []
@@ -180,14 +298,14 @@ def plan_function(func_op: ir.Operation, module_op: ir.Operation) -> int:
     return total
 
 
-def plan_memory(module_op: ir.Operation) -> dict[str, int]:
+def plan_memory(module_op: ir.Operation, threads: int = 0) -> dict[str, int]:
     """Workspace bytes per planned function name."""
     called = _called(module_op)
     sizes = {}
     for func_op in functions(module_op):
         if is_declaration(func_op) or not is_public(func_op) or symbol_name(func_op) in called:
             continue
-        size = plan_function(func_op, module_op)
+        size = plan_function(func_op, module_op, threads)
         if size:
             sizes[symbol_name(func_op)] = size
     return sizes
@@ -195,7 +313,12 @@ def plan_memory(module_op: ir.Operation) -> dict[str, int]:
 
 @register_pass("attn-plan-memory",
                summary="Place the static temporaries of entry functions in one workspace "
-                       "planned by lifetimes (no allocation per call).")
-def plan_memory_pass(op):
+                       "planned by lifetimes (no allocation per call).",
+               options=(Option("threads", int, 0,
+                               "threads the scf.forall loops will run on: a parallel tile's "
+                               "buffers get one slot per thread (0: unknown, one per iteration)"),))
+def plan_memory_pass(op, threads=0):
     """Each buffer keeps its own bytes for its whole lifetime, so results are unchanged."""
-    plan_memory(op)
+    if threads < 0:
+        raise AttnError(f"attn-plan-memory: threads must be >= 0, got {threads}", usage=True)
+    plan_memory(op, threads)
