@@ -84,6 +84,8 @@ L_INTER = 80
 L_VOCAB = 64
 L_SEQ = 8
 DECODE_CAP = 32
+EPILOGUE_SEQ = 64     # llama_decoder_layer_seq64: rows and widths that fill register tiles
+EPILOGUE_INTER = 64
 DECODE_STEPS = 32
 
 WEIGHT_STD = 0.2
@@ -287,6 +289,17 @@ def llama_decoder_layer():
     config = llama_config("eager", small=True)
     module = DecoderLayer(LlamaDecoderLayer(config, 0), LlamaRotaryEmbedding(config))
     return module, (_x(L_SEQ, L_HIDDEN), additive(causal_bool(L_SEQ, L_SEQ)))
+
+
+def llama_decoder_layer_seq64():
+    """The decoder layer over 64 tokens with an intermediate size of 64: products
+    of 64 rows and widths that are multiples of 32, which the cpu schedule packs
+    into panels and fuses with their elementwise consumers (residual adds, SwiGLU)."""
+    from transformers.models.llama.modeling_llama import LlamaDecoderLayer, LlamaRotaryEmbedding
+
+    config = llama_config("eager", small=True, intermediate_size=EPILOGUE_INTER)
+    module = DecoderLayer(LlamaDecoderLayer(config, 0), LlamaRotaryEmbedding(config))
+    return module, (_x(EPILOGUE_SEQ, L_HIDDEN), additive(causal_bool(EPILOGUE_SEQ, EPILOGUE_SEQ)))
 
 
 def llama_model_2layer(impl: str = "sdpa"):
@@ -699,6 +712,7 @@ FIXTURES = {
     "llama_attn_sdpa": lambda: llama_attn("sdpa"),
     "llama_attn_sdpa_is_causal": lambda: llama_attn("sdpa", mask="none"),
     "llama_decoder_layer": llama_decoder_layer,
+    "llama_decoder_layer_seq64": llama_decoder_layer_seq64,
     "llama_model_2layer": llama_model_2layer,
     "llama_model_2layer_eager": lambda: llama_model_2layer("eager"),
     "mistral_attn_sdpa": lambda: rotary_attn("mistral", "sdpa", "in_graph", window=4),

@@ -19,7 +19,7 @@ RAISED = "builtin.module(attn-to-llvm{max-score-bytes=0})"
 RAISED_LOOPS = "builtin.module(attn-to-llvm{max-score-bytes=0 schedule=loops})"
 # Whole layers/models: checked under both schedules (the fused attention kernel is the
 # same; the cpu schedule also has to compile RMSNorm, SwiGLU and the embedding).
-WHOLE_LAYERS = {"llama_decoder_layer", "llama_model_2layer", "llama_model_2layer_eager",
+WHOLE_LAYERS = {"llama_decoder_layer", "llama_decoder_layer_seq64", "llama_model_2layer", "llama_model_2layer_eager",
                 "llama_decode_kvcache", "llama_decode_kvcache_layer", "llama_decode_dynamic_cache"}
 
 # Per fixture: attention ops raised, and the causal / window attribute each must carry
@@ -38,7 +38,7 @@ EXPECTED = {
     "llama_attn_sdpa_is_causal": [CAUSAL],
     # BERT: padding masks, additive [1, 1, 1, S] or from int64 attention_mask -> operand
     "bert_attn_eager": [ARG], "bert_attn_sdpa": [ARG], "bert_self_attention": [ARG],
-    "llama_decoder_layer": [ARG],
+    "llama_decoder_layer": [ARG], "llama_decoder_layer_seq64": [ARG],
     # LlamaModel: causal (iota compare) AND padding (attention_mask input)
     "llama_model_2layer": [dict(causal=True, mask=True)] * 2,
     "llama_model_2layer_eager": [dict(causal=True, mask=True)] * 2,

@@ -23,6 +23,7 @@ DEFAULT = "builtin.module(attn-to-llvm)"
 LOOPS = "builtin.module(attn-to-llvm{schedule=loops raise=false})"
 
 WHOLE_LAYERS = ["llama_decode_kvcache", "llama_decode_kvcache_layer", "llama_decoder_layer",
+                "llama_decoder_layer_seq64",
                 "llama_model_2layer", "llama_model_2layer_eager", "llama_decode_dynamic_cache"]
 
 

@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT / "examples"))
 
 import generate  # noqa: E402
 
-LAYERS = ["llama_decoder_layer", "llama_model_2layer", "llama_decode_kvcache",
+LAYERS = ["llama_decoder_layer", "llama_decoder_layer_seq64", "llama_model_2layer", "llama_decode_kvcache",
           "llama_decode_kvcache_layer", "llama_decode_dynamic_cache"]
 
 

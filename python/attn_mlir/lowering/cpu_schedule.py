@@ -19,6 +19,10 @@ built from its shape (tile sizes: lowering/cpu_tiles.py):
   contiguous K x NR panels (lowering/panel_matmul.py: packed per call, or at
   compile time for constant weights), its register tiles walking down A's
   rows under one panel;
+* elementwise chains that consume matmuls (bias, residual add, SwiGLU) run in
+  the matmuls' thread tiles: the chain's last op is tiled into the
+  `scf.forall` the matmuls would get, the chain and the matmuls are fused into
+  it (lowering/epilogue_fusion.py);
 * softmax-like chains (elementwise and last-dim reductions over the same
   rows) are fused into one `scf.forall` over row blocks
   (lowering/row_fusion.py);
@@ -58,7 +62,7 @@ from ..rewrite_log import fired, skipped
 from ..toolchain import cpu_count
 from ..transform_script import (ANY, apply_transform, ints, named_sequence, tile_and_vectorize,
                                 tile_using_for)
-from . import cpu_tiles, row_fusion
+from . import cpu_tiles, epilogue_fusion, row_fusion
 from .unit_dims import drop_unit_dims
 from .unused_results import drop_unused_results
 from .approximate_erf_tanh import approximate_erf_tanh
@@ -306,6 +310,11 @@ class _ContractionPlan:
                 lines.append(f"    transform.structured.vectorize {rows} vector_sizes {ints(vector)} : {ANY}")
         else:
             lines += tile_using_for(handle, tiles.thread + (0,), tiled)
+        return lines + self.inner(tiled, tiles)
+
+    def inner(self, tiled: str, tiles: cpu_tiles.ContractionTiles) -> list[str]:
+        """The K block and the vectorised register tile of a thread tile."""
+        lines = []
         if tiles.cache_k:
             blocked = self._name("tk")
             lines += tile_using_for(tiled, [0] * (len(tiles.register) - 1) + [tiles.cache_k], blocked)
@@ -562,6 +571,7 @@ def schedule(root: ir.Operation, threads: int) -> None:
     pack_panels(root, cpu_tiles.panel_width(), _in_loop)
     _generalize(root)
     drop_unit_dims(root)  # keep-dim reductions become fusible (lowering/unit_dims.py)
+    _fuse_epilogues(root, threads)
     _fuse_rows(root, threads)
     builders = {name: contraction_script for name in CONTRACTIONS}
     builders["linalg.generic"] = lambda op, threads, parallel: (
@@ -588,6 +598,95 @@ def schedule(root: ir.Operation, threads: int) -> None:
     _try(root, FINISH)
     approximate_erf_tanh(root)  # creates math.exp ops, rewritten next
     approximate_exp(root)
+
+
+def _epilogue_tiles(group: epilogue_fusion.Group, threads: int):
+    """Each product's tiles (their thread tiles are the same: they depend on M and
+    N), in the panel form's loop dims for panel products; None when a product
+    would be split (M or N not a multiple of the register tile) or is too small
+    for threads: the ops are then scheduled one by one."""
+    nr = cpu_tiles.panel_width()
+    mr, tile_n = cpu_tiles.register_tile(group.m, nr if group.panel else group.n, threads)
+    if group.m < 2 or group.m % mr or group.n % (nr if group.panel else tile_n):
+        return None
+    if threads > 1 and any(2 * group.m * group.n * k < cpu_tiles.MIN_PARALLEL_FLOPS for k in group.k):
+        return None
+    tiles = [cpu_tiles.contraction_tiles(0, group.m, group.n, k, threads) for k in group.k]
+    return [cpu_tiles.panel_tiles(t, nr) for t in tiles] if group.panel else tiles
+
+
+def _epilogue_script(group: epilogue_fusion.Group, tiles: list, threads: int) -> str:
+    """Thread tiles of the sink as its products would get them; the chain, each
+    product and its fill fused in (chain values and products read once per tile,
+    after CSE); products register-tiled as any matmul, the chain vectorised along
+    rows."""
+    thread = tiles[0].thread
+    members = len(group.members)
+    lines = [f'    %fn = transform.structured.match ops{{["func.func"]}} in %root : ({ANY}) -> {ANY}',
+             epilogue_fusion.match(0, "%e")]
+    for i, product in enumerate(group.products, members + 1):
+        lines.append(epilogue_fusion.match(i, f"%p{i}"))
+        if _fill_producer(product) is not None:
+            lines.append(f"    %z{i} = transform.get_producer_of_operand %p{i}[2] : ({ANY}) -> {ANY}")
+    lines.append(f"    %et, %forall = transform.structured.tile_using_forall %e tile_sizes "
+                 f"{ints(thread)} : ({ANY}) -> ({ANY}, {ANY})")
+    for i in range(members, 0, -1):
+        lines += [epilogue_fusion.match(i, f"%m{i}"),
+                  f"    %fm{i}, %fml{i} = transform.structured.fuse_into_containing_op %m{i} into "
+                  f"%forall : ({ANY}, {ANY}) -> ({ANY}, {ANY})",
+                  f"    transform.apply_cse to %fn : {ANY}"]
+    rows = [1] * (len(thread) - 1) + [min(thread[-1], cpu_tiles.VECTOR_TILE)]
+    row_sizes = [0 if v >= b else v for v, b in zip(rows, thread)]
+    for i, product in enumerate(group.products, members + 1):
+        lines += [f"    %fp{i}, %fpl{i} = transform.structured.fuse_into_containing_op %p{i} into "
+                  f"%forall : ({ANY}, {ANY}) -> ({ANY}, {ANY})",
+                  f"    transform.apply_cse to %fn : {ANY}"]
+    for i, product in enumerate(group.products, members + 1):
+        if _fill_producer(product) is not None:
+            lines.append(f"    %fz{i}, %fzl{i} = transform.structured.fuse_into_containing_op %z{i} into "
+                         f"%forall : ({ANY}, {ANY}) -> ({ANY}, {ANY})")
+            lines += tile_and_vectorize(f"%fz{i}", row_sizes, rows, f"%fzr{i}")
+    for i, (k, product_tiles) in enumerate(zip(group.k, tiles), members + 1):
+        plan = _ContractionPlan(False, k, threads, True, panel=thread[-1] if group.panel else 0)
+        plan.count = 100 * i  # names distinct from the other products'
+        lines.append(epilogue_fusion.match(i, f"%in{i}", "%forall"))
+        lines += plan.inner(f"%in{i}", product_tiles)
+    # The thread tile of a named product is [MT, NT]; the chain's is the same.
+    for i in range(members, -1, -1):
+        lines.append(epilogue_fusion.match(i, f"%in{i}", "%forall"))
+        lines += tile_and_vectorize(f"%in{i}", row_sizes, rows, f"%v{i}")
+    return "\n".join(lines)
+
+
+def _fuse_epilogues(root: ir.Operation, threads: int) -> None:
+    """Elementwise consumers of matmuls computed in the matmuls' tiles
+    (lowering/epilogue_fusion.py), group by group (found again after each: a
+    refused script restores its function as a copy, its sink marked)."""
+    nr = cpu_tiles.panel_width()
+    while True:
+        groups = epilogue_fusion.find_groups(root, _in_loop)
+        if not groups:
+            break
+        group = groups[0]
+        func_name = symbol_name(_function_of(group.sink))
+        tiles = _epilogue_tiles(group, threads)
+        if tiles is None:
+            group.sink.attributes[epilogue_fusion.REFUSED] = ir.UnitAttr.get()
+            continue
+        epilogue_fusion.own_accumulators(group.products)
+        members = group.members + [group.sink]
+        if group.panel:
+            members = epilogue_fusion.to_panel_view(group, nr)
+        epilogue_fusion.tag(members[-1], members[:-1], group.products)
+        if _apply_or_restore(root, func_name, _epilogue_script(group, tiles, threads)):
+            fired("attn-cpu-schedule", _function_named(root, func_name),
+                  f"{len(group.products)} matmul(s) fused with {len(members)} elementwise op(s)")
+        else:
+            epilogue_fusion.refuse(_function_named(root, func_name))
+            skipped("attn-cpu-schedule", _function_named(root, func_name),
+                    "epilogue fusion failed; ops scheduled one by one")
+        epilogue_fusion.clear_tags(root)
+    epilogue_fusion.clear_tags(root, refused=True)
 
 
 def _fuse_rows(root: ir.Operation, threads: int) -> None:
