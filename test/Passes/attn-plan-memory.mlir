@@ -44,7 +44,7 @@ func.func @alias(%x: memref<32x32xf32>, %out: memref<32x32xf32>) {
     %v = memref.load %s[%c0, %i] : memref<16x32xf32, strided<[32, 1]>>
     memref.store %v, %b[%c0, %i] : memref<32x32xf32>
   }
-  memref.copy %b, %out : memref<32x32xf32> to memref<32x32xf32>
+  linalg.add ins(%b, %b : memref<32x32xf32>, memref<32x32xf32>) outs(%out : memref<32x32xf32>)
   return
 }
 
@@ -128,21 +128,25 @@ func.func @chain(%x: memref<32x32xf32>, %out: memref<32x32xf32>) {
 
 // Buffers of one iteration of a parallel loop (a thread tile's scratch: one in
 // the loop's body, one in a loop inside it, the init of that loop's carried
-// value) get slots of one buffer made before the loop, which the workspace then
-// holds: one slot per iteration when the thread count is unknown (4 x 2
-// iterations), one per thread of the OpenMP team with threads=2 (picked by
-// omp_get_thread_num), a single one with threads=1 (the loop then runs in
-// order). A buffer made in the inner loop and yielded to its next step stays an
-// alloc: a slot would be overwritten while the next step still reads it.
+// value) get a slot of one buffer made before the loop, which the workspace then
+// holds; a slot holds them one after the other (4096 + 64 + 4096 bytes). One
+// slot per iteration when the thread count is unknown (4 x 2 iterations), one
+// per thread of the OpenMP team with threads=2 (picked by omp_get_thread_num),
+// a single one with threads=1 (the loop then runs in order). A buffer made in
+// the inner loop and yielded to its next step stays an alloc: its slot would be
+// overwritten while the next step still reads it.
 // CHECK: memref.global "private" @__attn_workspace_tiles : memref<66048xi8>
 // CHECK-LABEL: func.func @tiles
 // CHECK: scf.forall (%[[I:.*]], %[[J:.*]]) in (4, 2)
 // CHECK: %[[LIN:.*]] = arith.addi %{{.*}}, %[[J]] : index
-// CHECK: %[[OFF:.*]] = arith.muli %[[LIN]], %{{.*}} : index
-// CHECK: memref.view %{{.*}}[%[[OFF]]][] : memref<32768xi8> to memref<32x32xf32>
-// CHECK: memref.view %{{.*}} : memref<512xi8> to memref<8xf32>
+// CHECK: %[[BASE:.*]] = arith.muli %[[LIN]], %c8256 : index
+// CHECK: %[[OA:.*]] = arith.addi %[[BASE]], %{{.*}} : index
+// CHECK: memref.view %{{.*}}[%[[OA]]][] : memref<66048xi8> to memref<32x32xf32>
+// CHECK: %[[OI:.*]] = arith.addi %[[BASE]], %c4096 : index
+// CHECK: memref.view %{{.*}}[%[[OI]]][] : memref<66048xi8> to memref<8xf32>
 // CHECK: scf.for
-// CHECK: memref.view %{{.*}} : memref<32768xi8> to memref<32x32xf32>
+// CHECK: %[[OB:.*]] = arith.addi %[[BASE]], %c4160 : index
+// CHECK: memref.view %{{.*}}[%[[OB]]][] : memref<66048xi8> to memref<32x32xf32>
 // CHECK: %[[CARRIED:.*]] = memref.alloc() : memref<8xf32>
 // CHECK: scf.yield %[[CARRIED]]
 // THREADS: memref.global "private" @__attn_workspace_tiles : memref<16512xi8>
@@ -151,13 +155,14 @@ func.func @chain(%x: memref<32x32xf32>, %out: memref<32x32xf32>) {
 // THREADS: scf.forall
 // THREADS-NEXT: %[[TID:.*]] = llvm.call @omp_get_thread_num() : () -> i32
 // THREADS-NEXT: %[[SLOT:.*]] = arith.index_cast %[[TID]] : i32 to index
-// THREADS: %[[OFF:.*]] = arith.muli %[[SLOT]], %{{.*}} : index
-// THREADS: memref.view %{{.*}}[%[[OFF]]][] : memref<8192xi8> to memref<32x32xf32>
+// THREADS: %[[BASE:.*]] = arith.muli %[[SLOT]], %c8256 : index
+// THREADS: arith.addi %[[BASE]]
+// THREADS: memref.view %{{.*}} : memref<16512xi8> to memref<32x32xf32>
 // THREADS: %[[CARRIED:.*]] = memref.alloc() : memref<8xf32>
 // THREADS: scf.yield %[[CARRIED]]
 // ONE: memref.global "private" @__attn_workspace_tiles : memref<8256xi8>
 // ONE-NOT: omp_get_thread_num
-// ONE: memref.view %{{.*}} : memref<4096xi8> to memref<32x32xf32>
+// ONE: memref.view %{{.*}} : memref<8256xi8> to memref<32x32xf32>
 // ONE: memref.alloc() : memref<8xf32>
 func.func @tiles(%x: memref<128x64xf32>, %out: memref<128x64xf32>) {
   %c0 = arith.constant 0 : index
@@ -181,5 +186,47 @@ func.func @tiles(%x: memref<128x64xf32>, %out: memref<128x64xf32>) {
     %o = memref.subview %out[%r, %c] [32, 32] [1, 1] : memref<128x64xf32> to memref<32x32xf32, strided<[64, 1], offset: ?>>
     memref.copy %a, %o : memref<32x32xf32> to memref<32x32xf32, strided<[64, 1], offset: ?>>
   }
+  return
+}
+
+// -----
+
+// A result computed in a temporary and copied into its out-parameter through a
+// reshape is computed in the out-parameter (seen through the inverse reshape):
+// no copy, no temporary.
+// CHECK-LABEL: func.func @reshaped_result
+// CHECK-NOT: memref.alloc
+// CHECK: %[[VIEW:.*]] = memref.collapse_shape %arg1 {{\[}}[0, 1], [2]] : memref<1x32x32xf32> into memref<32x32xf32>
+// CHECK: linalg.add ins(%arg0, %arg0 : {{.*}}) outs(%[[VIEW]] : memref<32x32xf32>)
+// CHECK-NOT: memref.copy
+func.func @reshaped_result(%x: memref<32x32xf32>, %out: memref<1x32x32xf32>) {
+  %a = memref.alloc() : memref<32x32xf32>
+  linalg.add ins(%x, %x : memref<32x32xf32>, memref<32x32xf32>) outs(%a : memref<32x32xf32>)
+  %e = memref.expand_shape %a [[0, 1], [2]] output_shape [1, 32, 32] : memref<32x32xf32> into memref<1x32x32xf32>
+  memref.copy %e, %out : memref<1x32x32xf32> to memref<1x32x32xf32>
+  return
+}
+
+// The copy stays: the temporary is read after it, or the out-parameter is read
+// before it.
+// CHECK-LABEL: func.func @read_after
+// CHECK: memref.copy
+func.func @read_after(%x: memref<32x32xf32>, %out: memref<1x32x32xf32>, %out2: memref<32x32xf32>) {
+  %a = memref.alloc() : memref<32x32xf32>
+  linalg.add ins(%x, %x : memref<32x32xf32>, memref<32x32xf32>) outs(%a : memref<32x32xf32>)
+  %e = memref.expand_shape %a [[0, 1], [2]] output_shape [1, 32, 32] : memref<32x32xf32> into memref<1x32x32xf32>
+  memref.copy %e, %out : memref<1x32x32xf32> to memref<1x32x32xf32>
+  linalg.add ins(%a, %x : memref<32x32xf32>, memref<32x32xf32>) outs(%out2 : memref<32x32xf32>)
+  return
+}
+
+// CHECK-LABEL: func.func @out_read_before
+// CHECK: memref.copy
+func.func @out_read_before(%x: memref<32x32xf32>, %out: memref<1x32x32xf32>) {
+  %flat = memref.collapse_shape %out [[0, 1], [2]] : memref<1x32x32xf32> into memref<32x32xf32>
+  %a = memref.alloc() : memref<32x32xf32>
+  linalg.add ins(%x, %flat : memref<32x32xf32>, memref<32x32xf32>) outs(%a : memref<32x32xf32>)
+  %e = memref.expand_shape %a [[0, 1], [2]] output_shape [1, 32, 32] : memref<32x32xf32> into memref<1x32x32xf32>
+  memref.copy %e, %out : memref<1x32x32xf32> to memref<1x32x32xf32>
   return
 }

@@ -20,10 +20,16 @@ memref results of every op that takes it, and of the block-level op around
 every nested use, are taken as aliases, transitively: never too short).
 
 A temporary of one iteration of a top-level `scf.forall` (a thread tile's
-scratch: a fused product's tile, a row block's intermediate) is first given
-its own slice of one buffer sized for all iterations (`privatize_forall_allocs`),
-so iterations that run at the same time never share bytes, and that buffer
-is planned like any other; a call then mallocs nothing per tile either.
+scratch: a fused product's tile, a row block's intermediate, the attention
+kernel's score block) is first given a slot of one buffer made before the loop
+(`privatize_forall_allocs`): one slot per OpenMP thread (iterations that run at
+the same time are on different threads, and a thread's slot stays in its
+cache), and that buffer is planned like any other; a call then mallocs
+nothing per tile either.
+
+A result computed in a temporary and copied into its out-parameter through
+reshapes (torch-mlir's [1, S, H] view of an [S, H] product) is computed in the
+out-parameter instead (`elide_result_copies`): one pass over the result less.
 
 Legality (else the alloc is left as it is): the function has one block, is
 public and is not called in the module (a workspace is one per function, so
@@ -150,7 +156,7 @@ def _called(module_op: ir.Operation) -> set[str]:
     return names
 
 
-MAX_PRIVATE_BYTES = 1 << 30   # one alloc's slots together; larger ones stay mallocs
+MAX_PRIVATE_BYTES = 1 << 30   # all slots of one loop; beyond it the buffers stay mallocs
 TERMINATORS = ("scf.yield", "scf.condition", "scf.forall.in_parallel", "func.return")
 PARALLEL = ("scf.forall", "scf.parallel")
 THREAD_NUM = "omp_get_thread_num"
@@ -243,20 +249,94 @@ def privatize_forall_allocs(func_op: ir.Operation, module_op: ir.Operation, thre
                 slot = body.arguments[0]
                 for iv, bound in zip(list(body.arguments)[1:], bounds[1:]):
                     slot = arith.addi(arith.muli(slot, arith.constant(index, bound)), iv)
-        for op in allocs:
-            t = _plannable(op)
-            size = _round_up(max(_byte_size(t), 1), ALIGNMENT)
-            if size * slots > MAX_PRIVATE_BYTES:
-                continue
-            with ir.InsertionPoint(forall), op.location:
-                whole = memref.alloc(ir.MemRefType.get([size * slots], i8), [], [],
-                                     alignment=ALIGNMENT)
+        # Each slot holds all the buffers one after the other (buffers of one
+        # thread at the same offset of per-buffer arrays would sit a power of two
+        # apart and share L1 sets).
+        sizes = [_round_up(max(_byte_size(_plannable(op)), 1), ALIGNMENT) for op in allocs]
+        span = sum(sizes)
+        if span * slots > MAX_PRIVATE_BYTES:
+            continue
+        with ir.InsertionPoint(forall), forall.location:
+            whole = memref.alloc(ir.MemRefType.get([span * slots], i8), [], [], alignment=ALIGNMENT)
+        with ir.InsertionPoint(first), forall.location:
+            base = arith.muli(slot, arith.constant(index, span))
+        at = 0
+        for op, size in zip(allocs, sizes):
             with ir.InsertionPoint(op), op.location:
-                offset = arith.muli(slot, arith.constant(index, size))
-                view = memref.view(t, whole, offset, [])
+                offset = arith.addi(base, arith.constant(index, at))
+                view = memref.view(_plannable(op), whole, offset, [])
             op.results[0].replace_all_uses_with(view)
             op.erase()
+            at += size
             count += 1
+    return count
+
+
+RESHAPES = ("memref.collapse_shape", "memref.expand_shape")
+
+
+def _reassociation(op: ir.Operation) -> list[list[int]]:
+    return [[ir.IntegerAttr(i).value for i in ir.ArrayAttr(group)]
+            for group in ir.ArrayAttr(op.attributes["reassociation"])]
+
+
+def elide_result_copies(func_op: ir.Operation) -> int:
+    """A result computed in a temporary and returned through a reshape (torch-mlir's
+    [1, S, H] view of a [S, H] product, a collapsed panel view) is copied into its
+    out-parameter at the end: compute it there instead. The temporary becomes the
+    out-parameter seen through the inverse reshapes; returns how many copies went.
+    Legality: the copy is the out-parameter's only use and the last use of the
+    temporary and its aliases, and the reshapes between them have no other use
+    (so the out-parameter holds, at return, the bytes the copy would have put
+    there); out-parameters never overlap the inputs (the calling convention)."""
+    block = func_op.regions[0].blocks[0]
+    ops = [op.operation for op in block.operations]
+    block_ops = {op: i for i, op in enumerate(ops)}
+    count = 0
+    for copy in ops:
+        if copy.name != "memref.copy":
+            continue
+        source, target = copy.operands
+        if not isinstance(target, ir.BlockArgument) or target.owner != block \
+                or len(list(target.uses)) != 1:
+            continue
+        chain, value, owner = [], source, None
+        while not isinstance(value, ir.BlockArgument):
+            owner = value.owner
+            owner = owner.operation if hasattr(owner, "operation") else owner
+            if owner.name not in RESHAPES:
+                break
+            if len(list(value.uses)) != 1:
+                owner = None
+                break
+            chain.append(owner)
+            value = owner.operands[0]
+            owner = None
+        if owner is None or owner not in block_ops or _plannable(owner) is None:
+            continue
+        if _lifetime(owner, block_ops) != block_ops[copy]:
+            continue
+        # The inverse reshapes, from the out-parameter back to the temporary's type.
+        inverse, view = [], target
+        with ir.InsertionPoint.at_block_begin(block), copy.location:
+            for reshape in chain:
+                source_type = ir.MemRefType(reshape.operands[0].type)
+                if reshape.name == "memref.collapse_shape":
+                    view = memref.expand_shape(source_type, view, _reassociation(reshape), [],
+                                               list(source_type.shape))
+                else:
+                    view = memref.collapse_shape(source_type, view, _reassociation(reshape))
+                inverse.append(view.owner)
+        if view.type != owner.results[0].type:
+            for op in reversed(inverse):
+                op.erase()
+            continue
+        copy.erase()
+        for reshape in chain:
+            reshape.erase()
+        owner.results[0].replace_all_uses_with(view)
+        owner.erase()
+        count += 1
     return count
 
 
@@ -265,6 +345,7 @@ def plan_function(func_op: ir.Operation, module_op: ir.Operation, threads: int =
     blocks = func_op.regions[0].blocks
     if len(blocks) != 1:
         return 0
+    elide_result_copies(func_op)
     privatize_forall_allocs(func_op, module_op, threads)
     ops = [op.operation for op in blocks[0].operations]
     block_ops = {op: i for i, op in enumerate(ops)}
