@@ -213,6 +213,7 @@ class CompiledFunction:
         self._inputs: tuple = ()        # the argument objects bound last, as the caller passed them
         self._kept: list = []           # the arrays whose memory they point at (converted copies)
         self._outputs: tuple = ()       # the `out=` arrays bound last
+        self._checked: tuple = ((), ())  # arguments and out= arrays last found disjoint
         self.workspace_bytes = workspace_bytes(llvm_module)
 
     def with_weights(self, paths) -> "CompiledFunction":
@@ -291,11 +292,28 @@ class CompiledFunction:
         self._outputs = outputs if out is not None else ()
         return outputs
 
+    def _check_disjoint(self, arrays: tuple, outputs: tuple) -> None:
+        """out= arrays must not overlap the arguments or each other: results are
+        written while arguments are still read (a result may be computed in place)."""
+        if _same(arrays, self._checked[0]) and _same(outputs, self._checked[1]):
+            return
+        for i, result in enumerate(outputs):
+            for j, argument in enumerate(self._kept):
+                if np.may_share_memory(result, argument):
+                    raise AttnError(f"out= array {i} of @{self.name} overlaps argument {j}: "
+                                    "results are written while the arguments are read")
+            for k in range(i):
+                if np.may_share_memory(result, outputs[k]):
+                    raise AttnError(f"out= arrays {k} and {i} of @{self.name} overlap")
+        self._checked = (arrays, outputs)
+
     def __call__(self, *arrays, out=None):
         with self._lock:
             if not _same(arrays, self._inputs):
                 self._bind_inputs(arrays)
             outputs = self._bind_outputs(out)
+            if out is not None:
+                self._check_disjoint(arrays, outputs)
             self._fn(self._frame.packed_address)
         if len(outputs) == 1:
             return outputs[0]

@@ -74,6 +74,16 @@ def test_bad_out_arrays_are_errors(fn):
         fn(a, b, out=(np.empty((8, 4), np.float32), np.empty((4, 8), np.float32)))
     with pytest.raises(AttnError, match="C-contiguous"):
         fn(a, b, out=(np.empty((8, 8), np.float32)[::2], np.empty((4, 8), np.float32)))
+    # out= arrays overlapping an argument or each other: a result may be computed
+    # in place while the arguments are still read.
+    with pytest.raises(AttnError, match="out= array 0 of @two overlaps argument 1"):
+        fn(a, b, out=(b, np.empty((4, 8), np.float32)))
+    both = np.empty((2, 4, 8), np.float32)
+    with pytest.raises(AttnError, match="out= arrays 0 and 1 of @two overlap"):
+        fn(a, b, out=(both[0], both[0]))
+    s, p = both[0], both[1]  # disjoint views of one array are fine
+    fn(a, b, out=(s, p))
+    np.testing.assert_allclose(p, a * b, rtol=1e-6)
     # A failed call leaves nothing half-bound: the next one is right.
     np.testing.assert_allclose(fn(a, b)[1], a * b, rtol=1e-6)
 
