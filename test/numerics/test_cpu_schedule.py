@@ -285,3 +285,57 @@ def test_linalg_inside_scf_for(threads):
         acc = acc + a[:, i:i + 32].astype(np.float64) @ b[i:i + 32]
         acc = acc * acc + acc
     np.testing.assert_allclose(fn(a, b), acc, rtol=1e-4, atol=1e-4)
+
+
+def rms_pair(rows, cols):
+    """Two RMSNorms (of x, then of 2x) whose sums start from one shared fill, as
+    CSE leaves identical fills."""
+    t, r = f"tensor<{rows}x{cols}xf32>", f"tensor<{rows}xf32>"
+    norm = """
+  %sq{i} = linalg.generic {{indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]}}
+      ins({x} : {t}) outs(%z : {r}) {{
+  ^bb0(%a: f32, %o: f32):
+    %p = arith.mulf %a, %a : f32
+    %s = arith.addf %p, %o : f32
+    linalg.yield %s : f32
+  }} -> {r}
+  %n{i} = linalg.generic {{indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel"]}}
+      ins({x}, %sq{i} : {t}, {r}) outs(%e : {t}) {{
+  ^bb0(%a: f32, %s: f32, %o: f32):
+    %m = arith.divf %s, %cols : f32
+    %v = arith.addf %m, %eps : f32
+    %q = math.rsqrt %v : f32
+    %y = arith.mulf %a, %q : f32
+    linalg.yield %y : f32
+  }} -> {t}"""
+    return f"""#id = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d0)>
+func.func @main(%x: {t}) -> ({t}, {t}) {{
+  %zero = arith.constant 0.0 : f32
+  %cols = arith.constant {float(cols)} : f32
+  %eps = arith.constant 1.0e-5 : f32
+  %e = tensor.empty() : {t}
+  %er = tensor.empty() : {r}
+  %z = linalg.fill ins(%zero : f32) outs(%er : {r}) -> {r}
+  %x2 = linalg.add ins(%x, %x : {t}, {t}) outs(%e : {t}) -> {t}
+{norm.format(i=0, x="%x", t=t, r=r)}
+{norm.format(i=1, x="%x2", t=t, r=r)}
+  return %n0, %n1 : {t}, {t}
+}}"""
+
+
+@pytest.mark.parametrize("threads", THREADS)
+def test_norms_sharing_a_fill_are_each_one_pass(threads):
+    """Each RMSNorm runs as one loop over row blocks (reduction and scaling fused),
+    though their sums start from the same fill: the loop repeats the fill."""
+    from attn_mlir import rewrite_log
+
+    rewrite_log.current_log.clear()
+    fn = am.compile(rms_pair(256, 512), pipeline=cpu(threads))
+    fused = [e.message for e in rewrite_log.current_log.events if "row-wise" in e.message]
+    assert sorted(fused) == ["3 row-wise ops fused", "4 row-wise ops fused"]  # (x2 joins its norm)
+    x = np.random.default_rng(0).standard_normal((256, 512)).astype(np.float32)
+    for got, v in zip(fn(x), (x, 2 * x)):
+        v = v.astype(np.float64)
+        np.testing.assert_allclose(got, v / np.sqrt((v * v).mean(1, keepdims=True) + 1e-5),
+                                   rtol=1e-5, atol=1e-5)

@@ -11,7 +11,9 @@ first op to the last; each op is then vectorised along the row.
 A producer joins the chain only if it is a top-level `linalg.generic` (one
 result) or `linalg.fill` over the same outer (row) dims, whose iterators are
 parallel except possibly the last, and all of whose users are in the chain:
-fusing it then recomputes nothing and leaves no full-size copy behind.
+fusing it then recomputes nothing and leaves no full-size copy behind. A fill
+is the exception: one fill shared by several reductions (CSE merges identical
+ones: two RMSNorms' sums) is repeated in the loop, which costs what it saves.
 Tiling and fusion along parallel dims preserve every value computed.
 """
 
@@ -118,8 +120,8 @@ def find_groups(root: ir.Operation, info: _Info) -> list[list[ir.Operation]]:
         while changed:
             changed = False
             for key, op in list(members.items()):
-                if op is sink:
-                    continue
+                if op is sink or op.name == "linalg.fill":
+                    continue  # (a fill used outside too is repeated in the loop)
                 if any(_key(u) not in members for u in _users(op)):
                     del members[key]
                     changed = True
