@@ -637,7 +637,7 @@ def _epilogue_script(group: epilogue_fusion.Group, tiles: list, threads: int) ->
                   f"    transform.apply_cse to %fn : {ANY}"]
     rows = [1] * (len(thread) - 1) + [min(thread[-1], cpu_tiles.VECTOR_TILE)]
     row_sizes = [0 if v >= b else v for v, b in zip(rows, thread)]
-    for i, product in enumerate(group.products, members + 1):
+    for i in range(members + 1, members + 1 + len(group.products)):
         lines += [f"    %fp{i}, %fpl{i} = transform.structured.fuse_into_containing_op %p{i} into "
                   f"%forall : ({ANY}, {ANY}) -> ({ANY}, {ANY})",
                   f"    transform.apply_cse to %fn : {ANY}"]
@@ -647,7 +647,8 @@ def _epilogue_script(group: epilogue_fusion.Group, tiles: list, threads: int) ->
                          f"%forall : ({ANY}, {ANY}) -> ({ANY}, {ANY})")
             lines += tile_and_vectorize(f"%fz{i}", row_sizes, rows, f"%fzr{i}")
     for i, (k, product_tiles) in enumerate(zip(group.k, tiles), members + 1):
-        plan = _ContractionPlan(False, k, threads, True, panel=thread[-1] if group.panel else 0)
+        plan = _ContractionPlan(False, k, threads, True,
+                                panel=cpu_tiles.panel_width() if group.panel else 0)
         plan.count = 100 * i  # names distinct from the other products'
         lines.append(epilogue_fusion.match(i, f"%in{i}", "%forall"))
         lines += plan.inner(f"%in{i}", product_tiles)

@@ -100,7 +100,8 @@ def _product(value: ir.Value, shape: list[int]):
         panel = producer(op.operands[0])
         source = static_shape(op.operands[0])
         if (panel is None or PANEL not in panel.attributes or len(panel.results) != 1
-                or source is None or len(source) != 3 or [source[0], source[1] * source[2]] != shape):
+                or source is None or len(source) != 3 or [source[0], source[1] * source[2]] != shape
+                or str(op.attributes["reassociation"]) != "[[0], [1, 2]]"):
             return None
         users = _users(panel.results[0])
         return (panel, True) if len(users) == 1 and users[0] == op else None
