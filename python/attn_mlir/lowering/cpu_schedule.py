@@ -623,15 +623,15 @@ def _epilogue_script(group: epilogue_fusion.Group, tiles: list, threads: int) ->
     thread = tiles[0].thread
     members = len(group.members)
     lines = [f'    %fn = transform.structured.match ops{{["func.func"]}} in %root : ({ANY}) -> {ANY}',
-             epilogue_fusion.match(0, "%e")]
+             epilogue_fusion.TAGS.match(0, "%e")]
     for i, product in enumerate(group.products, members + 1):
-        lines.append(epilogue_fusion.match(i, f"%p{i}"))
+        lines.append(epilogue_fusion.TAGS.match(i, f"%p{i}"))
         if _fill_producer(product) is not None:
             lines.append(f"    %z{i} = transform.get_producer_of_operand %p{i}[2] : ({ANY}) -> {ANY}")
     lines.append(f"    %et, %forall = transform.structured.tile_using_forall %e tile_sizes "
                  f"{ints(thread)} : ({ANY}) -> ({ANY}, {ANY})")
     for i in range(members, 0, -1):
-        lines += [epilogue_fusion.match(i, f"%m{i}"),
+        lines += [epilogue_fusion.TAGS.match(i, f"%m{i}"),
                   f"    %fm{i}, %fml{i} = transform.structured.fuse_into_containing_op %m{i} into "
                   f"%forall : ({ANY}, {ANY}) -> ({ANY}, {ANY})",
                   f"    transform.apply_cse to %fn : {ANY}"]
@@ -650,11 +650,11 @@ def _epilogue_script(group: epilogue_fusion.Group, tiles: list, threads: int) ->
         plan = _ContractionPlan(False, k, threads, True,
                                 panel=cpu_tiles.panel_width() if group.panel else 0)
         plan.count = 100 * i  # names distinct from the other products'
-        lines.append(epilogue_fusion.match(i, f"%in{i}", "%forall"))
+        lines.append(epilogue_fusion.TAGS.match(i, f"%in{i}", "%forall"))
         lines += plan.inner(f"%in{i}", product_tiles)
     # The thread tile of a named product is [MT, NT]; the chain's is the same.
     for i in range(members, -1, -1):
-        lines.append(epilogue_fusion.match(i, f"%in{i}", "%forall"))
+        lines.append(epilogue_fusion.TAGS.match(i, f"%in{i}", "%forall"))
         lines += tile_and_vectorize(f"%in{i}", row_sizes, rows, f"%v{i}")
     return "\n".join(lines)
 
@@ -672,7 +672,7 @@ def _fuse_epilogues(root: ir.Operation, threads: int) -> None:
         func_name = symbol_name(_function_of(group.sink))
         tiles = _epilogue_tiles(group, threads)
         if tiles is None:
-            group.sink.attributes[epilogue_fusion.REFUSED] = ir.UnitAttr.get()
+            group.sink.attributes[epilogue_fusion.TAGS.refused] = ir.UnitAttr.get()
             continue
         epilogue_fusion.own_accumulators(group.products)
         members = group.members + [group.sink]
@@ -683,11 +683,11 @@ def _fuse_epilogues(root: ir.Operation, threads: int) -> None:
             fired("attn-cpu-schedule", _function_named(root, func_name),
                   f"{len(group.products)} matmul(s) fused with {len(members)} elementwise op(s)")
         else:
-            epilogue_fusion.refuse(_function_named(root, func_name))
+            epilogue_fusion.TAGS.refuse(_function_named(root, func_name), 0)
             skipped("attn-cpu-schedule", _function_named(root, func_name),
                     "epilogue fusion failed; ops scheduled one by one")
-        epilogue_fusion.clear_tags(root)
-    epilogue_fusion.clear_tags(root, refused=True)
+        epilogue_fusion.TAGS.clear(root)
+    epilogue_fusion.TAGS.clear(root, refused=True)
 
 
 def _fuse_rows(root: ir.Operation, threads: int) -> None:
@@ -706,16 +706,16 @@ def _fuse_rows(root: ir.Operation, threads: int) -> None:
         group = groups[0]
         func_name = symbol_name(_function_of(group[-1]))
         script = row_fusion.group_script(group, info, threads)
-        row_fusion.clear_tags(root)
-        row_fusion.tag_group(group)
+        row_fusion.TAGS.clear(root)
+        row_fusion.TAGS.number(group)
         if _apply_or_restore(root, func_name, script):
             fired("attn-cpu-schedule", _function_named(root, func_name),
                   f"{len(group)} row-wise ops fused")
         else:
-            row_fusion.refuse_sink(_function_named(root, func_name), len(group) - 1)
+            row_fusion.TAGS.refuse(_function_named(root, func_name), len(group) - 1)
             skipped("attn-cpu-schedule", _function_named(root, func_name),
                     "row fusion failed; ops scheduled one by one")
-    row_fusion.clear_tags(root, refused=True)
+    row_fusion.TAGS.clear(root, refused=True)
 
 
 def _function_of(op: ir.Operation) -> ir.Operation:

@@ -43,10 +43,11 @@ from mlir.dialects import bufferization, linalg, tensor
 
 from ..ir_utils import walk_ops
 from ..linalg_match import DEFAULT_MAPS, dims_of, operand_maps, producer, static_shape
+from .group_tags import GroupTags
 from .panel_matmul import PANEL
 
-TAG = "__attn_epilogue"             # 0 on the sink, then the chain, then the products
-REFUSED = "__attn_epilogue_refused"   # a sink whose script failed once
+# 0 on the sink, then the chain, then the products; a sink whose script failed once
+TAGS = GroupTags("__attn_epilogue", "__attn_epilogue_refused")
 
 
 @dataclass
@@ -132,7 +133,7 @@ def find_groups(root: ir.Operation, in_loop) -> list[Group]:
     generics = walk_ops(root, "linalg.generic")
     order = {op: i for i, op in enumerate(walk_ops(root))}
     for sink in reversed(generics):
-        if sink in taken or REFUSED in sink.attributes or not _elementwise(sink, in_loop):
+        if sink in taken or TAGS.refused in sink.attributes or not _elementwise(sink, in_loop):
             continue
         shape = static_shape(sink.results[0])
         members = {sink: None}
@@ -261,25 +262,4 @@ def own_accumulators(products: list[ir.Operation]) -> None:
 
 
 def tag(sink: ir.Operation, members: list[ir.Operation], products: list[ir.Operation]) -> None:
-    i64 = ir.IntegerType.get_signless(64)
-    for i, op in enumerate([sink] + members + products):
-        op.attributes[TAG] = ir.IntegerAttr.get(i64, i)
-
-
-def refuse(function: ir.Operation) -> None:
-    """Mark the (restored) sink of the group just tried so it is not tried again."""
-    for op in walk_ops(function):
-        if TAG in op.attributes and ir.IntegerAttr(op.attributes[TAG]).value == 0:
-            op.attributes[REFUSED] = ir.UnitAttr.get()
-
-
-def clear_tags(root: ir.Operation, refused: bool = False) -> None:
-    for op in walk_ops(root):
-        for name in (TAG, REFUSED) if refused else (TAG,):
-            if name in op.attributes:
-                del op.attributes[name]
-
-
-def match(i: int, name: str, where: str = "%root") -> str:
-    return (f"    {name} = transform.structured.match attributes{{{TAG} = {i} : i64}} in {where}"
-            f" : (!transform.any_op) -> !transform.any_op")
+    TAGS.number([sink] + members + products)

@@ -105,27 +105,39 @@ def _block_ancestor(op: ir.Operation, block_ops: dict) -> ir.Operation | None:
     return None
 
 
-def _lifetime(alloc: ir.Operation, block_ops: dict) -> int | None:
-    """Index of the last op of the block that uses the alloc or an alias; None if it escapes."""
-    end = block_ops[alloc]
+def _alias_users(alloc: ir.Operation, related=lambda user: ()):
+    """Every op that uses the alloc or a memref that may alias it: the memref results
+    of each user, and of the ops `related(user)` gives, transitively."""
     pending, seen = [alloc.results[0]], {alloc.results[0]}
     while pending:
         value = pending.pop()
         for use in value.uses:
             user = use.owner
             user = user.operation if hasattr(user, "operation") else user
-            if user.name == "func.return":
-                return None
-            top = _block_ancestor(user, block_ops)
-            if top is None:
-                return None
-            end = max(end, block_ops[top])
-            for op in (user, top):
+            yield user
+            for op in (user, *related(user)):
                 for r in op.results:
                     # Values hash by identity in the IR (Python wrappers come and go).
                     if _is_memref(r.type) and r not in seen:
                         seen.add(r)
                         pending.append(r)
+
+
+def _lifetime(alloc: ir.Operation, block_ops: dict) -> int | None:
+    """Index of the last op of the block that uses the alloc or an alias; None if it escapes."""
+    end = block_ops[alloc]
+
+    def top(user):  # the block-level op around a nested use
+        ancestor = _block_ancestor(user, block_ops)
+        return (ancestor,) if ancestor is not None else ()
+
+    for user in _alias_users(alloc, top):
+        if user.name == "func.return":
+            return None
+        ancestor = _block_ancestor(user, block_ops)
+        if ancestor is None:
+            return None
+        end = max(end, block_ops[ancestor])
     return end
 
 
@@ -183,19 +195,7 @@ def _iteration_local(alloc: ir.Operation, forall: ir.Operation) -> bool:
         if parent.name in PARALLEL:
             return False
         parent = parent.parent
-    pending, seen = [alloc.results[0]], {alloc.results[0]}
-    while pending:
-        value = pending.pop()
-        for use in value.uses:
-            user = use.owner
-            user = user.operation if hasattr(user, "operation") else user
-            if user.name in TERMINATORS:
-                return False
-            for r in user.results:
-                if _is_memref(r.type) and r not in seen:
-                    seen.add(r)
-                    pending.append(r)
-    return True
+    return not any(user.name in TERMINATORS for user in _alias_users(alloc))
 
 
 def _thread_num(module_op: ir.Operation) -> str:

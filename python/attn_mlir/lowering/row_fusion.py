@@ -24,8 +24,8 @@ from mlir import ir
 from ..ir_utils import walk_ops
 from ..transform_script import ANY, tile_and_vectorize
 from . import cpu_tiles
-TAG = "__attn_row_group"
-REFUSED = "__attn_row_refused"   # a sink whose group's script failed once
+from .group_tags import GroupTags
+TAGS = GroupTags("__attn_row_group", "__attn_row_refused")  # refused: a sink whose script failed once
 L2_BUDGET = 512 * 1024   # bytes of one row block's tensors kept in cache
 
 
@@ -100,7 +100,7 @@ def find_groups(root: ir.Operation, info: _Info) -> list[list[ir.Operation]]:
         if _key(sink) in taken:
             continue
         dims = _row_dims(sink, info)
-        if dims is None or info.iterators(sink)[-1] != "parallel" or REFUSED in sink.attributes:
+        if dims is None or info.iterators(sink)[-1] != "parallel" or TAGS.refused in sink.attributes:
             continue
         outer = dims[0]
         members = {_key(sink): sink}
@@ -169,13 +169,11 @@ def group_script(group: list[ir.Operation], info: _Info, threads: int) -> str:
     outer, last = _row_dims(sink, info)
     block = _row_block(outer, last, threads)
     lines = [f'    %fn = transform.structured.match ops{{["func.func"]}} in %root : ({ANY}) -> {ANY}',
-             f"    %sink = transform.structured.match attributes{{{TAG} = {len(group) - 1} : i64}} in %root"
-             f" : ({ANY}) -> {ANY}",
+             TAGS.match(len(group) - 1, "%sink"),
              f"    %t, %forall = transform.structured.tile_using_forall %sink tile_sizes "
              f"[{', '.join(map(str, block + [0]))}] : ({ANY}) -> ({ANY}, {ANY})"]
     for i in range(len(group) - 2, -1, -1):
-        lines += [f"    %p{i} = transform.structured.match attributes{{{TAG} = {i} : i64}} in %root"
-                  f" : ({ANY}) -> {ANY}",
+        lines += [TAGS.match(i, f"%p{i}"),
                   f"    %f{i}, %fl{i} = transform.structured.fuse_into_containing_op %p{i} into %forall"
                   f" : ({ANY}, {ANY}) -> ({ANY}, {ANY})",
                   f"    transform.apply_cse to %fn : {ANY}"]
@@ -187,28 +185,6 @@ def group_script(group: list[ir.Operation], info: _Info, threads: int) -> str:
         else:
             vector = [1] * (len(bound) - 1) + [min(bound[-1], _lanes(last))]
         sizes = [0 if v >= b else v for v, b in zip(vector, bound)]
-        lines.append(f"    %in{i} = transform.structured.match attributes{{{TAG} = {i} : i64}} in %forall"
-                     f" : ({ANY}) -> {ANY}")
+        lines.append(TAGS.match(i, f"%in{i}", "%forall"))
         lines += tile_and_vectorize(f"%in{i}", sizes, vector, f"%v{i}")
     return "\n".join(lines)
-
-
-def tag_group(group: list[ir.Operation]) -> None:
-    i64 = ir.IntegerType.get_signless(64)
-    for i, op in enumerate(group):
-        op.attributes[TAG] = ir.IntegerAttr.get(i64, i)
-
-
-def refuse_sink(function: ir.Operation, sink_tag: int) -> None:
-    """Mark the (restored) sink tagged `sink_tag` so it is not tried again."""
-    for op in walk_ops(function):
-        if TAG in op.attributes and ir.IntegerAttr(op.attributes[TAG]).value == sink_tag:
-            op.attributes[REFUSED] = ir.UnitAttr.get()
-
-
-def clear_tags(root: ir.Operation, refused: bool = False) -> None:
-    """Remove the group tags (and the refusal marks when `refused`)."""
-    for op in walk_ops(root):
-        for name in (TAG, REFUSED) if refused else (TAG,):
-            if name in op.attributes:
-                del op.attributes[name]
