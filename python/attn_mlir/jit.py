@@ -426,6 +426,12 @@ def _trim_heap() -> None:
         pass  # not glibc
 
 
+def _copy(module: ir.Module, context: ir.Context | None = None) -> ir.Module:
+    """`module` printed and parsed again (into `context`, else the current one)."""
+    return ir.Module.parse(module.operation.get_asm(print_generic_op_form=True,
+                                                    enable_debug_info=True), context=context)
+
+
 def _compile(module, entry, pipeline, opt_level) -> "CompiledFunction":
     owned = isinstance(module, str)
     if owned:
@@ -435,8 +441,7 @@ def _compile(module, entry, pipeline, opt_level) -> "CompiledFunction":
     context = module.context
     with context, ir.Location.unknown():
         if not owned:  # (text parsed here is nobody else's: no copy of its weights)
-            module = ir.Module.parse(module.operation.get_asm(print_generic_op_form=True,
-                                                              enable_debug_info=True))
+            module = _copy(module)
         weights.fork_derived(module.operation)  # the lowering's new weights stay its own
         func_op = find_entry(module, entry)
         name = symbol_name(func_op)
@@ -457,9 +462,7 @@ def _compile(module, entry, pipeline, opt_level) -> "CompiledFunction":
         if owned:
             # The lowered module in a context of its own: the one the text was parsed
             # in (every constant it held) is freed with this frame.
-            module = ir.Module.parse(module.operation.get_asm(print_generic_op_form=True,
-                                                              enable_debug_info=True),
-                                     context=make_context())
+            module = _copy(module, make_context())
     return CompiledFunction(_shared_engine(module, opt_level), name, args, results, module,
                             bound, names, derived)
 

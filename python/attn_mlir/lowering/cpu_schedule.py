@@ -678,7 +678,7 @@ def _fuse_epilogues(root: ir.Operation, threads: int) -> None:
         members = group.members + [group.sink]
         if group.panel:
             members = epilogue_fusion.to_panel_view(group, nr)
-        epilogue_fusion.tag(members[-1], members[:-1], group.products)
+        epilogue_fusion.TAGS.number([members[-1]] + members[:-1] + group.products)
         if _apply_or_restore(root, func_name, _epilogue_script(group, tiles, threads)):
             fired("attn-cpu-schedule", _function_named(root, func_name),
                   f"{len(group.products)} matmul(s) fused with {len(members)} elementwise op(s)")

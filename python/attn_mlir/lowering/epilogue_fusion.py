@@ -36,7 +36,7 @@ tile (no split part); products of the two kinds are not mixed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from mlir import ir
 from mlir.dialects import bufferization, linalg, tensor
@@ -55,10 +55,17 @@ class Group:
     sink: ir.Operation
     members: list[ir.Operation]     # elementwise ops feeding the sink, in program order
     products: list[ir.Operation]    # panel contractions or named matmuls, in program order
-    panel: bool
     m: int
     n: int
-    k: list[int] = field(default_factory=list)
+
+    @property
+    def panel(self) -> bool:
+        """Whether the products are panel contractions (else named matmuls)."""
+        return PANEL in self.products[0].attributes
+
+    @property
+    def k(self) -> list[int]:
+        return [static_shape(p.operands[0])[-1] for p in self.products]
 
 
 def _op(x) -> ir.Operation:
@@ -174,9 +181,7 @@ def find_groups(root: ir.Operation, in_loop) -> list[Group]:
         chain = sorted((op for op in members if op != sink), key=order.get)
         for op in members:
             taken.add(op)
-        ordered = sorted(products, key=order.get)
-        groups.append(Group(sink, chain, ordered, any(products.values()), shape[0], shape[1],
-                            [static_shape(p.operands[0])[-1] for p in ordered]))
+        groups.append(Group(sink, chain, sorted(products, key=order.get), shape[0], shape[1]))
     return groups
 
 
@@ -259,7 +264,3 @@ def own_accumulators(products: list[ir.Operation]) -> None:
         product.operands[2] = own
         if not list(fill.results[0].uses):
             fill.erase()
-
-
-def tag(sink: ir.Operation, members: list[ir.Operation], products: list[ir.Operation]) -> None:
-    TAGS.number([sink] + members + products)

@@ -230,15 +230,21 @@ def privatize_forall_allocs(func_op: ir.Operation, module_op: ir.Operation, thre
         body = forall.regions[0].blocks[0]
         if bounds is None or len(body.arguments) != len(bounds):
             continue
-        allocs = [op for op in walk_ops(forall, "memref.alloc")
-                  if _plannable(op) is not None and _iteration_local(op, forall)]
-        if not allocs:
-            continue
+        allocs = [(op, t) for op in walk_ops(forall, "memref.alloc")
+                  if (t := _plannable(op)) is not None and _iteration_local(op, forall)]
         slots = threads if threads > 0 else 1
         for b in bounds if threads == 0 else []:
             slots *= b
-        first = body.operations[0]
-        with ir.InsertionPoint(first), forall.location:
+        # Each slot holds all the buffers one after the other (buffers of one
+        # thread at the same offset of per-buffer arrays would sit a power of two
+        # apart and share L1 sets).
+        sizes = [_round_up(max(_byte_size(t), 1), ALIGNMENT) for _, t in allocs]
+        span = sum(sizes)
+        if not allocs or span * slots > MAX_PRIVATE_BYTES:
+            continue
+        with ir.InsertionPoint(forall), forall.location:
+            whole = memref.alloc(ir.MemRefType.get([span * slots], i8), [], [], alignment=ALIGNMENT)
+        with ir.InsertionPoint(body.operations[0]), forall.location:
             if threads > 1:
                 tid = llvm.call(ir.IntegerType.get_signless(32), [], [], ir.DenseI32ArrayAttr.get([]),
                                 callee=ir.FlatSymbolRefAttr.get(_thread_num(module_op)))
@@ -249,22 +255,12 @@ def privatize_forall_allocs(func_op: ir.Operation, module_op: ir.Operation, thre
                 slot = body.arguments[0]
                 for iv, bound in zip(list(body.arguments)[1:], bounds[1:]):
                     slot = arith.addi(arith.muli(slot, arith.constant(index, bound)), iv)
-        # Each slot holds all the buffers one after the other (buffers of one
-        # thread at the same offset of per-buffer arrays would sit a power of two
-        # apart and share L1 sets).
-        sizes = [_round_up(max(_byte_size(_plannable(op)), 1), ALIGNMENT) for op in allocs]
-        span = sum(sizes)
-        if span * slots > MAX_PRIVATE_BYTES:
-            continue
-        with ir.InsertionPoint(forall), forall.location:
-            whole = memref.alloc(ir.MemRefType.get([span * slots], i8), [], [], alignment=ALIGNMENT)
-        with ir.InsertionPoint(first), forall.location:
             base = arith.muli(slot, arith.constant(index, span))
         at = 0
-        for op, size in zip(allocs, sizes):
+        for (op, t), size in zip(allocs, sizes):
             with ir.InsertionPoint(op), op.location:
                 offset = arith.addi(base, arith.constant(index, at))
-                view = memref.view(_plannable(op), whole, offset, [])
+                view = memref.view(t, whole, offset, [])
             op.results[0].replace_all_uses_with(view)
             op.erase()
             at += size

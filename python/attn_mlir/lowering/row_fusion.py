@@ -25,6 +25,7 @@ from ..ir_utils import walk_ops
 from ..transform_script import ANY, tile_and_vectorize
 from . import cpu_tiles
 from .group_tags import GroupTags
+
 TAGS = GroupTags("__attn_row_group", "__attn_row_refused")  # refused: a sink whose script failed once
 L2_BUDGET = 512 * 1024   # bytes of one row block's tensors kept in cache
 
