@@ -233,6 +233,12 @@ def test_contraction_tiles_fit_avx512():
     assert t.thread[0] % 8 == 0 and t.thread[1] % 32 == 0
     decode = cpu_tiles.contraction_tiles(0, 1, 128, 4096, 2, vector_bits=512)
     assert decode.register[0] == 1 and decode.thread[1] == 64 and decode.cache_k == 0
+    # One query per head against its values (P V of a decode step): threads take whole
+    # heads, each streaming whole rows of V, not half of every row.
+    heads = cpu_tiles.contraction_tiles(16, 1, 128, 2049, 2, vector_bits=512)
+    assert heads.thread == (1, 1, 128) and heads.register == (1, 1, 128, 1)
+    one_head = cpu_tiles.contraction_tiles(1, 1, 128, 2049, 2, vector_bits=512)
+    assert one_head.thread == (1, 1, 64)
     batched = cpu_tiles.contraction_tiles(16, 512, 512, 64, 2, vector_bits=512)
     assert batched.thread[0] == 1 and batched.register == (1, 8, 32, 1)
     big_k = cpu_tiles.contraction_tiles(0, 1024, 128, 4096, 1, vector_bits=512)

@@ -266,7 +266,7 @@ class _ContractionPlan:
         return f"%{stem}{self.count}"
 
     def lines(self, handle: str, batch: int, m: int, n: int, fill: bool) -> list[str]:
-        mr, nr = cpu_tiles.register_tile(m, n, self.threads)
+        mr, nr = cpu_tiles.register_tile(m, n, self.threads, batch=batch)
         if self.panel:
             mr, nr = cpu_tiles.register_tile(m, self.panel, self.threads)
         offset = 1 if self.batched else 0

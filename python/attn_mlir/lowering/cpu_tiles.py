@@ -48,15 +48,17 @@ class ContractionTiles:
 
 
 def register_tile(m: int, n: int, threads: int = 1,
-                  vector_bits: int | None = None) -> tuple[int, int]:
+                  vector_bits: int | None = None, batch: int = 0) -> tuple[int, int]:
     """(MR, NR): 8x32 for wide problems, 16 rows of one register for narrow N,
-    and one row of up to 8 registers for M=1 (decode: a vector-matrix product).
+    and one row of up to 8 registers for M=1 (decode: a vector-matrix product;
+    its columns are split across threads unless a batch of at least one product
+    per thread is split instead).
     On a host without AVX-512 (`vector_bits` 256: 16 ymm registers) 8x32 would
     need 32 accumulators and spill: 6x16 instead (12 accumulators)."""
     if m == 1:
         if n <= LANES:
             return 1, n
-        per_thread = _round_up(_ceil_div(n, threads), LANES)
+        per_thread = _round_up(_ceil_div(n, 1 if _batch_split(batch, threads) else threads), LANES)
         return 1, min(per_thread, 128, n - n % LANES)
     if (vector_bits or host_vector_bits()) < 512:
         # 16 ymm registers: 6x16 is 12 accumulators, two B vectors and a broadcast (BLIS, MLAS).
@@ -65,6 +67,11 @@ def register_tile(m: int, n: int, threads: int = 1,
     nr = 32 if n >= 32 else (LANES if n >= LANES else n)
     mr = min(8 if nr >= 32 else 16, m)
     return mr, nr
+
+
+def _batch_split(batch: int, threads: int) -> bool:
+    """Whether threads split a batch of one-row products by product, not by column."""
+    return batch >= threads
 
 
 @functools.lru_cache(maxsize=None)
@@ -117,13 +124,15 @@ def contraction_tiles(batch: int, m: int, n: int, k: int, threads: int,
     """Tiles for C[b?, m, n] += A[b?, m, k] * B[b?, k, n] (batch 0: unbatched) whose
     M and N are multiples of the register tile (the schedule splits off the
     rest first), so that every tile is full and no micro-kernel is masked."""
-    mr, nr = register_tile(m, n, threads, vector_bits)
+    mr, nr = register_tile(m, n, threads, vector_bits, batch)
     if m % mr or n % nr:
         raise ValueError(f"{m}x{n} is not a multiple of the register tile {mr}x{nr}")
     if m == 1:
-        # Decode: split the columns across threads instead of the single row.
+        # Decode: threads take whole products of a batch (one head's P V each: every
+        # thread streams whole rows of its own values), else split the columns.
         mt = 1
-        nt = nr * _largest_divisor(n // nr, max(1, _ceil_div(n, threads) // nr))
+        split = 1 if _batch_split(batch, threads) else threads
+        nt = nr * _largest_divisor(n // nr, max(1, _ceil_div(n, split) // nr))
     else:
         # Cache level: a tile of C whose B panel (K x NT) stays in L2, M tiles
         # small enough that several exist per thread.
