@@ -1,9 +1,11 @@
 // RUN: %attn_opt %s --split-input-file --attn-approximate-exp | FileCheck %s
 
-// exp(x) = 2^n (1 + r + r^2 P(r)): a floor, the polynomial, and 2^n from its bits.
+// exp(x) = 2^n (1 + r + r^2 P(r)): a floor, the polynomial (Horner steps as fused
+// multiply-adds), and 2^n from its bits.
 // CHECK-LABEL: func @exp_vector
 // CHECK-NOT: math.exp
 // CHECK: math.floor {{.*}} : vector<16xf32>
+// CHECK-COUNT-6: math.fma {{.*}} : vector<16xf32>
 // CHECK: arith.shli {{.*}} : vector<16xi32>
 // CHECK: arith.bitcast {{.*}} : vector<16xi32> to vector<16xf32>
 func.func @exp_vector(%x: vector<16xf32>) -> vector<16xf32> {

@@ -113,3 +113,27 @@ def test_decode_step_either_lowering_matches_numpy(kv_heads):
                       pipeline="builtin.module(attn-lower{max-score-bytes=1}, attn-to-llvm)")
     inputs = random_inputs(fn, seed=kv_heads)
     np.testing.assert_allclose(fn(*inputs), reference(*inputs, 0.3), rtol=1e-4, atol=1e-5)
+
+
+def test_key_blocks_copy_nothing():
+    """Each key block's score tile and row max start from fills of their own
+    buffers: the equal fills of the running state outside the key loop (zeros,
+    -inf) are not shared with them (CSE would merge each pair, and bufferization
+    would then copy the state's initial value into every block)."""
+    from attn_mlir.context import make_context
+    from attn_mlir.ir_utils import walk_ops
+    from attn_mlir.pipeline import Pipeline, make_pass, run_pipeline
+    from attn_mlir.source import parse_module
+
+    stages = make_pass("attn-to-llvm", {"threads": 1, "max-score-bytes": 0}).expand()
+    last = next(i for i, p in enumerate(stages) if str(p).startswith("buffer-results-to-out-params"))
+    with make_context():
+        module = parse_module(sdpa_module([2, 128, 64], [2, 256, 64], [2, 256, 64], scale=0.125,
+                                          causal=False), "sdpa.mlir")
+        run_pipeline(module, Pipeline(stages[:last + 1] + ["cse", "canonicalize"]))
+        key_loops = [loop for forall in walk_ops(module.operation, "scf.forall")
+                     for loop in walk_ops(forall, "scf.for")
+                     if "step %c64" in str(loop).split("\n")[0] and "to %c256" in str(loop).split("\n")[0]]
+        assert key_loops, "no key loop found"
+        for loop in key_loops:
+            assert not walk_ops(loop, "memref.copy"), str(loop)[:3000]

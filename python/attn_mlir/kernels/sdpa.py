@@ -170,8 +170,13 @@ def sdpa_online(sh: SdpaShapes, tile_q: int, tile_kv: int, name: str = "sdpa") -
         kt3 = e.op(f"linalg.transpose ins({k3} : {tensor([sh.Gk, Skv, D], et)}) "
                    f"outs({e.op(f'tensor.empty() : {kt_t}')} : {kt_t}) permutation = [0, 2, 1]")
 
-    def fill(value: str, t: str) -> str:
-        return e.op(f"linalg.fill ins({value} : {et}) outs({e.op(f'tensor.empty() : {t}')} : "
+    def fill(value: str, t: str, fresh: bool = False) -> str:
+        # `fresh`: a buffer of its own (each key block's score block and row max).
+        # On an empty tensor, CSE would merge such a fill with the equal one of the
+        # running state outside the key loop (zeros, -inf), and bufferization
+        # would then copy that state's initial value into every block.
+        empty = "bufferization.alloc_tensor()" if fresh else "tensor.empty()"
+        return e.op(f"linalg.fill ins({value} : {et}) outs({e.op(f'{empty} : {t}')} : "
                     f"{t}) -> {t}")
 
     def q_tile(tq: int, g: str, qs: str) -> str:
@@ -260,12 +265,12 @@ def sdpa_online(sh: SdpaShapes, tile_q: int, tile_kv: int, name: str = "sdpa") -
             maps = ", ".join(affine_map(3, r) for r in ([0, 2], [1, 2], [0, 1]))
             s = e.op(f"linalg.matmul indexing_maps = [{maps}] ins({qt}, {kb} : "
                      f"{tensor([tq, D], et)}, {tensor([tk, D], et)}) "
-                     f"outs({fill(zero, s_t)} : {s_t}) -> {s_t}")
+                     f"outs({fill(zero, s_t, fresh=True)} : {s_t}) -> {s_t}")
         else:
             kb = e.op(f"tensor.extract_slice {kt3}[{gk}, 0, {ks}] [1, {D}, {tk}] [1, 1, 1] : "
                       f"{kt_t} to {tensor([D, tk], et)}")
             s = e.op(f"linalg.matmul ins({qt}, {kb} : {tensor([tq, D], et)}, "
-                     f"{tensor([D, tk], et)}) outs({fill(zero, s_t)} : {s_t}) -> {s_t}")
+                     f"{tensor([D, tk], et)}) outs({fill(zero, s_t, fresh=True)} : {s_t}) -> {s_t}")
         if mask3 is not None or sh.positional:
             ins, maps = [], []
             if mask3 is not None:
@@ -293,7 +298,7 @@ def sdpa_online(sh: SdpaShapes, tile_q: int, tile_kv: int, name: str = "sdpa") -
 
             maps.append(affine_map(2, [0, 1]))
             s = generic(e, ins, [(s, s_t)], maps, ["parallel", "parallel"], logits)[0]
-        mx = generic(e, [(s, s_t)], [(fill(ninf, row_t), row_t)],
+        mx = generic(e, [(s, s_t)], [(fill(ninf, row_t, fresh=True), row_t)],
                      [affine_map(2, [0, 1]), affine_map(2, [0])], ["parallel", "reduction"],
                      lambda a: [e.op(f"arith.maximumf {a[0]}, {a[1]} : {et}")])[0]
 
