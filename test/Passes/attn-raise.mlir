@@ -541,3 +541,121 @@ func.func @shifted_diagonal_not_applicable(%q: tensor<4x8xf32>, %k: tensor<4x8xf
   %o = linalg.matmul ins(%sm, %v : tensor<4x4xf32>, tensor<4x4xf32>) outs(%zs : tensor<4x4xf32>) -> tensor<4x4xf32>
   return %o : tensor<4x4xf32>
 }
+
+// -----
+
+// Rotary embedding written as one generic (by hand, or after elementwise fusion):
+// the body computes rotate_half(x) * sin + cos * x, products in either order.
+// CHECK-LABEL: func.func @rotary_one_generic
+// CHECK: %[[R:.*]] = "attn.rotary"(%arg0, %arg1, %arg2) {rotary_dim = 8 : i64, style = "half"}
+// CHECK-NOT: tensor.concat
+// CHECK: return %[[R]]
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#sd = affine_map<(d0, d1, d2) -> (d1, d2)>
+func.func @rotary_one_generic(%x: tensor<2x5x8xf32>, %cos: tensor<5x8xf32>, %sin: tensor<5x8xf32>) -> tensor<2x5x8xf32> {
+  %lo = tensor.extract_slice %x[0, 0, 0] [2, 5, 4] [1, 1, 1] : tensor<2x5x8xf32> to tensor<2x5x4xf32>
+  %hi = tensor.extract_slice %x[0, 0, 4] [2, 5, 4] [1, 1, 1] : tensor<2x5x8xf32> to tensor<2x5x4xf32>
+  %eh = tensor.empty() : tensor<2x5x4xf32>
+  %neg = linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%hi : tensor<2x5x4xf32>) outs(%eh : tensor<2x5x4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %n = arith.negf %in : f32
+    linalg.yield %n : f32
+  } -> tensor<2x5x4xf32>
+  %rot = tensor.concat dim(2) %neg, %lo : (tensor<2x5x4xf32>, tensor<2x5x4xf32>) -> tensor<2x5x8xf32>
+  %e = tensor.empty() : tensor<2x5x8xf32>
+  %r = linalg.generic {indexing_maps = [#id3, #sd, #sd, #id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%rot, %sin, %cos, %x : tensor<2x5x8xf32>, tensor<5x8xf32>, tensor<5x8xf32>, tensor<2x5x8xf32>) outs(%e : tensor<2x5x8xf32>) {
+  ^bb0(%r0: f32, %s: f32, %c: f32, %a: f32, %out: f32):
+    %rs = arith.mulf %r0, %s : f32
+    %ca = arith.mulf %c, %a : f32
+    %sum = arith.addf %rs, %ca : f32
+    linalg.yield %sum : f32
+  } -> tensor<2x5x8xf32>
+  return %r : tensor<2x5x8xf32>
+}
+
+// -----
+
+// Must not fire: the rotated tensor is not the one multiplied by cos.
+// CHECK-LABEL: func.func @rotary_one_generic_other_tensor_negative
+// CHECK-NOT: attn.rotary
+func.func @rotary_one_generic_other_tensor_negative(%x: tensor<2x5x8xf32>, %y: tensor<2x5x8xf32>, %cos: tensor<5x8xf32>, %sin: tensor<5x8xf32>) -> tensor<2x5x8xf32> {
+  %lo = tensor.extract_slice %y[0, 0, 0] [2, 5, 4] [1, 1, 1] : tensor<2x5x8xf32> to tensor<2x5x4xf32>
+  %hi = tensor.extract_slice %y[0, 0, 4] [2, 5, 4] [1, 1, 1] : tensor<2x5x8xf32> to tensor<2x5x4xf32>
+  %eh = tensor.empty() : tensor<2x5x4xf32>
+  %neg = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%hi : tensor<2x5x4xf32>) outs(%eh : tensor<2x5x4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %n = arith.negf %in : f32
+    linalg.yield %n : f32
+  } -> tensor<2x5x4xf32>
+  %rot = tensor.concat dim(2) %neg, %lo : (tensor<2x5x4xf32>, tensor<2x5x4xf32>) -> tensor<2x5x8xf32>
+  %e = tensor.empty() : tensor<2x5x8xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%x, %cos, %rot, %sin : tensor<2x5x8xf32>, tensor<5x8xf32>, tensor<2x5x8xf32>, tensor<5x8xf32>) outs(%e : tensor<2x5x8xf32>) {
+  ^bb0(%a: f32, %c: f32, %r0: f32, %s: f32, %out: f32):
+    %ca = arith.mulf %a, %c : f32
+    %rs = arith.mulf %r0, %s : f32
+    %sum = arith.addf %ca, %rs : f32
+    linalg.yield %sum : f32
+  } -> tensor<2x5x8xf32>
+  return %r : tensor<2x5x8xf32>
+}
+
+// -----
+
+// Must not fire: a difference, not a sum (x * cos - rotate_half(x) * sin).
+// CHECK-LABEL: func.func @rotary_one_generic_difference_negative
+// CHECK-NOT: attn.rotary
+func.func @rotary_one_generic_difference_negative(%x: tensor<2x5x8xf32>, %cos: tensor<5x8xf32>, %sin: tensor<5x8xf32>) -> tensor<2x5x8xf32> {
+  %lo = tensor.extract_slice %x[0, 0, 0] [2, 5, 4] [1, 1, 1] : tensor<2x5x8xf32> to tensor<2x5x4xf32>
+  %hi = tensor.extract_slice %x[0, 0, 4] [2, 5, 4] [1, 1, 1] : tensor<2x5x8xf32> to tensor<2x5x4xf32>
+  %eh = tensor.empty() : tensor<2x5x4xf32>
+  %neg = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%hi : tensor<2x5x4xf32>) outs(%eh : tensor<2x5x4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %n = arith.negf %in : f32
+    linalg.yield %n : f32
+  } -> tensor<2x5x4xf32>
+  %rot = tensor.concat dim(2) %neg, %lo : (tensor<2x5x4xf32>, tensor<2x5x4xf32>) -> tensor<2x5x8xf32>
+  %e = tensor.empty() : tensor<2x5x8xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%x, %cos, %rot, %sin : tensor<2x5x8xf32>, tensor<5x8xf32>, tensor<2x5x8xf32>, tensor<5x8xf32>) outs(%e : tensor<2x5x8xf32>) {
+  ^bb0(%a: f32, %c: f32, %r0: f32, %s: f32, %out: f32):
+    %ca = arith.mulf %a, %c : f32
+    %rs = arith.mulf %r0, %s : f32
+    %sum = arith.subf %ca, %rs : f32
+    linalg.yield %sum : f32
+  } -> tensor<2x5x8xf32>
+  return %r : tensor<2x5x8xf32>
+}
+
+// -----
+
+// Must not fire: a product is used twice in the body (x*cos + x*cos*... is not rotary).
+// CHECK-LABEL: func.func @rotary_one_generic_extra_op_negative
+// CHECK-NOT: attn.rotary
+func.func @rotary_one_generic_extra_op_negative(%x: tensor<2x5x8xf32>, %cos: tensor<5x8xf32>, %sin: tensor<5x8xf32>) -> tensor<2x5x8xf32> {
+  %lo = tensor.extract_slice %x[0, 0, 0] [2, 5, 4] [1, 1, 1] : tensor<2x5x8xf32> to tensor<2x5x4xf32>
+  %hi = tensor.extract_slice %x[0, 0, 4] [2, 5, 4] [1, 1, 1] : tensor<2x5x8xf32> to tensor<2x5x4xf32>
+  %eh = tensor.empty() : tensor<2x5x4xf32>
+  %neg = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%hi : tensor<2x5x4xf32>) outs(%eh : tensor<2x5x4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %n = arith.negf %in : f32
+    linalg.yield %n : f32
+  } -> tensor<2x5x4xf32>
+  %rot = tensor.concat dim(2) %neg, %lo : (tensor<2x5x4xf32>, tensor<2x5x4xf32>) -> tensor<2x5x8xf32>
+  %e = tensor.empty() : tensor<2x5x8xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%x, %cos, %rot, %sin : tensor<2x5x8xf32>, tensor<5x8xf32>, tensor<2x5x8xf32>, tensor<5x8xf32>) outs(%e : tensor<2x5x8xf32>) {
+  ^bb0(%a: f32, %c: f32, %r0: f32, %s: f32, %out: f32):
+    %ca = arith.mulf %a, %c : f32
+    %rs = arith.mulf %r0, %s : f32
+    %sq = arith.mulf %ca, %ca : f32
+    %sum = arith.addf %sq, %rs : f32
+    linalg.yield %sum : f32
+  } -> tensor<2x5x8xf32>
+  return %r : tensor<2x5x8xf32>
+}

@@ -70,3 +70,22 @@ def test_interleaved_rotary_raises_with_its_style(pipeline):
         got = am.compile(str(module))
     x = np.random.default_rng(0).standard_normal((4, 8)).astype(np.float32)
     np.testing.assert_allclose(got(x), want(x), rtol=1e-5, atol=1e-6)
+
+
+def test_rotary_written_as_one_generic_is_raised():
+    """x * cos + rotate_half(x) * sin computed in one generic's body (the benchmark's
+    hand-written multi-head attention) is attn.rotary, and the lowered function still
+    matches float64 numpy."""
+    from attn_mlir.bench import workloads
+
+    w = workloads.mha("mha", 24, 64, 4)
+    with am.make_context():
+        module = am.parse_module(w.text, "mha.mlir")
+        am.run_pipeline(module, "builtin.module(attn-normalize, attn-raise)")
+        assert len(walk_ops(module.operation, "attn.rotary")) == 2
+        assert not walk_ops(module.operation, "tensor.concat")
+    inputs = w.inputs()
+    for threads in (1, 2):
+        fn = am.compile(w.text, pipeline=f"builtin.module(attn-to-llvm{{threads={threads}}})")
+        want = w.reference(inputs)
+        np.testing.assert_allclose(fn(*inputs), want, rtol=1e-4, atol=1e-5 * np.abs(want).max())

@@ -2,6 +2,9 @@
 
     x * cos + cat(-x[.., h:2h], x[.., :h]) * sin   ==>   attn.rotary(x, cos, sin) {half, 2h}
 
+the add and the two products as three generics, or as one generic whose body
+computes the whole formula (products either way round, either product first),
+
 with cos/sin broadcast over x's leading dims (numpy rules); then partial
 rotary: cat(attn.rotary(x[.., :R]), x[.., R:]) ==> attn.rotary(x) {rotary_dim = R}.
 
@@ -83,23 +86,53 @@ def _products(value, rank, width):
     return found
 
 
+def _fused_products(g, add_op, rank, width):
+    """The two product lists of `add_op` = (p * q) + (r * t) computed in g's own body
+    (one generic for the whole formula, as written by hand or after elementwise
+    fusion): [[(tensor, table)], [(tensor, table)]], or None."""
+    sides = []
+    products = [op for op in g.body if op.name == "arith.mulf"]
+    for operand in add_op.operands:
+        mul = next((op for op in products if op.results[0] == operand), None)
+        if mul is None:
+            return None
+        i, j = body_pair(g, mul)
+        if i is None or j is None or max(i, j) >= len(g.inputs):
+            return None
+        found = [(g.inputs[a], table) for a, b in ((i, j), (j, i))
+                 if g.is_identity(a) and (table := _table(g, b, rank, width)) is not None]
+        sides.append(found)
+    return sides
+
+
 def raise_rotary(add, rewriter) -> bool:
-    """x * cos + rotate_half(x) * sin ==> attn.rotary(x, cos, sin) {half}."""
+    """x * cos + rotate_half(x) * sin ==> attn.rotary(x, cos, sin) {half}: the add of
+    two product generics, or one generic whose body is the whole formula."""
     g = elementwise(add.results[0])
-    op = single_body_op(g, "arith.addf") if g else None
-    if op is None:
-        return False
-    i, j = body_pair(g, op)
-    if i is None or j is None or max(i, j) >= len(g.inputs) or not (
-            g.is_identity(i) and g.is_identity(j)):
+    if g is None:
         return False
     out = static_shape(add.results[0])
     if not out:
         return False
     rank, width = len(out), out[-1]
-    for a, b in ((i, j), (j, i)):
-        for x, cos in _products(g.inputs[a], rank, width):
-            for rotated, sin in _products(g.inputs[b], rank, width):
+    op = single_body_op(g, "arith.addf")
+    if op is not None:
+        i, j = body_pair(g, op)
+        if i is None or j is None or max(i, j) >= len(g.inputs) or not (
+                g.is_identity(i) and g.is_identity(j)):
+            return False
+        sides = [_products(g.inputs[i], rank, width), _products(g.inputs[j], rank, width)]
+    else:
+        body = g.body
+        if len(body) != 3 or body[2].name != "arith.addf" or len(g.yielded) != 1 \
+                or g.yielded[0] != body[2].results[0]:
+            return False
+        sides = _fused_products(g, body[2], rank, width)
+        if sides is None:
+            return False
+    for first, second in (sides, sides[::-1]):
+        for x, cos in first:
+            for rotated, sin in second:
                 source, style = match_rotate_half(rotated)
                 if source is not None and source == x and cos.type == sin.type \
                         and x.type == add.results[0].type:
