@@ -127,3 +127,18 @@ def test_decoder_workloads_with_weights_in_a_file(kind, tmp_path):
             fn = am.compile(module, entry=w.entry, pipeline="builtin.module(attn-to-llvm{threads=1})")
         assert fn.weight_names  # bound from the file, not in the IR
         np.testing.assert_allclose(fn(*inputs), want, rtol=1e-4, atol=1e-5)
+
+
+def test_round_order_changes_so_no_peer_always_follows_the_same_one():
+    from attn_mlir.bench.__main__ import round_order
+
+    peers = ["attn-mlir", "numpy", "ort-plain", "torch"]
+    orders = [round_order(peers, r) for r in range(7)]
+    assert all(sorted(o) == sorted(peers) for o in orders)
+    # Across rounds (the last peer of one round runs just before the first of the
+    # next), each peer is preceded by a different peer each time.
+    sequence = [p for o in orders for p in o]
+    before = {p: {sequence[i - 1] for i in range(1, len(sequence)) if sequence[i] == p}
+              for p in peers}
+    assert all(len(b) > 1 for b in before.values()), before
+    assert round_order([], 3) == [] and orders[2] == round_order(peers, 2)  # seeded

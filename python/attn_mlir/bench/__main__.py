@@ -8,8 +8,9 @@ onnxruntime and OpenVINO (bench/onnx_graphs.py), PyTorch, JAX and IREE when
 present. Each result is checked against a float64 numpy reference before its
 timings count; a peer that fails or disagrees is reported, not timed. The
 first call is timed on its own (a user's first call), then the harness
-interleaves the timed rounds of all peers (round 1 of every peer, round 2, ...)
-and flags rounds in which other processes used the CPU. The peak comes from a
+interleaves the timed rounds of all peers (round 1 of every peer, round 2, ...,
+in a seeded random order each round) and flags rounds in which other
+processes used the CPU. The peak comes from a
 C FMA microbenchmark run first (bench/peak.py). Results go to `--out` as
 results.json, results.md (a table) and results.png (a chart).
 
@@ -25,6 +26,7 @@ import importlib.util
 import json
 import os
 import platform
+import random
 import select
 import subprocess
 import sys
@@ -164,6 +166,13 @@ def numpy_kernel(threads: int) -> str:
     return out.stdout.strip() or f"unknown ({out.stderr.strip()[-200:]})"
 
 
+def round_order(peers: list, r: int) -> list:
+    """The peers in the order of round `r`: shuffled anew each round (seeded by the
+    round, so runs repeat), so that no peer is always measured right after the same
+    one, whose thread pool may still be winding down (`settle` waits at most 2 s)."""
+    return random.Random(1000 + r).sample(peers, len(peers))
+
+
 def run_workload(w, peers, pythons, threads, rounds, args) -> dict:
     inputs = w.inputs()
     expected = w.reference(inputs)
@@ -200,8 +209,11 @@ def run_workload(w, peers, pythons, threads, rounds, args) -> dict:
             settle()
         times = {p: [] for p in workers}
         others = {p: [] for p in workers}
-        for _ in range(rounds):
-            for peer, worker in list(workers.items()):
+        for r in range(rounds):
+            for peer in round_order(list(workers), r):
+                if peer not in workers:
+                    continue
+                worker = workers[peer]
                 try:
                     r = worker.send("round")
                 except (RuntimeError, BrokenPipeError, ValueError) as e:

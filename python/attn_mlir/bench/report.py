@@ -40,7 +40,8 @@ def markdown(results: dict) -> str:
         "read bandwidth " + ", ".join(f"{k} {v:.1f} GB/s" for k, v in stream.items()) + ".",
         f"numpy peer BLAS: {m.get('numpy_kernel', '?')}.",
         f"Each implementation runs each workload in a fresh process; times are per call, "
-        f"median (min) of {results['rounds']} interleaved rounds after the first call; "
+        f"median (min) of {results['rounds']} interleaved rounds (in a seeded random order each round) "
+        "after the first call; "
         "`*`: other processes used more than 5% of the machine during a round.",
         "",
         f"| workload | GFLOP | {OURS} median (min) ms | {OURS} first call ms | best f32 peer | "
