@@ -71,6 +71,16 @@ def test_batch_matmul_odd_shapes(threads):
     np.testing.assert_allclose(fn(a, b), a.astype(np.float64) @ b, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("threads", THREADS)
+@pytest.mark.parametrize("batch", [1, 5, 16])
+def test_one_row_batch_matmul_split_by_product_or_column(batch, threads):
+    """One query per head against its values (a decode step's P V): with at least one
+    product per thread the threads take whole products, else they split columns."""
+    fn = am.compile(matmul_text(1, 128, 77, batch=batch), pipeline=cpu(threads))
+    a, b = random_inputs(fn)
+    np.testing.assert_allclose(fn(a, b), a.astype(np.float64) @ b, rtol=1e-4, atol=1e-4)
+
+
 
 
 @pytest.mark.parametrize("threads", THREADS)

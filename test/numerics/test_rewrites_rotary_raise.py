@@ -89,3 +89,23 @@ def test_rotary_written_as_one_generic_is_raised():
         fn = am.compile(w.text, pipeline=f"builtin.module(attn-to-llvm{{threads={threads}}})")
         want = w.reference(inputs)
         np.testing.assert_allclose(fn(*inputs), want, rtol=1e-4, atol=1e-5 * np.abs(want).max())
+
+
+# Exports of real model code whose rotary embedding, after upstream elementwise
+# fusion, is one generic computing x*cos + rotate_half(x)*sin (where the fusion
+# instead folds the rotary into the score contraction, as in Llama's eager
+# attention, nothing is raised and nothing changes).
+FUSED_EXPORTS = ["hf/gpt_neox_attn_eager", "hf/phi_attn_eager", "llama_single_head",
+                 "neox_partial_rotary"]
+FUSE = "builtin.module(attn-normalize, func.func(linalg-fuse-elementwise-ops))"
+
+
+@pytest.mark.parametrize("name", FUSED_EXPORTS)
+def test_real_exports_after_elementwise_fusion_raise_the_same_rotaries(name):
+    before, _ = _raised(name, None)
+    after, text = _raised(name, FUSE)
+    assert before > 0 and after == before
+    data = np.load(FIXTURES / f"{name}.npz")
+    fn = am.compile(text)
+    args = [data[f"arg{i}"] for i in range(len(fn.arg_specs))]
+    np.testing.assert_allclose(fn(*args), data["result0"], rtol=1e-4, atol=1e-5)

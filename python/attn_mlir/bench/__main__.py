@@ -9,10 +9,10 @@ present. Each result is checked against a float64 numpy reference before its
 timings count; a peer that fails or disagrees is reported, not timed. The
 first call is timed on its own (a user's first call), then the harness
 interleaves the timed rounds of all peers (round 1 of every peer, round 2, ...,
-in a seeded random order each round) and flags rounds in which other
-processes used the CPU. The peak comes from a
-C FMA microbenchmark run first (bench/peak.py). Results go to `--out` as
-results.json, results.md (a table) and results.png (a chart).
+in a seeded random order each round) and flags rounds in which other processes
+used the CPU. The peak comes from a C FMA microbenchmark run first
+(bench/peak.py). Results go to `--out` as results.json, results.md (a table)
+and results.png (a chart).
 
     python -m attn_mlir.bench [--workloads seed,head512,...|sweep] [--peers numpy,ort-plain,...]
                               [--rounds N] [--threads N] [--quick] [--out DIR]
@@ -209,10 +209,8 @@ def run_workload(w, peers, pythons, threads, rounds, args) -> dict:
             settle()
         times = {p: [] for p in workers}
         others = {p: [] for p in workers}
-        for r in range(rounds):
-            for peer in round_order(list(workers), r):
-                if peer not in workers:
-                    continue
+        for round_index in range(rounds):
+            for peer in round_order(list(workers), round_index):
                 worker = workers[peer]
                 try:
                     r = worker.send("round")

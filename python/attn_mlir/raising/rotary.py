@@ -69,40 +69,33 @@ def _table(g, i, rank, width):
     return g.inputs[i]
 
 
-def _products(value, rank, width):
-    """[(tensor, table)] for value = tensor * table (either operand order)."""
-    g = elementwise(value)
-    mul = single_body_op(g, "arith.mulf") if g else None
-    if mul is None:
-        return []
+def _factors(g, mul, rank, width):
+    """[(tensor, table)] for a `mulf` of g's body that multiplies two of g's inputs:
+    an identity-mapped tensor by a cos/sin table (either operand order)."""
     i, j = body_pair(g, mul)
     if i is None or j is None or max(i, j) >= len(g.inputs):
         return []
-    found = []
-    for a, b in ((i, j), (j, i)):
-        table = _table(g, b, rank, width)
-        if g.is_identity(a) and table is not None:
-            found.append((g.inputs[a], table))
-    return found
+    return [(g.inputs[a], table) for a, b in ((i, j), (j, i))
+            if g.is_identity(a) and (table := _table(g, b, rank, width)) is not None]
+
+
+def _products(value, rank, width):
+    """[(tensor, table)] for value = tensor * table, a generic of its own."""
+    g = elementwise(value)
+    mul = single_body_op(g, "arith.mulf") if g else None
+    return _factors(g, mul, rank, width) if mul is not None else []
 
 
 def _fused_products(g, add_op, rank, width):
     """The two product lists of `add_op` = (p * q) + (r * t) computed in g's own body
     (one generic for the whole formula, as written by hand or after elementwise
     fusion): [[(tensor, table)], [(tensor, table)]], or None."""
-    sides = []
     products = [op for op in g.body if op.name == "arith.mulf"]
-    for operand in add_op.operands:
-        mul = next((op for op in products if op.results[0] == operand), None)
-        if mul is None:
-            return None
-        i, j = body_pair(g, mul)
-        if i is None or j is None or max(i, j) >= len(g.inputs):
-            return None
-        found = [(g.inputs[a], table) for a, b in ((i, j), (j, i))
-                 if g.is_identity(a) and (table := _table(g, b, rank, width)) is not None]
-        sides.append(found)
-    return sides
+    muls = [next((op for op in products if op.results[0] == operand), None)
+            for operand in add_op.operands]
+    if any(mul is None for mul in muls):
+        return None
+    return [_factors(g, mul, rank, width) for mul in muls]
 
 
 def raise_rotary(add, rewriter) -> bool:
