@@ -89,10 +89,13 @@ def run(fn, seed=0):
     return args, fn(*args)
 
 
+# Row counts that fill the register tile of both hosts (8 rows with AVX-512, 6 with
+# AVX2): fusion needs whole register tiles.
+MR = cpu_tiles.register_tile(1 << 20, 1 << 20)[0]
 # Named matmuls (M below the panels' minimum, or one panel wide), and panel
 # contractions (M >= 64, N several panels wide; big enough for threads).
-CASES = [(32, 48, 4 * cpu_tiles.panel_width(), 1), (64, 40, cpu_tiles.panel_width(), 1),
-         (128, 256, 512, 2), (128, 256, 512, 1)]
+CASES = [(48, 48, 4 * cpu_tiles.panel_width(), 1), (72, 40, cpu_tiles.panel_width(), 1),
+         (96, 256, 512, 2), (96, 256, 512, 1)]
 
 
 @pytest.mark.parametrize("m, k, n, threads", CASES)
@@ -112,13 +115,14 @@ def test_decoder_layer_export_fuses_residuals_and_swiglu():
     PyTorch."""
     data = np.load(FIXTURES / "llama_decoder_layer_seq64.npz")
     fn, messages = fused((FIXTURES / "llama_decoder_layer_seq64.mlir").read_text(), 1)
-    assert sorted(messages) == ["1 matmul(s) fused with 1 elementwise op(s)"] * 2 + [
-        "2 matmul(s) fused with 3 elementwise op(s)"]
+    # 64 rows are not whole 6-row register tiles (AVX2): nothing fuses there.
+    assert sorted(messages) == (["1 matmul(s) fused with 1 elementwise op(s)"] * 2 + [
+        "2 matmul(s) fused with 3 elementwise op(s)"] if 64 % MR == 0 else [])
     got = fn(data["arg0"], data["arg1"])
     np.testing.assert_allclose(got, data["result0"], rtol=1e-4, atol=1e-5)
 
 
-M, K, N = 128, 256, 512
+M, K, N = 96, 256, 512
 
 
 def test_product_needed_whole_is_not_fused():
@@ -197,7 +201,7 @@ func.func @main(%x: {t(M, K)}, %w: {t(K, N)}) -> tensor<{M}xf32> {{
                                atol=1e-3)
 
 
-@pytest.mark.parametrize("m, threads", [(100, 2), (36, 1)])
+@pytest.mark.parametrize("m, threads", [(100, 2), (44, 1)])
 def test_rows_that_do_not_fill_register_tiles_are_not_fused(m, threads):
     """M not a multiple of the register tile: the products are split first."""
     fn, messages = fused(mlp(m, K, N), threads)
@@ -208,5 +212,5 @@ def test_rows_that_do_not_fill_register_tiles_are_not_fused(m, threads):
 
 
 def test_products_too_small_for_threads_are_not_fused():
-    fn, messages = fused(mlp(64, 16, 128), 2)
+    fn, messages = fused(mlp(48, 16, 128), 2)
     assert messages == []

@@ -14,6 +14,9 @@ from attn_mlir.lowering.panel_matmul import MIN_ROWS, NARROW_BYTES, PANEL, pack_
 from attn_mlir.source import parse_module
 
 NR = cpu_tiles.panel_width()
+# The narrowest panel multiple whose argument B is packed, not read in place
+# (3 panels with AVX-512's NR = 32, 5 with AVX2's 16).
+WIDE = NR * (NARROW_BYTES // (4 * NR) + 1)
 
 
 def matmul(m, n, k, b_constant=None):
@@ -42,7 +45,7 @@ def panels(text):
 
 
 @pytest.mark.parametrize("threads", (1, 2))
-@pytest.mark.parametrize("m, n, k", [(MIN_ROWS, 3 * NR, 7), (131, 4 * NR, 300), (200, 10 * NR, 33)])
+@pytest.mark.parametrize("m, n, k", [(MIN_ROWS, WIDE, 7), (131, WIDE + NR, 300), (200, 10 * NR, 33)])
 def test_panels_keep_results(m, n, k, threads):
     assert panels(matmul(m, n, k)) == (1, 1)
     fn = am.compile(matmul(m, n, k), pipeline=f"builtin.module(attn-to-llvm{{threads={threads}}})")
@@ -64,8 +67,8 @@ def test_constant_b_is_packed_at_compile_time():
 def test_panels_not_applicable():
     """N not a multiple of NR, too few rows to pay for packing B, or an argument B
     narrow enough to be read in place: left alone."""
-    assert panels(matmul(MIN_ROWS, 3 * NR + 1, 16)) == (0, 0)
-    assert panels(matmul(MIN_ROWS - 1, 3 * NR, 16)) == (0, 0)
+    assert panels(matmul(MIN_ROWS, WIDE + 1, 16)) == (0, 0)
+    assert panels(matmul(MIN_ROWS - 1, WIDE, 16)) == (0, 0)
     narrow = NARROW_BYTES // 4
     assert narrow % NR == 0
     assert panels(matmul(MIN_ROWS, narrow, 16)) == (0, 0)
