@@ -257,12 +257,17 @@ def test_contraction_tiles_fit_avx512():
 
 def test_contraction_tiles_fit_avx2():
     """16 ymm registers: 12 accumulators of a 6x16 tile, and the M tiles stay
-    multiples of 6 rows."""
+    multiples of 6 rows; the kernel's K loop takes 4 steps per iteration where
+    4 divides the K extent it walks, one otherwise (and always one with AVX-512)."""
     t = cpu_tiles.contraction_tiles(0, 510, 64, 512, 2, vector_bits=256)
-    assert t.register == (6, 16, 1)
+    assert t.register == (6, 16, 4)
     assert t.thread[0] % 6 == 0 and t.thread[1] % 16 == 0
     panel = cpu_tiles.panel_tiles(t, 16)
-    assert panel.register == (6, 1, 16, 1) and panel.thread[2] == 16
+    assert panel.register == (6, 1, 16, 4) and panel.thread[2] == 16
+    assert cpu_tiles.contraction_tiles(0, 12, 16, 30, 1, vector_bits=256).register == (6, 16, 1)
+    assert cpu_tiles.contraction_tiles(4, 12, 16, 64, 1, vector_bits=256).register == (1, 6, 16, 4)
+    assert cpu_tiles.contraction_tiles(0, 1, 64, 512, 1, vector_bits=256).register[-1] == 1
+    assert cpu_tiles.contraction_tiles(0, 16, 64, 512, 1, vector_bits=512).register[-1] == 1
 
 
 LOOP_TEXT = """func.func @main(%a: tensor<48x100xf32>, %b: tensor<100x40xf32>) -> tensor<48x40xf32> {
