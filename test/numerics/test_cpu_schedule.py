@@ -270,6 +270,19 @@ def test_contraction_tiles_fit_avx2():
     assert cpu_tiles.contraction_tiles(0, 16, 64, 512, 1, vector_bits=512).register[-1] == 1
 
 
+def test_avx2_thread_tiles_are_column_slices():
+    """AVX2: a thread tile is every row against 128 columns of B (B read once per
+    call), register tiles walking rows outermost; not when N has fewer slices than
+    threads, and never with AVX-512 (row tiles, panels outermost)."""
+    wide = cpu_tiles.contraction_tiles(0, 510, 2048, 2048, 2, vector_bits=256)
+    assert wide.thread == (510, 128) and wide.register == (6, 16, 4)
+    narrow = cpu_tiles.contraction_tiles(0, 1020, 128, 4096, 2, vector_bits=256)
+    assert narrow.thread[0] < 1020 and narrow.thread[1] == 128
+    assert cpu_tiles.contraction_tiles(0, 1020, 128, 4096, 1, vector_bits=256).thread == (1020, 128)
+    assert cpu_tiles.contraction_tiles(0, 512, 2048, 2048, 2, vector_bits=512).thread[0] < 512
+    assert not cpu_tiles.panels_outer(256) and cpu_tiles.panels_outer(512)
+
+
 LOOP_TEXT = """func.func @main(%a: tensor<48x100xf32>, %b: tensor<100x40xf32>) -> tensor<48x40xf32> {
   %zero = arith.constant 0.0 : f32
   %c0 = arith.constant 0 : index

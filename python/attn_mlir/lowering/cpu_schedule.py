@@ -321,11 +321,12 @@ class _ContractionPlan:
             tiled = blocked
         kernel = self._name("r")
         if self.panel:
-            # Panels outermost: one K x NR panel of B stays in L1 while the
-            # register tiles walk down A's rows.
+            # Panels outermost (a K x NR panel of B stays in L1 while the register
+            # tiles walk down A's rows), or rows outermost: cpu_tiles.panels_outer.
+            order = [1, 0, 2, 3] if cpu_tiles.panels_outer() else [0, 1, 2, 3]
             names = ", ".join([kernel] + [f"{kernel}_{i}" for i in range(4)])
             lines.append(f"    {names} = transform.structured.tile_using_for {tiled} tile_sizes "
-                         f"{ints(tiles.register)} interchange = [1, 0, 2, 3] : ({ANY}) -> "
+                         f"{ints(tiles.register)} interchange = {ints(order)} : ({ANY}) -> "
                          f"({', '.join([ANY] * 5)})")
         else:
             lines += tile_using_for(tiled, tiles.register, kernel)
