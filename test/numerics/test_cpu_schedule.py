@@ -308,6 +308,38 @@ LOOP_TEXT = """func.func @main(%a: tensor<48x100xf32>, %b: tensor<100x40xf32>) -
 }"""
 
 
+@pytest.mark.parametrize("bits", (256, 512))
+@pytest.mark.parametrize("b_constant", (False, True))
+def test_row_remainder_runs_in_the_column_tiles(monkeypatch, bits, b_constant):
+    """AVX2 (column thread tiles): the rows left over by 6-row register tiles
+    (514 = 85 x 6 + 4) are split off inside each column tile, so they add no
+    parallel region and B is read once; AVX-512 (row tiles: 514 = 64 x 8 + 2)
+    splits the rows first, one region more than for 512 rows. Either way, the
+    float64 result."""
+    monkeypatch.setattr(cpu_tiles, "host_vector_bits", lambda: bits)
+    n, k = 256, 96
+    rng = np.random.default_rng(3)
+    b = rng.standard_normal((k, n)).astype(np.float32)
+
+    def text(m):
+        t = matmul_text(m, n, k)
+        if b_constant:  # packed at compile time: the panel form
+            t = t.replace(f", %b: tensor<{k}x{n}xf32>", "").replace(
+                "  %zero =", f'  %b = arith.constant dense<"0x{b.tobytes().hex().upper()}"> '
+                             f": tensor<{k}x{n}xf32>\n  %zero =")
+        return t
+
+    def regions(m):  # remainder rows big enough for a parallel region of their own
+        return _scheduled(matmul_text(m, 2048, 2048), 2).count("scf.forall (")
+
+    whole = 510 if bits == 256 else 512
+    assert whole % cpu_tiles.register_tile(whole, n)[0] == 0
+    assert regions(514) - regions(whole) == (0 if bits == 256 else 1)
+    fn = am.compile(text(514), pipeline=cpu(2))
+    a = rng.standard_normal((514, k)).astype(np.float32)
+    got = fn(a) if b_constant else fn(a, b)
+    np.testing.assert_allclose(got, a.astype(np.float64) @ b, rtol=1e-4, atol=1e-4)
+
 @pytest.mark.parametrize("threads", THREADS)
 def test_linalg_inside_scf_for(threads):
     """Ops inside loops: static ones are tiled and vectorised (no nested

@@ -270,6 +270,9 @@ class _ContractionPlan:
         if self.panel:
             mr, nr = cpu_tiles.register_tile(m, self.panel, self.threads)
         offset = 1 if self.batched else 0
+        if (not self.batched and self.top_level and m > mr and m % mr and n % nr == 0
+                and cpu_tiles.column_tiles(n, self.threads)):
+            return self._rows_split_in_tiles(handle, m, n, mr, fill)
         splits = ((offset, m, mr),) if self.panel else ((offset + 1, n, nr), (offset, m, mr))
         for dim, size, tile in splits:
             if size % tile:
@@ -285,32 +288,57 @@ class _ContractionPlan:
                         + self.lines(second, batch, size - main, n, False))
         return self._tiled(handle, batch, m, n, fill)
 
+    def _rows_split_in_tiles(self, handle: str, m: int, n: int, mr: int, fill: bool) -> list[str]:
+        """Column thread tiles over all M rows, the rows that do not fill a register
+        tile split off inside each tile: one parallel region, and B read once,
+        not again for the remainder rows."""
+        main = m - m % mr
+        parts = [cpu_tiles.contraction_tiles(0, rows, n, self.k, self.threads)
+                 for rows in (main, m - main)]
+        if self.panel:
+            parts = [cpu_tiles.panel_tiles(t, self.panel) for t in parts]
+        whole = cpu_tiles.ContractionTiles((m,) + parts[0].thread[1:], parts[0].cache_k,
+                                           parts[0].register)
+        lines, tiled = self._forall(handle, whole, fill)
+        split, first, second = self._name("s"), self._name("p"), self._name("p")
+        lines += [f"    {split} = transform.structured.split {tiled} after {main} "
+                  f"{{dimension = 0}} : {ANY}",
+                  f"    {first}, {second} = transform.split_handle {split} : ({ANY}) -> ({ANY}, {ANY})"]
+        return lines + self.inner(first, parts[0]) + self.inner(second, parts[1])
+
     def _tiled(self, handle: str, batch: int, m: int, n: int, fill: bool) -> list[str]:
         tiles = cpu_tiles.contraction_tiles(batch, m, n, self.k, self.threads)
         if self.panel:
             tiles = cpu_tiles.panel_tiles(tiles, self.panel)
-        tiled, lines = self._name("t"), []
         if self.top_level:
-            forall, producer = self._name("forall"), self._name("fill")
-            if fill:
-                lines.append(f"    {producer} = transform.get_producer_of_operand {handle}[2]"
-                             f" : ({ANY}) -> {ANY}")
-            lines.append(f"    {tiled}, {forall} = transform.structured.tile_using_forall {handle} "
-                         f"tile_sizes {ints(tiles.thread)} : ({ANY}) -> ({ANY}, {ANY})")
-            if fill:
-                fused, rows = self._name("ff"), self._name("ffr")
-                lines.append(f"    {fused}, {self._name('fl')} = transform.structured.fuse_into_containing_op"
-                             f" {producer} into {forall} : ({ANY}, {ANY}) -> ({ANY}, {ANY})")
-                # Rows of at most 64 lanes: one huge vector for the whole tile
-                # costs seconds of LLVM time.
-                bound = list(tiles.thread)
-                vector = [1] * (len(bound) - 1) + [min(bound[-1], cpu_tiles.VECTOR_TILE)]
-                sizes = [0 if v >= b else v for v, b in zip(vector, bound)]
-                lines += tile_using_for(fused, sizes, rows)
-                lines.append(f"    transform.structured.vectorize {rows} vector_sizes {ints(vector)} : {ANY}")
+            lines, tiled = self._forall(handle, tiles, fill)
         else:
-            lines += tile_using_for(handle, tiles.thread + (0,), tiled)
+            tiled = self._name("t")
+            lines = tile_using_for(handle, tiles.thread + (0,), tiled)
         return lines + self.inner(tiled, tiles)
+
+    def _forall(self, handle: str, tiles: cpu_tiles.ContractionTiles, fill: bool):
+        """(lines, handle of the op in the tile): thread tiles as one scf.forall, the
+        zero fill fused in and vectorised along rows."""
+        tiled, lines = self._name("t"), []
+        forall, producer = self._name("forall"), self._name("fill")
+        if fill:
+            lines.append(f"    {producer} = transform.get_producer_of_operand {handle}[2]"
+                         f" : ({ANY}) -> {ANY}")
+        lines.append(f"    {tiled}, {forall} = transform.structured.tile_using_forall {handle} "
+                     f"tile_sizes {ints(tiles.thread)} : ({ANY}) -> ({ANY}, {ANY})")
+        if fill:
+            fused, rows = self._name("ff"), self._name("ffr")
+            lines.append(f"    {fused}, {self._name('fl')} = transform.structured.fuse_into_containing_op"
+                         f" {producer} into {forall} : ({ANY}, {ANY}) -> ({ANY}, {ANY})")
+            # Rows of at most 64 lanes: one huge vector for the whole tile
+            # costs seconds of LLVM time.
+            bound = list(tiles.thread)
+            vector = [1] * (len(bound) - 1) + [min(bound[-1], cpu_tiles.VECTOR_TILE)]
+            sizes = [0 if v >= b else v for v, b in zip(vector, bound)]
+            lines += tile_using_for(fused, sizes, rows)
+            lines.append(f"    transform.structured.vectorize {rows} vector_sizes {ints(vector)} : {ANY}")
+        return lines, tiled
 
     def inner(self, tiled: str, tiles: cpu_tiles.ContractionTiles) -> list[str]:
         """The K block and the vectorised register tile of a thread tile."""

@@ -144,7 +144,7 @@ def contraction_tiles(batch: int, m: int, n: int, k: int, threads: int,
         mt = 1
         split = 1 if _batch_split(batch, threads) else threads
         nt = nr * _largest_divisor(n // nr, max(1, _ceil_div(n, split) // nr))
-    elif not batch and _column_tiles(n, threads, vector_bits):
+    elif not batch and column_tiles(n, threads, vector_bits):
         # AVX2 (MLAS's split): each tile is every row of A against one 128-column
         # slice of B, so B is read from memory once per call (not once per row
         # tile), and a thread's tiles are neighbouring slices.
@@ -164,7 +164,7 @@ def contraction_tiles(batch: int, m: int, n: int, k: int, threads: int,
     return ContractionTiles((mt, nt), cache_k, (mr, nr, kr))
 
 
-def _column_tiles(n: int, threads: int, vector_bits: int | None) -> bool:
+def column_tiles(n: int, threads: int, vector_bits: int | None = None) -> bool:
     """Whether an unbatched product's thread tiles are whole-M column slices: on
     an AVX2 host, when N is made of at least one slice per thread."""
     return ((vector_bits or host_vector_bits()) < 512 and n % AVX2_COLUMN_TILE == 0
