@@ -181,8 +181,9 @@ def panels_outer(vector_bits: int | None = None) -> bool:
 
 def k_unroll(m: int, k: int, vector_bits: int | None = None) -> int:
     """K steps per micro-kernel iteration: AVX2_K_UNROLL on an AVX2 host when it
-    divides the K extent the kernel walks (else a masked remainder), 1 otherwise
-    (AVX-512 hosts, and M=1 products, whose dot form has no K tile)."""
+    divides the K extent the kernel walks (a K tile that does not divide it would
+    leave a masked remainder step), 1 otherwise, and always 1 on AVX-512 hosts and
+    for M=1 products."""
     if m == 1 or (vector_bits or host_vector_bits()) >= 512:
         return 1
     return AVX2_K_UNROLL if k % AVX2_K_UNROLL == 0 else 1
