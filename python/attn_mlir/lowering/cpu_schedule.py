@@ -277,10 +277,7 @@ class _ContractionPlan:
         for dim, size, tile in splits:
             if size % tile:
                 main = size - size % tile
-                parts, first, second = self._name("s"), self._name("p"), self._name("p")
-                out = [f"    {parts} = transform.structured.split {handle} after {main} "
-                       f"{{dimension = {dim}}} : {ANY}",
-                       f"    {first}, {second} = transform.split_handle {parts} : ({ANY}) -> ({ANY}, {ANY})"]
+                out, first, second = self._split(handle, dim, main)
                 if dim == offset + 1:
                     return (out + self.lines(first, batch, m, main, False)
                             + self.lines(second, batch, m, size - main, False))
@@ -300,11 +297,16 @@ class _ContractionPlan:
         whole = cpu_tiles.ContractionTiles((m,) + parts[0].thread[1:], parts[0].cache_k,
                                            parts[0].register)
         lines, tiled = self._forall(handle, whole, fill)
-        split, first, second = self._name("s"), self._name("p"), self._name("p")
-        lines += [f"    {split} = transform.structured.split {tiled} after {main} "
-                  f"{{dimension = 0}} : {ANY}",
-                  f"    {first}, {second} = transform.split_handle {split} : ({ANY}) -> ({ANY}, {ANY})"]
-        return lines + self.inner(first, parts[0]) + self.inner(second, parts[1])
+        split, first, second = self._split(tiled, 0, main)
+        return lines + split + self.inner(first, parts[0]) + self.inner(second, parts[1])
+
+    def _split(self, handle: str, dim: int, main: int) -> tuple[list[str], str, str]:
+        """(lines, first, second): `handle` split along `dim` after `main`."""
+        parts, first, second = self._name("s"), self._name("p"), self._name("p")
+        return ([f"    {parts} = transform.structured.split {handle} after {main} "
+                 f"{{dimension = {dim}}} : {ANY}",
+                 f"    {first}, {second} = transform.split_handle {parts} : ({ANY}) -> ({ANY}, {ANY})"],
+                first, second)
 
     def _tiled(self, handle: str, batch: int, m: int, n: int, fill: bool) -> list[str]:
         tiles = cpu_tiles.contraction_tiles(batch, m, n, self.k, self.threads)
