@@ -90,6 +90,21 @@ def test_spill_check_counts_memory_operands_between_fmas():
     assert fma_loop_memory_operands("<fma_loop>:\n  ret\n") == -1
 
 
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch not installed")
+@pytest.mark.parametrize("kind", ["head", "decode", "mha", "layer", "decoder", "decoder_step"])
+def test_torch_peer_matches_reference(kind, monkeypatch):
+    """The PyTorch peer (SDPA; F.rms_norm and F.silu in the decoder layer) computes the
+    workload's float64 reference."""
+    monkeypatch.syspath_prepend(str(BENCH))
+    import peers
+    w = _small(kind)
+    inputs = w.inputs()
+    mkind, arrays, consts = peers.peer_arrays(kind, w.params, inputs, w.constants())
+    run, _, _, _ = peers.torch_peer(mkind, w.params, arrays, consts, 1)
+    want = w.reference(inputs)
+    np.testing.assert_allclose(run().reshape(want.shape), want, rtol=1e-4, atol=1e-5)
+
+
 @pytest.mark.parametrize("kind", ["decoder", "decoder_step"])
 def test_decoder_workloads_compile_and_match_reference(kind):
     """The decoder layer's MLIR (constant weights, causal mask / KV cache) computes

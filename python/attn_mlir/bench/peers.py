@@ -104,10 +104,10 @@ def torch_peer(kind, p, arrays, consts, threads):
     import torch.nn.functional as F
 
     torch.set_num_threads(threads)
-    if kind not in ("head", "mha", "decode"):
-        raise SystemExit(f"no PyTorch version of the '{kind}' workload")
     t = [torch.from_numpy(np.ascontiguousarray(a)) for a in arrays]
-    if kind == "head":
+    if kind in ("decoder", "decoder_step"):
+        run = _torch_decoder(torch, F, p, t)
+    elif kind == "head":
         x, wq, wk, wv = t
 
         def run():
@@ -141,6 +141,33 @@ def torch_peer(kind, p, arrays, consts, threads):
         with torch.inference_mode():
             return run().numpy()
     return call, 0.0, torch.__version__, f"torch SDPA, {torch.get_num_threads()} threads"
+
+
+def _torch_decoder(torch, F, p, t):
+    """The Llama layer of bench/decoder_math.py in PyTorch's fused ops: F.rms_norm,
+    SDPA (causal for prefill; over cache + new key for a decode step), F.silu."""
+    s, e, h = p["seq"], p["hidden"], p["heads"]
+    hd = e // h
+    x, *rest = t
+    cache = rest[:len(rest) - 11]
+    g1, wq, wk, wv, wo, g2, wg, wu, wd, cos, sin = rest[len(cache):]
+    from decoder_math import EPS
+
+    def rope(a):
+        half = hd // 2
+        return a * cos + torch.cat([-a[..., half:], a[..., :half]], dim=-1) * sin
+
+    def run():
+        split = lambda a: a.view(s, h, hd).transpose(0, 1)  # noqa: E731
+        xn = F.rms_norm(x, (e,), g1, EPS)
+        q, k, v = rope(split(xn @ wq)), rope(split(xn @ wk)), split(xn @ wv)
+        if cache:
+            k, v = torch.cat([cache[0], k], dim=1), torch.cat([cache[1], v], dim=1)
+        o = F.scaled_dot_product_attention(q, k, v, is_causal=not cache)
+        hres = x + o.transpose(0, 1).reshape(s, e) @ wo
+        hn = F.rms_norm(hres, (e,), g2, EPS)
+        return hres + (F.silu(hn @ wg) * (hn @ wu)) @ wd
+    return run
 
 
 # ------------------------------------------------------------------ onnxruntime, OpenVINO
