@@ -21,7 +21,9 @@ import os
 import re
 import threading
 import weakref
+from ctypes import addressof, c_char
 from dataclasses import dataclass
+from operator import is_
 
 import numpy as np
 from mlir import ir
@@ -215,6 +217,11 @@ class CompiledFunction:
         self._outputs: tuple = ()       # the `out=` arrays bound last
         self._checked: tuple = ((), ())  # arguments and out= arrays last found disjoint
         self.workspace_bytes = workspace_bytes(llvm_module)
+        self._last_out = None  # the out= object of the last call, bound and checked
+        # One static result: (shape, dtype, its descriptor's first word) for __call__.
+        self._single = None
+        if len(results) == 1 and None not in results[0].shape:
+            self._single = (results[0].shape, results[0].dtype, self._frame.data_at[self._first_result])
 
     def with_weights(self, paths) -> "CompiledFunction":
         """This function's machine code, bound to the same-named weights of other files
@@ -309,11 +316,32 @@ class CompiledFunction:
 
     def __call__(self, *arrays, out=None):
         with self._lock:
-            if not _same(arrays, self._inputs):
+            inputs = self._inputs
+            if len(arrays) != len(inputs) or not all(map(is_, arrays, inputs)):
                 self._bind_inputs(arrays)
+                self._last_out = None
+            elif out is not None and out is self._last_out:
+                # The same arguments and out= object as the last checked call: nothing to bind.
+                self._fn(self._frame.packed_address)
+                return out[0] if isinstance(out, tuple) and len(out) == 1 else out
+            if out is None and self._single is not None:
+                # The common call, inlined: one fresh result array, bound by its address.
+                shape, dtype, slot = self._single
+                result = np.empty(shape, dtype)
+                address = addressof(c_char.from_buffer(result)) if result.size else result.ctypes.data
+                slots = self._frame.slots
+                slots[slot] = address
+                slots[slot + 1] = address
+                self._outputs = ()
+                self._last_out = None
+                self._fn(self._frame.packed_address)
+                return result
             outputs = self._bind_outputs(out)
             if out is not None:
                 self._check_disjoint(arrays, outputs)
+            # Only an out= object whose arrays are all bound, checked and still held by
+            # the caller's object can skip those steps next time (not a list that may change).
+            self._last_out = out if isinstance(out, (np.ndarray, tuple)) and self._inputs else None
             self._fn(self._frame.packed_address)
         if len(outputs) == 1:
             return outputs[0]
@@ -333,13 +361,8 @@ def workspace_bytes(llvm_module: ir.Module) -> int:
 
 
 def _same(a: tuple, b: tuple) -> bool:
-    """Whether two tuples hold the very same objects."""
-    if len(a) != len(b):
-        return False
-    for x, y in zip(a, b):
-        if x is not y:
-            return False
-    return True
+    """Whether two tuples hold the very same objects (in C: no Python loop)."""
+    return len(a) == len(b) and all(map(is_, a, b))
 
 
 # Dialects that translate to LLVM IR as they are.

@@ -94,3 +94,35 @@ def test_failed_binding_is_not_reused(fn):
     with pytest.raises(AttnError, match="argument 1"):
         fn(a, np.empty((3, 8), np.float32))
     np.testing.assert_allclose(fn(a, b)[0], a + b, rtol=1e-6)
+
+
+ONE = """
+func.func @one(%a: tensor<4x8xf32>, %b: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %e = tensor.empty() : tensor<4x8xf32>
+  %s = linalg.add ins(%a, %b : tensor<4x8xf32>, tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) -> tensor<4x8xf32>
+  return %s : tensor<4x8xf32>
+}"""
+
+
+def test_repeated_calls_switching_between_out_and_fresh_results():
+    """The short paths of a repeated call (one fresh result; the same arguments and
+    out= object as last time) never reuse a binding that another call changed."""
+    one = am.compile(ONE)
+    a, b = inputs()
+    o = np.empty((4, 8), np.float32)
+    assert one(a, b, out=o) is o
+    assert one(a, b, out=o) is o  # the same call again: nothing rebound
+    fresh = one(a, b)  # rebinds the result slot to a new array
+    assert fresh is not o
+    o[:] = 0
+    assert one(a, b, out=o) is o  # so the out= array is bound again, not skipped
+    np.testing.assert_allclose(o, a + b, rtol=1e-6)
+    np.testing.assert_allclose(fresh, a + b, rtol=1e-6)
+    assert one(a, b, out=(o,)) is o  # a one-array tuple returns the array
+    # New arguments with the same out= object: checked again for overlap.
+    with pytest.raises(AttnError, match="overlaps argument 0"):
+        one(o, b, out=o)
+    a += 1.0
+    np.testing.assert_allclose(one(a, b, out=o), a + b, rtol=1e-6)
+    empty = am.compile(ONE.replace("4x8", "0x8"))
+    assert empty(np.empty((0, 8), np.float32), np.empty((0, 8), np.float32)).shape == (0, 8)
