@@ -105,6 +105,27 @@ def test_torch_peer_matches_reference(kind, monkeypatch):
     np.testing.assert_allclose(run().reshape(want.shape), want, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.skipif(importlib.util.find_spec("iree") is None, reason="IREE not installed")
+@pytest.mark.parametrize("config", ["iree", "iree-o3"])
+@pytest.mark.parametrize("kind", ["head", "layer"])
+def test_iree_peer_runs_the_workload_entry(kind, config, tmp_path):
+    """IREE (its defaults, and O3 with micro-kernels) compiles the same MLIR text and
+    calls its entry (`forward` for the torch-mlir form of the Llama layer, `main`
+    elsewhere). In a worker process, as the harness runs it: IREE and attn-mlir
+    each carry MLIR and cannot share one."""
+    w = _small(kind)
+    inputs = w.inputs()
+    (tmp_path / "workload.json").write_text(json.dumps(
+        {"name": w.name, "kind": w.kind, "params": w.params, "text": w.text, "entry": w.entry}))
+    np.savez(tmp_path / "inputs.npz", **{f"arg{i}": a for i, a in enumerate(inputs)})
+    proc = subprocess.run([sys.executable, str(BENCH / "peers.py"), config, str(tmp_path), "1"],
+                          input="quit\n", capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    want = w.reference(inputs)
+    got = np.load(tmp_path / f"{config}.npy")
+    np.testing.assert_allclose(got.reshape(want.shape), want, rtol=1e-4, atol=1e-5)
+
+
 @pytest.mark.parametrize("kind", ["decoder", "decoder_step"])
 def test_decoder_workloads_compile_and_match_reference(kind):
     """The decoder layer's MLIR (constant weights, causal mask / KV cache) computes

@@ -44,7 +44,7 @@ HERE = Path(__file__).resolve().parent
 PEERS_SCRIPT = HERE / "peers.py"
 OURS = "attn-mlir"
 ALL_PEERS = ("numpy", "ort-plain", "ort-mha", "ort-attn23", "ov-f32-plain", "ov-f32-mha", "ov-f32-attn23",
-             "ov-default-plain", "jax-np", "jax-dpa", "torch", "iree")
+             "ov-default-plain", "jax-np", "jax-dpa", "torch", "iree", "iree-o3")
 # A peer whose arithmetic is not f32 (OpenVINO's default picks bf16 on CPUs that
 # have it): reported in its own column, never counted as the best f32 peer.
 NOT_F32 = ("ov-default-plain",)
@@ -72,8 +72,10 @@ def peer_python(peer: str, args) -> tuple[str | None, str]:
     if peer == "torch":
         py = args.torch_python or os.environ.get("ATTN_BENCH_TORCH_PYTHON") or sys.executable
         return (py, "") if _has("torch", py) else (None, f"torch is not importable by {py}")
-    module = {"numpy": "threadpoolctl", "iree": "iree.compiler"}.get(peer)
-    if peer.startswith("ort-"):
+    module = {"numpy": "threadpoolctl"}.get(peer)
+    if peer.startswith("iree"):
+        module = "iree.compiler"
+    elif peer.startswith("ort-"):
         module = "onnxruntime"
     elif peer.startswith("ov-"):
         module = "openvino"
