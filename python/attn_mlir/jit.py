@@ -21,7 +21,6 @@ import os
 import re
 import threading
 import weakref
-from ctypes import addressof, c_char
 from dataclasses import dataclass
 from operator import is_
 
@@ -316,8 +315,7 @@ class CompiledFunction:
 
     def __call__(self, *arrays, out=None):
         with self._lock:
-            inputs = self._inputs
-            if len(arrays) != len(inputs) or not all(map(is_, arrays, inputs)):
+            if not _same(arrays, self._inputs):
                 self._bind_inputs(arrays)
                 self._last_out = None
             elif out is not None and out is self._last_out:
@@ -328,7 +326,7 @@ class CompiledFunction:
                 # The common call, inlined: one fresh result array, bound by its address.
                 shape, dtype, slot = self._single
                 result = np.empty(shape, dtype)
-                address = addressof(c_char.from_buffer(result)) if result.size else result.ctypes.data
+                address = _address(result)
                 slots = self._frame.slots
                 slots[slot] = address
                 slots[slot + 1] = address
